@@ -1,0 +1,46 @@
+# Roster — the two commands are `make run` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean
+
+help:
+	@echo "make run    build and start Roster on http://127.0.0.1:3000 (data in ./data)"
+	@echo "make test   lint, unit + integration tests, end-to-end tests in headless Chromium"
+
+setup:
+	@scripts/setup.sh
+
+site: setup
+	@scripts/build-site.sh debug
+
+site-release: setup
+	@scripts/build-site.sh release
+
+server:
+	env -u RUSTC cargo build -p server
+
+server-release:
+	env -u RUSTC cargo build -p server --release
+
+run: site-release server-release
+	ROSTER_SITE_ROOT=target/site ./target/release/roster
+
+lint:
+	env -u RUSTC cargo fmt --all -- --check
+	env -u RUSTC cargo clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	env -u RUSTC cargo test --workspace
+
+test-e2e: site server
+	cd end2end && ROSTER_BINARY=$(CURDIR)/target/debug/roster npx playwright test
+
+test: setup lint test-rust test-e2e
+
+fmt:
+	env -u RUSTC cargo fmt --all
+
+clean:
+	rm -rf target end2end/node_modules end2end/test-results

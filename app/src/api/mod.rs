@@ -1,0 +1,93 @@
+//! The contract between the UI and the server: data shapes, the error type
+//! every server function returns, and the server functions themselves.
+//! Server functions only translate; the domain lives behind [`Portal`].
+
+mod error;
+mod instance_name;
+#[cfg(feature = "ssr")]
+mod portal;
+
+pub use error::AppError;
+pub use instance_name::InstanceName;
+#[cfg(feature = "ssr")]
+pub use portal::{BoxFuture, Portal, PortalHandle};
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The administrator behind the current request. The server's session guard
+/// puts it into the request extensions; server functions read it from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentAdmin {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// What the top bar needs on every page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub admin: CurrentAdmin,
+    pub instance_name: String,
+}
+
+/// Facts shown on the Overview page; every field is read from the running system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub version: String,
+    pub database_kind: String,
+    pub database_location: String,
+    pub schema_version: i64,
+    pub directories: i64,
+    pub admins: i64,
+    pub started_at: String,
+}
+
+/// One configured directory, as listed on Settings → Directory Sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectorySummary {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub created_at: String,
+}
+
+/// Reads the admin placed in the request by the server's session guard.
+#[cfg(feature = "ssr")]
+pub async fn require_admin() -> Result<CurrentAdmin, AppError> {
+    leptos_axum::extract::<axum::Extension<CurrentAdmin>>()
+        .await
+        .map(|axum::Extension(admin)| admin)
+        .map_err(|_| AppError::Unauthorized)
+}
+
+#[cfg(feature = "ssr")]
+fn portal() -> Result<PortalHandle, AppError> {
+    use_context::<PortalHandle>().ok_or_else(|| AppError::Internal("portal state is not configured".into()))
+}
+
+#[server]
+pub async fn get_session_info() -> Result<SessionInfo, AppError> {
+    let admin = require_admin().await?;
+    let instance_name = portal()?.instance_name().await?;
+    Ok(SessionInfo { admin, instance_name })
+}
+
+#[server]
+pub async fn get_overview() -> Result<Overview, AppError> {
+    require_admin().await?;
+    portal()?.overview().await
+}
+
+#[server]
+pub async fn list_directories() -> Result<Vec<DirectorySummary>, AppError> {
+    require_admin().await?;
+    portal()?.directories().await
+}
+
+#[server]
+pub async fn rename_instance(name: String) -> Result<String, AppError> {
+    require_admin().await?;
+    let name = InstanceName::parse(&name).map_err(AppError::Invalid)?;
+    portal()?.rename_instance(name.clone()).await?;
+    Ok(name.into_inner())
+}

@@ -1,0 +1,65 @@
+use crate::api::{get_session_info, RenameInstance};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+/// The signed-in frame: left navigation, top bar, and the page in between.
+/// The rename action lives here so the top bar refreshes when Settings saves.
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    let rename = ServerAction::<RenameInstance>::new();
+    provide_context(rename);
+    let session = Resource::new(move || rename.version().get(), |_| get_session_info());
+    let (nav_open, set_nav_open) = signal(false);
+
+    view! {
+        <div class="layout" class:nav-open=nav_open>
+            <aside class="sidebar" id="sidebar">
+                <a class="brand" href="/">
+                    <img src="/favicon.svg" alt="" width="28" height="28" />
+                    <span>"Roster"</span>
+                </a>
+                <nav aria-label="Main">
+                    <A href="/" exact=true on:click=move |_| set_nav_open.set(false)>"Overview"</A>
+                    <A href="/settings/directory-sync" on:click=move |_| set_nav_open.set(false)>"Directory Sync"</A>
+                    <A href="/settings" exact=true on:click=move |_| set_nav_open.set(false)>"Settings"</A>
+                </nav>
+            </aside>
+            <div class="main-column">
+                <header class="topbar">
+                    <button
+                        class="nav-toggle"
+                        type="button"
+                        aria-controls="sidebar"
+                        aria-expanded=move || nav_open.get().to_string()
+                        aria-label="Toggle navigation"
+                        on:click=move |_| set_nav_open.update(|open| *open = !*open)
+                    >
+                        "☰"
+                    </button>
+                    <Transition fallback=|| view! { <span class="instance-name muted">"…"</span> }>
+                        {move || Suspend::new(async move {
+                            match session.await {
+                                Ok(info) => view! {
+                                    <span class="instance-name" data-testid="instance-name">{info.instance_name}</span>
+                                    <span class="spacer"></span>
+                                    <span class="admin-name" title="Signed in">{info.admin.display_name}</span>
+                                    <form method="post" action="/signout">
+                                        <button class="button button-ghost" type="submit">"Sign out"</button>
+                                    </form>
+                                }.into_any(),
+                                Err(error) => view! {
+                                    <span class="spacer"></span>
+                                    <span class="muted">{error.to_string()}</span>
+                                    <a class="button" href="/signin" rel="external">"Sign in"</a>
+                                }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </header>
+                <main class="content" id="content">
+                    <Outlet />
+                </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,7 @@
+mod error_page;
+mod layout;
+mod notice;
+
+pub use error_page::ErrorPage;
+pub use layout::AppLayout;
+pub use notice::ErrorNotice;

@@ -1,0 +1,69 @@
+//! Roster's user interface: pages, components and the server-function contract.
+//! Built twice: with `ssr` into the server, with `hydrate` into the browser's wasm.
+#![recursion_limit = "256"]
+
+pub mod api;
+mod components;
+mod pages;
+
+use components::{AppLayout, ErrorPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{DirectorySync, GeneralSettings, OverviewPage, SignIn, Welcome};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="roster" href="/pkg/roster.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Title formatter=|page: String| format!("{page} · Roster") />
+        <Router>
+            <Routes fallback=|| view! { <ErrorPage status=404 /> }>
+                // Async SSR: complete HTML on first load, so pages and forms work
+                // before (or without) the wasm bundle.
+                <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("welcome") view=Welcome ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=GeneralSettings ssr=SsrMode::Async />
+                    <Route path=path!("settings/directory-sync") view=DirectorySync ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // Lets tests (and curious admins) tell a hydrated page from server HTML.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

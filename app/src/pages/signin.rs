@@ -1,0 +1,25 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Where visitors without a session land. SSO sign-in is its own feature; until
+/// it exists, the first admin arrives through the one-time setup link.
+#[component]
+pub fn SignIn() -> impl IntoView {
+    view! {
+        <Title text="Sign in" />
+        <main class="signin-page">
+            <div class="signin-card">
+                <img src="/favicon.svg" alt="" width="48" height="48" />
+                <h1>"Sign in to Roster"</h1>
+                <p>
+                    "Single sign-on with Okta is not configured for this instance yet."
+                </p>
+                <p class="muted">
+                    "Setting up a new instance? Roster printed a one-time setup link in its server log "
+                    "when it started. Open that link to create the first administrator session. "
+                    "If it has expired, restart Roster to print a new one."
+                </p>
+            </div>
+        </main>
+    }
+}

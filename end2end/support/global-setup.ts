@@ -1,0 +1,73 @@
+// Boots the real Roster binary on a free port with a throw-away data directory,
+// reads the one-time setup link it prints, and saves a signed-in admin session
+// for the tests. Returns the teardown that stops the server.
+import { spawn, ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { request, FullConfig } from "@playwright/test";
+
+const repo = path.resolve(__dirname, "../..");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+function waitForSetupLink(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no setup link within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = seen.match(/(http:\/\/\S+\/setup\?token=\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    child.on("exit", (code) => reject(new Error(`roster exited with ${code}:\n${seen}`)));
+  });
+}
+
+export default async function globalSetup(_config: FullConfig) {
+  const binary = process.env.ROSTER_BINARY ?? path.join(repo, "target/debug/roster");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "roster-e2e-"));
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const child = spawn(binary, [], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      ROSTER_LISTEN: `127.0.0.1:${port}`,
+      ROSTER_DATA_DIR: dataDir,
+      ROSTER_SITE_ROOT: path.join(repo, "target/site"),
+      ROSTER_LOG: process.env.ROSTER_LOG ?? "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const setupLink = await waitForSetupLink(child, 30_000);
+  process.env.ROSTER_BASE_URL = baseURL;
+  process.env.ROSTER_DATA_DIR = dataDir;
+
+  mkdirSync(path.join(__dirname, "../test-results"), { recursive: true });
+  const api = await request.newContext();
+  const response = await api.get(setupLink);
+  if (!response.ok()) throw new Error(`setup link failed: ${response.status()}`);
+  await api.storageState({ path: path.join(__dirname, "../test-results/.admin-session.json") });
+  await api.dispose();
+
+  return async () => {
+    child.kill("SIGTERM");
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,271 @@
+//! Configuration: defaults, then an optional TOML file, then `ROSTER_*`
+//! environment variables. Every value is validated here so that the rest of
+//! the server only ever sees usable settings.
+
+use serde::Deserialize;
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    FileUnreadable { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    FileInvalid { path: String, reason: String },
+    #[error("{key}={value:?} is not a valid listen address; use host:port, e.g. 127.0.0.1:3000")]
+    ListenAddress { key: &'static str, value: String },
+    #[error("{key}={value:?} is not supported; use sqlite://PATH (e.g. sqlite://./data/roster.db)")]
+    DatabaseUrl { key: &'static str, value: String },
+    #[error("{key}={value:?} is not a valid public URL; use http(s)://host[:port] without a path")]
+    PublicUrl { key: &'static str, value: String },
+    #[error("{key}={value:?} is not a log filter; use a level such as info, debug or warn")]
+    LogLevel { key: &'static str, value: String },
+}
+
+/// Where the server reads its settings from; the real process uses its
+/// environment, tests pass a map.
+pub trait Source {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn var(&self, key: &str) -> Option<String> {
+        self.get(key).cloned()
+    }
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    /// `None`: derived from the address actually bound (see `startup`).
+    pub public_url: Option<PublicUrl>,
+    pub log_filter: String,
+    /// Base64 of 32 bytes; when absent the key file in `data_dir` is used.
+    pub master_key: Option<String>,
+    /// Where the compiled site (wasm, js, css, public files) is served from.
+    pub site_root: PathBuf,
+}
+
+/// The file form: every key optional, same names as the variables without the prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    log: Option<String>,
+    site_root: Option<String>,
+}
+
+impl Config {
+    pub fn load(source: &impl Source) -> Result<Self, ConfigError> {
+        let file = match source.var("ROSTER_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None if Path::new("roster.toml").exists() => read_file(Path::new("roster.toml"))?,
+            None => FileConfig::default(),
+        };
+        let pick = |key: &str, from_file: Option<String>| source.var(key).or(from_file);
+
+        let listen_raw = pick("ROSTER_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:3000".into());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| ConfigError::ListenAddress {
+            key: "ROSTER_LISTEN",
+            value: listen_raw.clone(),
+        })?;
+
+        let data_dir =
+            PathBuf::from(pick("ROSTER_DATA_DIR", file.data_dir).unwrap_or_else(|| "./data".into()));
+
+        let database = match pick("ROSTER_DATABASE_URL", file.database_url) {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => DatabaseUrl::Sqlite(data_dir.join("roster.db")),
+        };
+
+        let public_url = pick("ROSTER_PUBLIC_URL", file.public_url)
+            .map(|url| PublicUrl::parse(&url))
+            .transpose()?;
+
+        let log_filter = pick("ROSTER_LOG", file.log).unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(ConfigError::LogLevel {
+                key: "ROSTER_LOG",
+                value: log_filter,
+            });
+        }
+
+        let site_root = source
+            .var("LEPTOS_SITE_ROOT")
+            .or_else(|| pick("ROSTER_SITE_ROOT", file.site_root))
+            .unwrap_or_else(|| "target/site".into());
+
+        Ok(Self {
+            listen,
+            data_dir,
+            database,
+            public_url,
+            log_filter,
+            master_key: source.var("ROSTER_MASTER_KEY"),
+            site_root: PathBuf::from(site_root),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::FileUnreadable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::FileInvalid {
+        path: path.display().to_string(),
+        reason: e.message().to_string(),
+    })
+}
+
+/// The database to use. Only SQLite today; PostgreSQL slots in as a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let invalid = || ConfigError::DatabaseUrl {
+            key: "ROSTER_DATABASE_URL",
+            value: raw.to_owned(),
+        };
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .ok_or_else(invalid)?;
+        // Query options would be silently ignored by our own pool settings.
+        if path.is_empty() || path.contains('?') || path == ":memory:" {
+            return Err(invalid());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The URL admins use to reach Roster; decides cookie security and printed links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let invalid = || ConfigError::PublicUrl {
+            key: "ROSTER_PUBLIC_URL",
+            value: raw.to_owned(),
+        };
+        let trimmed = raw.trim().trim_end_matches('/');
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"))
+            .ok_or_else(invalid)?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err(invalid());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What a browser should open when Roster listens on `addr` with no public URL set.
+    pub fn for_listen_address(addr: std::net::SocketAddr) -> Self {
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        Self(format!("http://{host}:{}", addr.port()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(&map)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/roster.db"))
+        );
+        assert_eq!(config.public_url, None);
+    }
+
+    #[test]
+    fn environment_overrides_are_validated() {
+        let config = load(&[
+            ("ROSTER_LISTEN", "0.0.0.0:8080"),
+            ("ROSTER_DATABASE_URL", "sqlite:///var/lib/roster/db.sqlite"),
+            ("ROSTER_PUBLIC_URL", "https://roster.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.database.location(), "/var/lib/roster/db.sqlite");
+        let public_url = config.public_url.unwrap();
+        assert!(public_url.is_https());
+        assert_eq!(public_url.as_str(), "https://roster.example.com");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_fix() {
+        let err = load(&[("ROSTER_DATABASE_URL", "mysql://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ROSTER_DATABASE_URL") && err.contains("sqlite://"),
+            "{err}"
+        );
+        let err = load(&[("ROSTER_LISTEN", "localhost")]).unwrap_err().to_string();
+        assert!(err.contains("ROSTER_LISTEN"), "{err}");
+        assert!(load(&[("ROSTER_PUBLIC_URL", "https://x.example.com/roster")]).is_err());
+        assert!(load(&[("ROSTER_LOG", "info,[[")]).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Roster's server: configuration, storage, secrets, authentication and the
+//! HTTP surface. Domain modules are siblings; HTTP handlers stay thin.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod health;
+pub mod portal;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod web;

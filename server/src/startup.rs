@@ -1,0 +1,185 @@
+//! Turns a validated [`Config`] into a running server. Each failure here is a
+//! one-line, actionable [`StartupError`]; `main` prints it and exits.
+
+use crate::{
+    auth,
+    config::{Config, PublicUrl},
+    crypto::{KeyError, MasterKey},
+    health,
+    portal::RosterPortal,
+    state::AppState,
+    store::{Store, StoreError},
+};
+use app::{api::PortalHandle, shell, App};
+use axum::{routing::get, routing::post, Router};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{path::Path, sync::Arc};
+use tokio::net::TcpListener;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("data directory {path} is not usable: {reason}; create it or set ROSTER_DATA_DIR to a writable directory")]
+    DataDir { path: String, reason: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{0}; check ROSTER_DATABASE_URL")]
+    Store(#[from] StoreError),
+    #[error("cannot prepare the session table: {0}")]
+    Sessions(String),
+    #[error(
+        "cannot listen on {addr}: {reason}; stop the other process or set ROSTER_LISTEN to a free address"
+    )]
+    Listen { addr: String, reason: String },
+    #[error("cannot issue the setup link: {0}")]
+    Setup(String),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        prepare_data_dir(&config.data_dir)?;
+        let master_key = MasterKey::load_or_create(&config.data_dir, config.master_key.as_deref())?;
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        let session_store = SqliteStore::new(store.pool().clone());
+        session_store
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Sessions(e.to_string()))?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartupError::Listen {
+                addr: config.listen.to_string(),
+                reason: e.to_string(),
+            })?;
+        let leptos_options = leptos_options(&config, &listener)?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::for_listen_address(leptos_options.site_addr));
+        let state = AppState {
+            public_url,
+            config: Arc::new(config),
+            store,
+            master_key: Arc::new(master_key),
+            leptos_options,
+            started_at: time::OffsetDateTime::now_utc(),
+        };
+        let setup_link = auth::issue_setup_link(&state)
+            .await
+            .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let router = router(state.clone(), session_store);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            setup_link,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The one-time link that creates the first admin, when none exists yet.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> Result<(), StartupError> {
+    let fail = |reason: String| StartupError::DataDir {
+        path: dir.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    // Permission bits lie under root and on some mounts; a real write does not.
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(e.to_string()))?;
+    std::fs::remove_file(&probe).map_err(|e| fail(e.to_string()))
+}
+
+fn leptos_options(config: &Config, listener: &TcpListener) -> Result<LeptosOptions, StartupError> {
+    let site_addr = listener.local_addr().map_err(|e| StartupError::Listen {
+        addr: config.listen.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(LeptosOptions::builder()
+        .output_name("roster")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(site_addr)
+        .build())
+}
+
+fn router(state: AppState, session_store: SqliteStore) -> Router {
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("roster_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.public_url.is_https())
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let portal = PortalHandle(Arc::new(RosterPortal::new(state.clone())));
+    let context = move || provide_context(portal.clone());
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/setup", get(auth::setup_handler))
+        .route("/signout", post(auth::signout_handler))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_session,
+        ))
+        .layer(sessions)
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

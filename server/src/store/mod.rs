@@ -1,0 +1,117 @@
+//! All SQL lives under this module. Callers get typed methods, never queries,
+//! so adding PostgreSQL means adding a backend here and nothing elsewhere.
+
+mod admins;
+mod directories;
+mod settings;
+mod setup_tokens;
+
+pub use admins::Admin;
+pub use setup_tokens::RedeemOutcome;
+
+use crate::config::DatabaseUrl;
+use sqlx::{
+    migrate::Migrator,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+use std::time::Duration;
+
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {location}: {reason}")]
+    Open { location: String, reason: String },
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// Handle to the database; cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Whether the schema in the database matches the one this binary embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    pub applied: i64,
+    pub expected: i64,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.applied == self.expected
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let DatabaseUrl::Sqlite(path) = url;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Open {
+                location: url.location(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let expected = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .count() as i64;
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(SchemaStatus { applied, expected })
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Timestamps are stored as RFC 3339 UTC text so both SQLite and PostgreSQL
+/// read them the same way and they sort as text.
+pub(crate) fn timestamp(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub(crate) fn parse_timestamp(text: &str) -> Result<time::OffsetDateTime, StoreError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+pub(crate) fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -1,0 +1,51 @@
+//! The HTTP boundary's error type and the plain pages served outside Leptos.
+
+use crate::store::StoreError;
+use axum::{
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+
+/// Errors of the non-Leptos handlers, mapped to a response in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("session store: {0}")]
+    Session(String),
+}
+
+impl WebError {
+    pub fn session(e: tower_sessions::session::Error) -> Self {
+        Self::Session(e.to_string())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "request failed");
+        error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Roster hit an unexpected error. Details are in the server log; try again in a moment.",
+        )
+    }
+}
+
+/// A small styled page for responses produced before Leptos renders anything.
+pub fn error_response(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Roster</title><link rel="stylesheet" href="/pkg/roster.css"><link rel="icon" href="/favicon.svg"></head><body><main class="error-page"><div class="error-card"><p class="error-code">{code}</p><h1>{title}</h1><p>{message}</p><a class="button button-primary" href="/">Back to Overview</a></div></main></body></html>"#,
+        code = status.as_u16(),
+        title = escape(title),
+        message = escape(message),
+    );
+    (status, Html(body)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,108 @@
+use server::{
+    config::Config,
+    startup::{Application, StartupError},
+};
+use std::collections::HashMap;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub address: String,
+    pub setup_link: Option<String>,
+    /// Keeps cookies, never follows redirects: tests look at each hop.
+    pub client: reqwest::Client,
+    pub data_dir: TempDir,
+}
+
+pub fn config_with(data_dir: &TempDir, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("ROSTER_LISTEN".into(), "127.0.0.1:0".into()),
+        ("ROSTER_DATA_DIR".into(), data_dir.path().display().to_string()),
+        ("ROSTER_LOG".into(), "warn".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Config::load(&vars).expect("test configuration is valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let app = Application::build(config_with(&data_dir, extra))
+        .await
+        .expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let setup_link = app.setup_link().map(str::to_owned);
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        setup_link,
+        client: client(),
+        data_dir,
+    }
+}
+
+pub async fn try_build(data_dir: &TempDir, extra: &[(&str, &str)]) -> Result<Application, StartupError> {
+    Application::build(config_with(data_dir, extra)).await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A browser-like page request (HTML accepted).
+    pub async fn get_page(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Opens the printed setup link; afterwards `client` holds an admin session.
+    pub async fn sign_in_with_setup_link(&self) -> reqwest::Response {
+        let link = self
+            .setup_link
+            .as_deref()
+            .expect("a fresh instance prints a setup link");
+        let path = link
+            .split_once("/setup")
+            .map(|(_, rest)| format!("/setup{rest}"))
+            .expect("link has /setup");
+        self.get_page(&path).await
+    }
+
+    /// Posts a form the way a browser without wasm does, with a same-origin `Origin`.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("origin", &self.address)
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// The `action` of the first `<form>` whose action starts with `prefix`.
+pub fn form_action(html: &str, prefix: &str) -> Option<String> {
+    html.match_indices("action=\"")
+        .map(|(i, m)| &html[i + m.len()..])
+        .filter_map(|rest| rest.split('"').next())
+        .find(|action| action.starts_with(prefix))
+        .map(str::to_owned)
+}

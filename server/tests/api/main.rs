@@ -1,0 +1,9 @@
+//! The server crate's one integration-test binary: every module below boots
+//! the real server on port 0 with its own SQLite file and talks HTTP to it.
+
+mod helpers;
+
+mod auth;
+mod health;
+mod pages;
+mod startup_errors;
