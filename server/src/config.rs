@@ -21,6 +21,8 @@ pub enum ConfigError {
     DatabaseUrl { key: &'static str, value: String },
     #[error("{key}={value:?} is not a valid public URL; use http(s)://host[:port] without a path")]
     PublicUrl { key: &'static str, value: String },
+    #[error("ROSTER_OKTA_EXTRA_ORIGINS is not valid: {0}")]
+    ExtraOrigins(String),
     #[error("{key}={value:?} is not a log filter; use a level such as info, debug or warn")]
     LogLevel { key: &'static str, value: String },
 }
@@ -56,6 +58,8 @@ pub struct Config {
     pub log_filter: String,
     /// Base64 of 32 bytes; when absent the key file in `data_dir` is used.
     pub master_key: Option<String>,
+    /// Origins allowed besides Okta's own domains (the simulator in tests and the demo).
+    pub okta_extra_origins: Vec<String>,
     /// Where the compiled site (wasm, js, css, public files) is served from.
     pub site_root: PathBuf,
 }
@@ -112,7 +116,13 @@ impl Config {
             .or_else(|| pick("ROSTER_SITE_ROOT", file.site_root))
             .unwrap_or_else(|| "target/site".into());
 
+        let okta_extra_origins = match source.var("ROSTER_OKTA_EXTRA_ORIGINS") {
+            Some(raw) => crate::okta::parse_extra_origins(&raw).map_err(ConfigError::ExtraOrigins)?,
+            None => Vec::new(),
+        };
+
         Ok(Self {
+            okta_extra_origins,
             listen,
             data_dir,
             database,

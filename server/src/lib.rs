@@ -6,10 +6,14 @@
 pub mod auth;
 pub mod config;
 pub mod crypto;
+pub mod directory;
 pub mod health;
+pub mod jwks;
+pub mod okta;
 pub mod portal;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod web;

@@ -63,11 +63,11 @@ impl Portal for RosterPortal {
             let rows = self.state.store.list_directories().await.map_err(internal)?;
             Ok(rows
                 .into_iter()
-                .map(|r| DirectorySummary {
-                    id: r.id,
-                    name: r.name,
-                    provider: r.provider,
-                    created_at: r.created_at,
+                .map(|d| DirectorySummary {
+                    id: d.id,
+                    name: d.name,
+                    provider: d.provider,
+                    created_at: d.created_at,
                 })
                 .collect())
         })

@@ -5,10 +5,13 @@ use crate::{
     auth,
     config::{Config, PublicUrl},
     crypto::{KeyError, MasterKey},
-    health,
+    directory::DirectoryService,
+    health, jwks,
+    okta::RetryPolicy,
     portal::RosterPortal,
     state::AppState,
     store::{Store, StoreError},
+    sync::{self, EngineConfig, SyncEngine},
 };
 use app::{api::PortalHandle, shell, App};
 use axum::{routing::get, routing::post, Router};
@@ -18,6 +21,9 @@ use std::{path::Path, sync::Arc};
 use tokio::net::TcpListener;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
+
+/// How often the scheduler looks for directories whose sync is due.
+const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -35,6 +41,8 @@ pub enum StartupError {
     Listen { addr: String, reason: String },
     #[error("cannot issue the setup link: {0}")]
     Setup(String),
+    #[error("cannot create the HTTP client for Okta: {0}")]
+    HttpClient(String),
 }
 
 pub struct Application {
@@ -67,11 +75,39 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::for_listen_address(leptos_options.site_addr));
+        let master_key = Arc::new(master_key);
+        let http = sync::http_client().map_err(|e| StartupError::HttpClient(e.to_string()))?;
+        let engine = SyncEngine::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            http.clone(),
+            EngineConfig {
+                extra_origins: config.okta_extra_origins.clone(),
+                ..EngineConfig::default()
+            },
+        );
+        let interrupted = engine.recover().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "marked sync runs interrupted by the last shutdown as failed"
+            );
+        }
+        let directories = DirectoryService::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            http,
+            engine,
+            config.okta_extra_origins.clone(),
+            public_url.as_str().to_owned(),
+            RetryPolicy::default(),
+        );
         let state = AppState {
             public_url,
             config: Arc::new(config),
             store,
-            master_key: Arc::new(master_key),
+            master_key,
+            directories,
             leptos_options,
             started_at: time::OffsetDateTime::now_utc(),
         };
@@ -101,9 +137,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let scheduler = self.state.directories.engine().spawn_scheduler(SCHEDULER_TICK);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        scheduler.abort();
+        served
     }
 }
 
@@ -150,6 +189,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/setup", get(auth::setup_handler))
         .route("/signout", post(auth::signout_handler))
+        .route("/directories/{id}/jwks.json", get(jwks::jwks_handler))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

@@ -1,3 +1,4 @@
+use crate::directory::DirectoryService;
 use crate::{
     config::{Config, PublicUrl},
     crypto::MasterKey,
@@ -15,6 +16,7 @@ pub struct AppState {
     pub public_url: PublicUrl,
     pub store: Store,
     pub master_key: Arc<MasterKey>,
+    pub directories: DirectoryService,
     pub leptos_options: LeptosOptions,
     pub started_at: time::OffsetDateTime,
 }

@@ -21,7 +21,9 @@ fn is_public(path: &str) -> bool {
         "/favicon.ico",
         "/robots.txt",
     ];
-    EXACT.contains(&path) || path.starts_with("/pkg/")
+    // Okta fetches a directory's public keys without a session.
+    let jwks = path.starts_with("/directories/") && path.ends_with("/jwks.json");
+    EXACT.contains(&path) || path.starts_with("/pkg/") || jwks
 }
 
 /// Browsers send `Origin` on cross-site POSTs; refusing a foreign one (plus
@@ -125,6 +127,7 @@ mod tests {
     #[test]
     fn only_entry_pages_probes_and_assets_are_public() {
         assert!(is_public("/signin") && is_public("/healthz") && is_public("/pkg/roster.wasm"));
+        assert!(is_public("/directories/0b6c/jwks.json") && !is_public("/directories/0b6c"));
         assert!(!is_public("/") && !is_public("/settings") && !is_public("/api/get_overview"));
     }
 }

@@ -1,34 +1,195 @@
-use super::{Store, StoreError};
+use super::{now, timestamp, Store, StoreError};
 
-/// A directory as the list page shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectoryRow {
+/// A directory's configuration and scheduling state.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Directory {
     pub id: String,
     pub name: String,
     pub provider: String,
+    pub state: String,
+    pub okta_origin: String,
+    pub client_id: String,
+    pub app_id: Option<String>,
+    pub app_label: Option<String>,
+    pub sync_interval_secs: i64,
+    pub rate_limit_share: f64,
+    pub breaker_threshold: f64,
+    pub paused: bool,
+    pub paused_reason: Option<String>,
+    pub dpop_required: Option<bool>,
+    pub verified_fingerprint: Option<String>,
+    pub next_sync_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub failing_since: Option<String>,
     pub created_at: String,
 }
 
+/// What creating a directory needs.
+#[derive(Debug, Clone)]
+pub struct NewDirectory<'a> {
+    pub name: &'a str,
+    pub okta_origin: &'a str,
+    pub client_id: &'a str,
+    pub state: &'a str,
+}
+
+const COLUMNS: &str =
+    "id, name, provider, state, okta_origin, client_id, app_id, app_label, sync_interval_secs, \
+     rate_limit_share, breaker_threshold, paused, paused_reason, dpop_required, verified_fingerprint, \
+     next_sync_at, last_success_at, failing_since, created_at";
+
 impl Store {
     pub async fn count_directories(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM directories")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM directories WHERE state = 'active'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
-    pub async fn list_directories(&self) -> Result<Vec<DirectoryRow>, StoreError> {
-        let rows: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT id, name, provider, created_at FROM directories ORDER BY name, id")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, provider, created_at)| DirectoryRow {
-                id,
-                name,
-                provider,
-                created_at,
-            })
-            .collect())
+    pub async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM directories WHERE state = 'active' ORDER BY name, id");
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM directories WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn insert_directory(&self, new: &NewDirectory<'_>) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = timestamp(now());
+        sqlx::query(
+            "INSERT INTO directories (id, name, provider, state, okta_origin, client_id, created_at, updated_at)
+             VALUES ($1, $2, 'okta', $3, $4, $5, $6, $6)",
+        )
+        .bind(&id)
+        .bind(new.name)
+        .bind(new.state)
+        .bind(new.okta_origin)
+        .bind(new.client_id)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Changes the connection; any change drops the previous verification.
+    pub async fn update_connection(
+        &self,
+        id: &str,
+        okta_origin: &str,
+        client_id: &str,
+        app: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE directories SET okta_origin = $1, client_id = $2, app_id = $3, app_label = $4,
+                 verified_fingerprint = CASE WHEN okta_origin = $1 AND client_id = $2 AND app_id IS $3
+                                             THEN verified_fingerprint END,
+                 updated_at = $5
+             WHERE id = $6",
+        )
+        .bind(okta_origin)
+        .bind(client_id)
+        .bind(app.map(|(id, _)| id))
+        .bind(app.map(|(_, label)| label))
+        .bind(timestamp(now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_verification(
+        &self,
+        id: &str,
+        fingerprint: &str,
+        dpop_required: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE directories SET verified_fingerprint = $1, verified_at = $2, dpop_required = $3,
+                 paused = CASE WHEN paused_reason IS NOT NULL AND paused_reason != 'admin' THEN 0 ELSE paused END,
+                 paused_reason = CASE WHEN paused_reason != 'admin' THEN NULL ELSE paused_reason END
+             WHERE id = $4",
+        )
+        .bind(fingerprint)
+        .bind(timestamp(now()))
+        .bind(dpop_required)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn activate_directory(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE directories SET state = 'active', name = $1, next_sync_at = $2, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(timestamp(now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_sync_settings(
+        &self,
+        id: &str,
+        interval_secs: i64,
+        rate_limit_share: f64,
+        breaker_threshold: f64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE directories SET sync_interval_secs = $1, rate_limit_share = $2, breaker_threshold = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(interval_secs)
+        .bind(rate_limit_share)
+        .bind(breaker_threshold)
+        .bind(timestamp(now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// `reason`: 'admin' for a manual pause, else the error code that paused it.
+    pub async fn set_paused(&self, id: &str, paused: bool, reason: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE directories SET paused = $1, paused_reason = $2, updated_at = $3 WHERE id = $4")
+            .bind(paused)
+            .bind(if paused { reason } else { None })
+            .bind(timestamp(now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn schedule_next_sync(&self, id: &str, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE directories SET next_sync_at = $1 WHERE id = $2")
+            .bind(timestamp(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Directories whose scheduled sync is due.
+    pub async fn due_directories(&self, at: time::OffsetDateTime) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM directories WHERE state = 'active' AND paused = 0
+               AND next_sync_at IS NOT NULL AND next_sync_at <= $1 ORDER BY next_sync_at",
+        )
+        .bind(timestamp(at))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn delete_directory(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM directories WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -2,12 +2,23 @@
 //! so adding PostgreSQL means adding a backend here and nothing elsewhere.
 
 mod admins;
+mod apply;
 mod directories;
+mod keys;
+mod records;
 mod settings;
 mod setup_tokens;
+mod staging;
+mod sync_runs;
 
 pub use admins::Admin;
+pub use apply::{DiffCounts, DiffSample};
+pub use directories::{Directory, NewDirectory};
+pub use keys::StoredKey;
+pub use records::{DirectoryCounts, GroupRecord, UserRecord};
 pub use setup_tokens::RedeemOutcome;
+pub use staging::{StagedGroup, StagedUser};
+pub use sync_runs::{RunCounters, RunFailure, RunRow};
 
 use crate::config::DatabaseUrl;
 use sqlx::{

@@ -11,6 +11,7 @@ pub struct TestApp {
     /// Keeps cookies, never follows redirects: tests look at each hop.
     pub client: reqwest::Client,
     pub data_dir: TempDir,
+    pub state: server::state::AppState,
 }
 
 pub fn config_with(data_dir: &TempDir, extra: &[(&str, &str)]) -> Config {
@@ -36,12 +37,14 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let setup_link = app.setup_link().map(str::to_owned);
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         setup_link,
         client: client(),
         data_dir,
+        state,
     }
 }
 

@@ -2,8 +2,11 @@
 //! the real server on port 0 with its own SQLite file and talks HTTP to it.
 
 mod helpers;
+mod okta_fixture;
 
 mod auth;
 mod health;
 mod pages;
 mod startup_errors;
+mod sync;
+mod verify;

@@ -1,0 +1,287 @@
+//! Directory lifecycle: keys, connection details, verification, activation,
+//! rotation. The wizard's server functions, a CLI and a REST API call this.
+
+use crate::{
+    crypto::MasterKey,
+    okta::{self, ClientId, KeyPair, OktaOrigin, PublicJwk, RetryPolicy, VerifyInput, VerifyReport},
+    store::{Directory, NewDirectory, Store, StoreError},
+    sync::{seal_purpose, SyncEngine, SyncError, Trigger},
+};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("directory not found")]
+    NotFound,
+    #[error("Verify the current settings before creating the directory.")]
+    NotVerified,
+    #[error("key error: {0}")]
+    Key(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// The public half of a directory's key in the forms Okta accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeyView {
+    pub directory_id: String,
+    pub jwk: PublicJwk,
+    pub pem: String,
+    pub jwks_url: String,
+}
+
+#[derive(Clone)]
+pub struct DirectoryService {
+    store: Store,
+    master_key: Arc<MasterKey>,
+    http: reqwest::Client,
+    engine: SyncEngine,
+    extra_origins: Vec<String>,
+    public_url: String,
+    retry: RetryPolicy,
+}
+
+impl DirectoryService {
+    pub fn new(
+        store: Store,
+        master_key: Arc<MasterKey>,
+        http: reqwest::Client,
+        engine: SyncEngine,
+        extra_origins: Vec<String>,
+        public_url: String,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            store,
+            master_key,
+            http,
+            engine,
+            extra_origins,
+            public_url,
+            retry,
+        }
+    }
+
+    pub fn engine(&self) -> &SyncEngine {
+        &self.engine
+    }
+
+    async fn generate_key() -> Result<KeyPair, DirectoryError> {
+        // RSA generation takes a moment; keep it off the async workers.
+        tokio::task::spawn_blocking(KeyPair::generate)
+            .await
+            .map_err(|e| DirectoryError::Key(e.to_string()))?
+            .map_err(|e| DirectoryError::Key(e.to_string()))
+    }
+
+    async fn store_key(
+        &self,
+        directory_id: &str,
+        key: &KeyPair,
+        purpose: &str,
+        state: &str,
+    ) -> Result<(), DirectoryError> {
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| DirectoryError::Key(e.to_string()))?;
+        let sealed = self.master_key.seal(&der, &seal_purpose(directory_id, key.kid()));
+        let jwk = serde_json::to_string(&key.public_jwk()).map_err(|e| DirectoryError::Key(e.to_string()))?;
+        self.store
+            .insert_key(directory_id, key.kid(), purpose, state, &jwk, &sealed)
+            .await?;
+        Ok(())
+    }
+
+    /// The wizard's "Generate Keypair": a draft directory with a sealed client
+    /// key and DPoP key. The private keys never leave the server.
+    pub async fn create_draft_with_keys(&self) -> Result<PublicKeyView, DirectoryError> {
+        let id = self
+            .store
+            .insert_directory(&NewDirectory {
+                name: "Okta",
+                okta_origin: "",
+                client_id: "",
+                state: "draft",
+            })
+            .await?;
+        let client_key = Self::generate_key().await?;
+        let dpop_key = Self::generate_key().await?;
+        self.store_key(&id, &client_key, "client", "active").await?;
+        self.store_key(&id, &dpop_key, "dpop", "active").await?;
+        self.public_key(&id).await
+    }
+
+    /// The key to paste into Okta: the `next` key during a rotation, else the active one.
+    pub async fn public_key(&self, directory_id: &str) -> Result<PublicKeyView, DirectoryError> {
+        let keys = self.store.live_keys(directory_id).await?;
+        let key = keys
+            .iter()
+            .filter(|k| k.purpose == "client")
+            .find(|k| k.state == "next")
+            .or_else(|| keys.iter().find(|k| k.purpose == "client" && k.state == "active"))
+            .ok_or(DirectoryError::NotFound)?;
+        let jwk: PublicJwk =
+            serde_json::from_str(&key.public_jwk).map_err(|e| DirectoryError::Key(e.to_string()))?;
+        let pair = crate::sync::open_key_for(&self.master_key, directory_id, key)
+            .map_err(|e| DirectoryError::Key(e.to_string()))?;
+        Ok(PublicKeyView {
+            directory_id: directory_id.to_owned(),
+            pem: pair
+                .public_pem()
+                .map_err(|e| DirectoryError::Key(e.to_string()))?,
+            jwk,
+            jwks_url: format!("{}/directories/{directory_id}/jwks.json", self.public_url),
+        })
+    }
+
+    /// `GET /directories/{id}/jwks.json`: active and next client keys, so Okta
+    /// can fetch keys dynamically and a rotation needs no copy-paste.
+    pub async fn jwks(&self, directory_id: &str) -> Result<serde_json::Value, DirectoryError> {
+        let keys = self.store.live_keys(directory_id).await?;
+        let jwks: Vec<serde_json::Value> = keys
+            .iter()
+            .filter(|k| k.purpose == "client")
+            .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+            .collect();
+        if jwks.is_empty() {
+            return Err(DirectoryError::NotFound);
+        }
+        Ok(serde_json::json!({ "keys": jwks }))
+    }
+
+    /// Validates and stores the Okta domain, Client ID and chosen app.
+    pub async fn set_connection(
+        &self,
+        directory_id: &str,
+        domain: &str,
+        client_id: &str,
+        app: Option<(&str, &str)>,
+    ) -> Result<(), DirectoryError> {
+        let origin = OktaOrigin::parse(domain, &self.extra_origins)
+            .map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        let client_id = ClientId::parse(client_id).map_err(DirectoryError::Invalid)?;
+        self.store
+            .directory(directory_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
+        self.store
+            .update_connection(directory_id, origin.as_str(), client_id.as_str(), app)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs the checklist against the stored settings; records only the outcome.
+    pub async fn verify(
+        &self,
+        directory_id: &str,
+        sso_client_id: Option<&str>,
+    ) -> Result<VerifyReport, DirectoryError> {
+        let directory = self
+            .store
+            .directory(directory_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
+        let keys = self.store.live_keys(directory_id).await?;
+        let rotating = keys.iter().any(|k| k.purpose == "client" && k.state == "next");
+        let key_state = if rotating { "next" } else { "active" };
+        let creds = crate::sync::load_credentials(
+            &self.master_key,
+            &directory,
+            &keys,
+            key_state,
+            &self.extra_origins,
+        )
+        .map_err(|e| DirectoryError::Invalid(e.hint()))?;
+        let kid = creds.key.kid().to_owned();
+        let report = okta::verify(VerifyInput {
+            http: self.http.clone(),
+            creds,
+            chosen_app_id: directory.app_id.as_deref(),
+            sso_client_id,
+            retry: self.retry,
+        })
+        .await;
+        if report.ok() {
+            if let Some(app) = &report.chosen_app {
+                if directory.app_id.as_deref() != Some(app.id.as_str()) {
+                    self.store
+                        .update_connection(
+                            directory_id,
+                            &directory.okta_origin,
+                            &directory.client_id,
+                            Some((&app.id, &app.label)),
+                        )
+                        .await?;
+                }
+                if rotating {
+                    self.store.promote_next_key(directory_id).await?;
+                }
+                let fingerprint = fingerprint(&directory.okta_origin, &directory.client_id, &kid, &app.id);
+                self.store
+                    .record_verification(directory_id, &fingerprint, report.dpop_required.unwrap_or(false))
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Whether the last successful verify still matches what is stored.
+    pub async fn is_verified(&self, directory: &Directory) -> Result<bool, DirectoryError> {
+        let keys = self.store.live_keys(&directory.id).await?;
+        let Some(active) = keys.iter().find(|k| k.purpose == "client" && k.state == "active") else {
+            return Ok(false);
+        };
+        let Some(app_id) = &directory.app_id else {
+            return Ok(false);
+        };
+        let expected = fingerprint(&directory.okta_origin, &directory.client_id, &active.kid, app_id);
+        Ok(directory.verified_fingerprint.as_deref() == Some(expected.as_str()))
+    }
+
+    /// The wizard's "Create": activates and starts the first sync in the background.
+    pub async fn create(&self, directory_id: &str, name: &str) -> Result<String, DirectoryError> {
+        self.activate(directory_id, name).await?;
+        Ok(self.engine.sync_now(directory_id, Trigger::First).await?)
+    }
+
+    /// Makes a verified draft an active directory (it is then scheduled).
+    pub async fn activate(&self, directory_id: &str, name: &str) -> Result<(), DirectoryError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(DirectoryError::Invalid(
+                "Give the directory a name of 1 to 80 characters.".into(),
+            ));
+        }
+        let directory = self
+            .store
+            .directory(directory_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
+        if !self.is_verified(&directory).await? {
+            return Err(DirectoryError::NotVerified);
+        }
+        self.store.activate_directory(directory_id, name).await?;
+        Ok(())
+    }
+
+    /// Starts a rotation: a `next` key is published in the JWKS and used after
+    /// the next successful verify, which retires the old one.
+    pub async fn rotate_key(&self, directory_id: &str) -> Result<PublicKeyView, DirectoryError> {
+        let keys = self.store.live_keys(directory_id).await?;
+        if !keys.iter().any(|k| k.purpose == "client" && k.state == "next") {
+            let key = Self::generate_key().await?;
+            self.store_key(directory_id, &key, "client", "next").await?;
+        }
+        self.public_key(directory_id).await
+    }
+}
+
+fn fingerprint(origin: &str, client_id: &str, kid: &str, app_id: &str) -> String {
+    let digest = Sha256::digest(format!("{origin}\n{client_id}\n{kid}\n{app_id}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,162 @@
+//! RSA key pairs for `private_key_jwt` client authentication and DPoP proofs.
+//! The private half is only ever held sealed at rest or in memory here.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rsa::{
+    pkcs1v15::SigningKey,
+    pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding},
+    signature::{SignatureEncoding, Signer},
+    traits::PublicKeyParts,
+    RsaPrivateKey, RsaPublicKey,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+const BITS: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not generate an RSA key: {0}")]
+    Generate(String),
+    #[error("stored private key is unreadable: {0}")]
+    Decode(String),
+    #[error("could not encode the key: {0}")]
+    Encode(String),
+}
+
+/// A public RSA key as a JWK, the form Okta's "Add key" dialog accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicJwk {
+    pub kty: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub alg: String,
+    pub n: String,
+    pub e: String,
+}
+
+/// A signing key with its RFC 7638 thumbprint as key id.
+#[derive(Clone)]
+pub struct KeyPair {
+    private: RsaPrivateKey,
+    kid: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyPair {
+    pub fn generate() -> Result<Self, KeyError> {
+        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, BITS)
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        Ok(Self::from_private(private))
+    }
+
+    fn from_private(private: RsaPrivateKey) -> Self {
+        let kid = thumbprint(&RsaPublicKey::from(&private));
+        Self { private, kid }
+    }
+
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        RsaPrivateKey::from_pkcs8_der(der)
+            .map(Self::from_private)
+            .map_err(|e| KeyError::Decode(e.to_string()))
+    }
+
+    /// PKCS#8 DER of the private key, for sealing; zeroed when dropped.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        self.private
+            .to_pkcs8_der()
+            .map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
+            .map_err(|e| KeyError::Encode(e.to_string()))
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn public_jwk(&self) -> PublicJwk {
+        let public = RsaPublicKey::from(&self.private);
+        PublicJwk {
+            kty: "RSA".into(),
+            kid: self.kid.clone(),
+            use_: "sig".into(),
+            alg: "RS256".into(),
+            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        }
+    }
+
+    pub fn public_pem(&self) -> Result<String, KeyError> {
+        RsaPublicKey::from(&self.private)
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Encode(e.to_string()))
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`).
+    pub fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
+        SigningKey::<Sha256>::new(self.private.clone())
+            .sign(message)
+            .to_vec()
+    }
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in order.
+pub fn thumbprint(public: &RsaPublicKey) -> String {
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        URL_SAFE_NO_PAD.encode(public.n().to_bytes_be())
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    /// Key generation is slow in debug builds; tests share one key.
+    pub(crate) fn test_key() -> &'static KeyPair {
+        static KEY: OnceLock<KeyPair> = OnceLock::new();
+        KEY.get_or_init(|| KeyPair::generate().unwrap())
+    }
+
+    #[test]
+    fn jwk_kid_is_the_rfc7638_thumbprint_and_survives_a_round_trip() {
+        let key = test_key();
+        let jwk = key.public_jwk();
+        assert_eq!(jwk.kid, key.kid());
+        assert_eq!(jwk.e, "AQAB");
+        assert_eq!(URL_SAFE_NO_PAD.decode(&jwk.n).unwrap().len(), 256);
+        let canonical = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, jwk.e, jwk.n);
+        assert_eq!(
+            jwk.kid,
+            URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+        );
+        let restored = KeyPair::from_pkcs8_der(&key.to_pkcs8_der().unwrap()).unwrap();
+        assert_eq!(restored.kid(), key.kid());
+        assert!(key
+            .public_pem()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----"));
+    }
+
+    #[test]
+    fn signatures_verify_with_the_public_key() {
+        use rsa::{pkcs1v15::VerifyingKey, signature::Verifier};
+        let key = test_key();
+        let signature = key.sign_rs256(b"payload");
+        let verifier = VerifyingKey::<Sha256>::new(RsaPublicKey::from(&key.private));
+        let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).unwrap();
+        assert!(verifier.verify(b"payload", &signature).is_ok());
+        assert!(verifier.verify(b"other", &signature).is_err());
+    }
+}

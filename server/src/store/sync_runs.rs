@@ -1,0 +1,221 @@
+use super::{now, timestamp, Store, StoreError};
+
+/// One sync run as recorded.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: String,
+    pub directory_id: String,
+    pub trigger: String,
+    pub status: String,
+    pub phase: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub api_calls: i64,
+    pub pages: i64,
+    pub rate_limited: i64,
+    pub paced_waits: i64,
+    pub waited_ms: i64,
+    pub retries: i64,
+    pub users_fetched: i64,
+    pub groups_fetched: i64,
+    pub groups_skipped: i64,
+    pub users_added: i64,
+    pub users_updated: i64,
+    pub users_removed: i64,
+    pub groups_added: i64,
+    pub groups_updated: i64,
+    pub groups_removed: i64,
+    pub memberships_added: i64,
+    pub memberships_removed: i64,
+    pub diff_sample: Option<String>,
+    pub error_code: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub error_hint: Option<String>,
+}
+
+/// Counters written while and after a run fetches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounters {
+    pub api_calls: i64,
+    pub pages: i64,
+    pub rate_limited: i64,
+    pub paced_waits: i64,
+    pub waited_ms: i64,
+    pub retries: i64,
+    pub users_fetched: i64,
+    pub groups_fetched: i64,
+    pub groups_skipped: i64,
+}
+
+/// Why a run failed, classified for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFailure<'a> {
+    pub code: &'a str,
+    pub class: &'a str,
+    pub message: &'a str,
+    pub hint: &'a str,
+}
+
+const COLUMNS: &str = "id, directory_id, trigger, status, phase, started_at, finished_at, api_calls, pages, rate_limited, \
+    paced_waits, waited_ms, retries, users_fetched, groups_fetched, groups_skipped, users_added, users_updated, \
+    users_removed, groups_added, groups_updated, groups_removed, memberships_added, memberships_removed, diff_sample, \
+    error_code, error_class, error_message, error_hint";
+
+impl Store {
+    pub async fn start_run(&self, directory_id: &str, trigger: &str) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO sync_runs (id, directory_id, trigger, status, phase, started_at)
+             VALUES ($1, $2, $3, 'running', 'starting', $4)",
+        )
+        .bind(&id)
+        .bind(directory_id)
+        .bind(trigger)
+        .bind(timestamp(now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn update_run_progress(
+        &self,
+        run_id: &str,
+        phase: &str,
+        c: &RunCounters,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_runs SET phase = $1, api_calls = $2, pages = $3, rate_limited = $4, paced_waits = $5,
+                 waited_ms = $6, retries = $7, users_fetched = $8, groups_fetched = $9, groups_skipped = $10
+             WHERE id = $11",
+        )
+        .bind(phase)
+        .bind(c.api_calls)
+        .bind(c.pages)
+        .bind(c.rate_limited)
+        .bind(c.paced_waits)
+        .bind(c.waited_ms)
+        .bind(c.retries)
+        .bind(c.users_fetched)
+        .bind(c.groups_fetched)
+        .bind(c.groups_skipped)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_run_diff(
+        &self,
+        run_id: &str,
+        diff: &super::DiffCounts,
+        sample: &super::DiffSample,
+    ) -> Result<(), StoreError> {
+        let sample = serde_json::to_string(sample).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE sync_runs SET users_added = $1, users_updated = $2, users_removed = $3, groups_added = $4,
+                 groups_updated = $5, groups_removed = $6, memberships_added = $7, memberships_removed = $8,
+                 diff_sample = $9
+             WHERE id = $10",
+        )
+        .bind(diff.users_added)
+        .bind(diff.users_updated)
+        .bind(diff.users_removed)
+        .bind(diff.groups_added)
+        .bind(diff.groups_updated)
+        .bind(diff.groups_removed)
+        .bind(diff.memberships_added)
+        .bind(diff.memberships_removed)
+        .bind(sample)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a run without applying: `status` is 'failed', 'needs_confirmation' or 'discarded'.
+    pub async fn end_run(
+        &self,
+        run_id: &str,
+        status: &str,
+        failure: Option<&RunFailure<'_>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_runs SET status = $1, phase = 'done', finished_at = $2,
+                 error_code = $3, error_class = $4, error_message = $5, error_hint = $6
+             WHERE id = $7",
+        )
+        .bind(status)
+        .bind(timestamp(now()))
+        .bind(failure.map(|f| f.code))
+        .bind(failure.map(|f| f.class))
+        .bind(failure.map(|f| f.message))
+        .bind(failure.map(|f| f.hint))
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notes the first failure of a streak (for the 24-hour flag).
+    pub async fn mark_directory_failing(&self, directory_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE directories SET failing_since = COALESCE(failing_since, $1) WHERE id = $2")
+            .bind(timestamp(now()))
+            .bind(directory_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM sync_runs WHERE id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn runs(&self, directory_id: &str, limit: i64) -> Result<Vec<RunRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 ORDER BY started_at DESC, id LIMIT $2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn pending_confirmation(&self, directory_id: &str) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND status = 'needs_confirmation'
+             ORDER BY started_at DESC LIMIT 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// At start-up: runs left 'running' by a crash failed, and their staging goes.
+    pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sync_runs WHERE status = 'running'")
+            .fetch_all(&self.pool)
+            .await?;
+        for id in &ids {
+            self.clear_staging(id).await?;
+            self.end_run(
+                id,
+                "failed",
+                Some(&RunFailure {
+                    code: "interrupted",
+                    class: "transient",
+                    message: "The sync was interrupted by a server restart; nothing from it was applied.",
+                    hint: "Roster syncs again on the next schedule, or use Sync Now.",
+                }),
+            )
+            .await?;
+        }
+        Ok(ids.len() as u64)
+    }
+}

@@ -1,0 +1,16 @@
+//! The directory sync engine: fetch from Okta into staging, diff, apply
+//! safely, on a schedule or on demand.
+
+mod credentials;
+mod engine;
+mod normalize;
+mod progress;
+mod run;
+
+pub use credentials::{load as load_credentials, open_key as open_key_for, seal_purpose};
+pub use engine::{
+    http_client, DeprovisionHook, EngineConfig, LogDeprovisions, OktaErrorSummary, RunOutcome, SyncEngine,
+    SyncError, Trigger,
+};
+pub use progress::Progress;
+pub use run::breaker_trips;

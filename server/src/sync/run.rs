@@ -1,0 +1,234 @@
+//! One sync run: fetch everything into staging, diff, trip the breaker or
+//! apply in one transaction. Errors leave the directory exactly as it was.
+
+use super::{normalize, progress::ProgressHandle};
+use crate::{
+    okta::{model, CallStats, OktaClient, OktaError},
+    store::{DiffCounts, Directory, RunCounters, Store, StoreError},
+};
+use futures_util::{stream, StreamExt, TryStreamExt};
+
+/// How many groups' members are fetched at once.
+const MEMBER_FETCH_CONCURRENCY: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Okta(#[from] OktaError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no Okta app is chosen for this directory")]
+    NoApp,
+}
+
+/// How a run ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Applied; the removed users' Okta ids are handed to the deprovisioning hook.
+    Applied {
+        diff: DiffCounts,
+        removed_users: Vec<String>,
+    },
+    /// The breaker tripped: the diff is kept for the admin to apply or discard.
+    NeedsConfirmation { diff: DiffCounts },
+    /// A dry run: the diff is recorded and the staging dropped.
+    Previewed { diff: DiffCounts },
+}
+
+pub struct RunContext<'a> {
+    pub store: &'a Store,
+    pub client: &'a OktaClient,
+    pub directory: &'a Directory,
+    pub run_id: &'a str,
+    pub progress: &'a ProgressHandle,
+    pub dry_run: bool,
+}
+
+impl RunContext<'_> {
+    fn url(&self, path: &str) -> String {
+        self.client.origin().url(path)
+    }
+
+    async fn save_counters(&self, phase: &str) -> Result<(), StoreError> {
+        let counters = counters(&self.client.stats, self.progress);
+        self.store
+            .update_run_progress(self.run_id, phase, &counters)
+            .await
+    }
+}
+
+pub fn counters(stats: &CallStats, progress: &ProgressHandle) -> RunCounters {
+    let snapshot = progress.snapshot();
+    let n = |c| CallStats::get(c) as i64;
+    RunCounters {
+        api_calls: n(&stats.calls),
+        pages: n(&stats.pages),
+        rate_limited: n(&stats.rate_limited),
+        paced_waits: n(&stats.paced_waits),
+        waited_ms: n(&stats.waited_ms),
+        retries: n(&stats.retries),
+        users_fetched: snapshot.users as i64,
+        groups_fetched: snapshot.groups as i64,
+        groups_skipped: snapshot.groups_skipped as i64,
+    }
+}
+
+pub async fn execute(ctx: &RunContext<'_>) -> Result<RunEnd, RunError> {
+    let app_id = ctx.directory.app_id.clone().ok_or(RunError::NoApp)?;
+    fetch_users(ctx, &app_id).await?;
+    fetch_groups(ctx, &app_id).await?;
+    fetch_memberships(ctx).await?;
+
+    ctx.progress.set_phase("diff");
+    ctx.save_counters("diff").await?;
+    let diff = ctx.store.compute_diff(ctx.run_id, &ctx.directory.id).await?;
+    let sample = ctx.store.diff_sample(ctx.run_id, &ctx.directory.id).await?;
+    ctx.store.record_run_diff(ctx.run_id, &diff, &sample).await?;
+
+    if ctx.dry_run {
+        return Ok(RunEnd::Previewed { diff });
+    }
+    if breaker_trips(&diff, ctx.directory.breaker_threshold) {
+        return Ok(RunEnd::NeedsConfirmation { diff });
+    }
+    ctx.progress.set_phase("apply");
+    let removed_users = ctx.store.apply_run(ctx.run_id, &ctx.directory.id).await?;
+    Ok(RunEnd::Applied { diff, removed_users })
+}
+
+/// Trips when a run would remove more than `threshold` of the live users or
+/// groups, and always when it would remove all of them.
+pub fn breaker_trips(diff: &DiffCounts, threshold: f64) -> bool {
+    let trips = |removed: i64, live: i64| {
+        live > 0 && removed > 0 && (removed == live || removed as f64 / live as f64 > threshold)
+    };
+    trips(diff.users_removed, diff.users_live) || trips(diff.groups_removed, diff.groups_live)
+}
+
+async fn fetch_users(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
+    ctx.progress.set_phase("users");
+    let url = ctx.url(&format!("/api/v1/apps/{app_id}/users?expand=user&limit=500"));
+    let mut url = Some(url);
+    while let Some(current) = url {
+        let page = ctx
+            .client
+            .get_page::<model::AppUser>(&current, "the app's assigned users")
+            .await?;
+        let staged: Vec<_> = page
+            .items
+            .iter()
+            .filter_map(|app_user| app_user.embedded.as_ref())
+            .filter_map(|embedded| normalize::stage_user(&embedded.inner))
+            .collect();
+        ctx.store.stage_users(ctx.run_id, &staged).await?;
+        ctx.progress.add_page();
+        ctx.progress.add_users(staged.len() as u64);
+        url = page.next;
+    }
+    ctx.save_counters("groups").await?;
+    Ok(())
+}
+
+async fn fetch_groups(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
+    ctx.progress.set_phase("groups");
+    let mut url = Some(ctx.url(&format!("/api/v1/apps/{app_id}/groups?expand=group&limit=200")));
+    while let Some(current) = url {
+        let page = ctx
+            .client
+            .get_page::<model::AppGroup>(&current, "the app's assigned groups")
+            .await?;
+        let staged: Vec<_> = page
+            .items
+            .iter()
+            .filter_map(|app_group| app_group.embedded.as_ref())
+            .map(|embedded| normalize::stage_group(&embedded.inner))
+            .collect();
+        ctx.store.stage_groups(ctx.run_id, &staged).await?;
+        ctx.progress.add_page();
+        ctx.progress.add_groups(staged.len() as u64);
+        url = page.next;
+    }
+    ctx.save_counters("memberships").await?;
+    Ok(())
+}
+
+/// Members only of groups whose membership changed; the rest are copied
+/// from the store (incremental sync).
+async fn fetch_memberships(ctx: &RunContext<'_>) -> Result<(), RunError> {
+    ctx.progress.set_phase("memberships");
+    let changed = ctx
+        .store
+        .groups_needing_members(ctx.run_id, &ctx.directory.id)
+        .await?;
+    let total_groups = ctx.progress.snapshot().groups;
+    ctx.progress
+        .set_groups_skipped(total_groups.saturating_sub(changed.len() as u64));
+    ctx.store
+        .stage_unchanged_memberships(ctx.run_id, &ctx.directory.id)
+        .await?;
+
+    let mut fetched = stream::iter(changed)
+        .map(|group_id| async move {
+            let members = group_members(ctx, &group_id).await?;
+            Ok::<_, RunError>((group_id, members))
+        })
+        .buffer_unordered(MEMBER_FETCH_CONCURRENCY);
+    // One writer: pages are fetched concurrently, staged one group at a time.
+    while let Some((group_id, members)) = fetched.try_next().await? {
+        ctx.store
+            .stage_memberships(ctx.run_id, &group_id, &members)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn group_members(ctx: &RunContext<'_>, group_id: &str) -> Result<Vec<String>, RunError> {
+    let mut ids = Vec::new();
+    let mut url = Some(ctx.url(&format!("/api/v1/groups/{group_id}/users?limit=200")));
+    while let Some(current) = url {
+        let page = ctx
+            .client
+            .get_page::<MemberRef>(&current, "a group's members")
+            .await?;
+        ids.extend(page.items.into_iter().map(|m| m.id));
+        ctx.progress.add_page();
+        url = page.next;
+    }
+    Ok(ids)
+}
+
+/// Only the id of a group member is needed; skipping the rest keeps parsing cheap.
+#[derive(serde::Deserialize)]
+struct MemberRef {
+    id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(users_removed: i64, users_live: i64, groups_removed: i64, groups_live: i64) -> DiffCounts {
+        DiffCounts {
+            users_removed,
+            users_live,
+            groups_removed,
+            groups_live,
+            ..DiffCounts::default()
+        }
+    }
+
+    #[test]
+    fn breaker_threshold_and_remove_all() {
+        assert!(
+            !breaker_trips(&diff(20, 100, 0, 10), 0.2),
+            "exactly the threshold passes"
+        );
+        assert!(breaker_trips(&diff(21, 100, 0, 10), 0.2));
+        assert!(breaker_trips(&diff(0, 100, 3, 10), 0.2));
+        assert!(
+            breaker_trips(&diff(1, 1, 0, 0), 0.9),
+            "removing everyone always asks"
+        );
+        assert!(!breaker_trips(&diff(0, 0, 0, 0), 0.2), "first sync never trips");
+    }
+}

@@ -1,0 +1,470 @@
+//! The sync engine against the simulator: correctness, incrementality, safety.
+
+use crate::okta_fixture::{ready, start_sim, OktaFixture, ServiceApp};
+use okta_sim::{FaultKind, FaultRule, NewUser, RateLimitConfig, ServiceAppPatch, UserPatch};
+use server::sync::{SyncError, Trigger};
+use std::time::Duration;
+
+async fn sync(f: &OktaFixture) -> server::sync::RunOutcome {
+    f.service
+        .engine()
+        .sync_and_wait(&f.directory_id, Trigger::Manual)
+        .await
+        .unwrap()
+}
+
+async fn staging_rows(f: &OktaFixture) -> i64 {
+    let mut total = 0;
+    for table in [
+        "sync_staging_users",
+        "sync_staging_groups",
+        "sync_staging_memberships",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(f.store.pool())
+            .await
+            .unwrap();
+        total += n;
+    }
+    total
+}
+
+fn new_user(first: &str) -> NewUser {
+    NewUser {
+        first_name: first.into(),
+        last_name: "Tester".into(),
+        ..NewUser::default()
+    }
+}
+
+fn status_patch(status: &str) -> UserPatch {
+    UserPatch {
+        status: Some(status.into()),
+        ..UserPatch::default()
+    }
+}
+
+#[tokio::test]
+async fn first_sync_imports_exactly_the_assigned_users_groups_and_memberships() {
+    let f = ready(start_sim(1_200, 25, 3_000).await, ServiceApp::default()).await;
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+
+    let expected = f.expected_user_ids();
+    assert!(
+        expected.len() > 1_000,
+        "most users are assigned: {}",
+        expected.len()
+    );
+    assert_eq!(
+        f.stored_user_ids().await,
+        expected,
+        "exactly the assigned, present users"
+    );
+
+    let sim = f.sim();
+    let app_groups = sim.app_group_ids(&sim.roster_app_id()).unwrap();
+    let counts = f.store.directory_counts(&f.directory_id).await.unwrap();
+    assert_eq!(counts.groups as usize, app_groups.len());
+    let suspended_in_sim = expected
+        .iter()
+        .filter(|id| sim.user(id).unwrap()["status"] == "SUSPENDED")
+        .count();
+    assert_eq!(counts.suspended as usize, suspended_in_sim);
+
+    for group_id in app_groups.iter().take(5) {
+        let mut in_sim: Vec<String> = sim
+            .group_member_ids(group_id)
+            .unwrap()
+            .into_iter()
+            .filter(|id| expected.contains(id))
+            .collect();
+        in_sim.sort();
+        assert_eq!(
+            f.store.group_member_ids(&f.directory_id, group_id).await.unwrap(),
+            in_sim,
+            "{group_id}"
+        );
+    }
+
+    let user = f
+        .store
+        .user(&f.directory_id, &expected[0])
+        .await
+        .unwrap()
+        .unwrap();
+    let profile: serde_json::Value = serde_json::from_str(&user.profile).unwrap();
+    assert_eq!(profile["login"], user.login.as_str(), "traits keep the profile");
+
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.users_added as usize, expected.len());
+    assert_eq!(run.users_removed, 0);
+    assert!(run.pages >= 3 && run.api_calls > run.pages, "{run:?}");
+    assert_eq!(staging_rows(&f).await, 0, "staging is emptied after apply");
+}
+
+#[tokio::test]
+async fn an_unchanged_org_resyncs_with_only_the_app_user_and_group_pages() {
+    let f = ready(start_sim(600, 30, 1_500).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    f.sim().reset_stats();
+    let outcome = sync(&f).await;
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.users_added + run.users_updated + run.users_removed, 0);
+    assert_eq!(run.memberships_added + run.memberships_removed, 0);
+    assert_eq!(
+        run.groups_skipped, run.groups_fetched,
+        "no group's members fetched again"
+    );
+    let stats = f.sim().stats();
+    let member_calls: u64 = stats
+        .paths
+        .iter()
+        .filter(|(p, _)| p.contains("/groups/") && p.ends_with("/users"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(member_calls, 0, "{:?}", stats.paths);
+    // 600 users → 2 pages of 500; 30 groups → 1 page of 200; one token request (DPoP adds a nonce round).
+    assert!(run.api_calls <= 6, "api calls: {}", run.api_calls);
+}
+
+#[tokio::test]
+async fn user_and_membership_changes_are_applied() {
+    let f = ready(start_sim(200, 8, 500).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let sim = f.sim();
+    let app = sim.roster_app_id();
+    let present = f.stored_user_ids().await;
+    let (to_suspend, to_deactivate) = (present[3].clone(), present[4].clone());
+    let group = sim.app_group_ids(&app).unwrap()[0].clone();
+    let member_to_remove = sim
+        .group_member_ids(&group)
+        .unwrap()
+        .into_iter()
+        .find(|id| present.contains(id))
+        .unwrap();
+
+    let newcomer = sim.create_user(new_user("Newcomer")).unwrap();
+    sim.assign_user_to_app(&app, &newcomer).unwrap();
+    sim.add_group_member(&group, &newcomer).unwrap();
+    sim.remove_group_member(&group, &member_to_remove).unwrap();
+    sim.update_user(&to_suspend, status_patch("suspend")).unwrap();
+    sim.update_user(&to_deactivate, status_patch("deactivate"))
+        .unwrap();
+    let mut renamed = serde_json::Map::new();
+    renamed.insert("department".into(), "Renamed Dept".into());
+    sim.update_user(
+        &present[5],
+        UserPatch {
+            profile: Some(renamed),
+            ..UserPatch::default()
+        },
+    )
+    .unwrap();
+
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.users_added, 1);
+    assert_eq!(run.users_removed, 1);
+    assert!(run.users_updated >= 2, "suspended + renamed: {run:?}");
+    assert!(
+        run.groups_skipped < run.groups_fetched,
+        "the changed group was fetched"
+    );
+
+    let stored = |id: String| {
+        let store = f.store.clone();
+        let dir = f.directory_id.clone();
+        async move { store.user(&dir, &id).await.unwrap().unwrap() }
+    };
+    assert!(stored(newcomer.clone()).await.deleted_at.is_none());
+    assert!(stored(to_suspend.clone()).await.suspended);
+    assert!(
+        stored(to_deactivate.clone()).await.deleted_at.is_some(),
+        "deprovisioned users are soft-deleted"
+    );
+    let profile: serde_json::Value = serde_json::from_str(&stored(present[5].clone()).await.profile).unwrap();
+    assert_eq!(profile["department"], "Renamed Dept");
+    let members = f.store.group_member_ids(&f.directory_id, &group).await.unwrap();
+    assert!(members.contains(&newcomer) && !members.contains(&member_to_remove));
+
+    sim.unassign_user_from_app(&app, &newcomer).unwrap_or_else(|_| {
+        sim.remove_group_member(&group, &newcomer).unwrap();
+        sim.unassign_user_from_app(&app, &newcomer).unwrap();
+    });
+    sim.remove_group_member(&group, &newcomer).ok();
+    assert_eq!(sync(&f).await.status, "succeeded");
+    assert!(
+        stored(newcomer).await.deleted_at.is_some(),
+        "unassigned users are removed"
+    );
+}
+
+#[tokio::test]
+async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
+    let f = ready(start_sim(100, 5, 200).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let before = f.stored_user_ids().await;
+    let sim = f.sim();
+    for id in before.iter().take(before.len() * 3 / 10) {
+        sim.update_user(id, status_patch("deactivate")).unwrap();
+    }
+
+    let held = sync(&f).await;
+    assert_eq!(held.status, "needs_confirmation");
+    assert_eq!(f.stored_user_ids().await, before, "nothing applied while held");
+    let run = f.store.run(&held.run_id).await.unwrap().unwrap();
+    assert_eq!(run.users_removed as usize, before.len() * 3 / 10);
+    assert!(!run.diff_sample.unwrap_or_default().is_empty());
+
+    f.service.engine().discard(&f.directory_id).await.unwrap();
+    assert_eq!(f.stored_user_ids().await, before);
+    assert_eq!(
+        staging_rows(&f).await,
+        0,
+        "a discarded diff leaves no staging behind"
+    );
+
+    assert_eq!(sync(&f).await.status, "needs_confirmation");
+    f.service.engine().confirm(&f.directory_id).await.unwrap();
+    assert_eq!(
+        f.stored_user_ids().await.len(),
+        before.len() - before.len() * 3 / 10
+    );
+    assert!(matches!(
+        f.service.engine().confirm(&f.directory_id).await,
+        Err(SyncError::NothingToConfirm)
+    ));
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_and_persistent_ones_change_nothing() {
+    let f = ready(start_sim(300, 10, 600).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let sim = f.sim();
+    let newcomer = sim.create_user(new_user("Retry")).unwrap();
+    sim.assign_user_to_app(&sim.roster_app_id(), &newcomer).unwrap();
+    sim.add_fault(FaultRule {
+        path_prefix: "/api/v1/apps".into(),
+        kind: FaultKind::Status500,
+        count: 2,
+        after: 0,
+    });
+    sim.add_fault(FaultRule {
+        path_prefix: "/api/v1/apps".into(),
+        kind: FaultKind::DropConnection,
+        count: 1,
+        after: 0,
+    });
+    sim.add_fault(FaultRule {
+        path_prefix: "/api/v1/groups".into(),
+        kind: FaultKind::Status503,
+        count: 1,
+        after: 1,
+    });
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert!(run.retries >= 3, "{run:?}");
+    assert!(f.stored_user_ids().await.contains(&newcomer));
+
+    let before = f.stored_user_ids().await;
+    sim.create_user(new_user("Never"))
+        .map(|id| sim.assign_user_to_app(&sim.roster_app_id(), &id))
+        .unwrap()
+        .unwrap();
+    // The app-users pages are fetched on every run, even an incremental one.
+    sim.add_fault(FaultRule {
+        path_prefix: "/api/v1/apps".into(),
+        kind: FaultKind::Status500,
+        count: 1_000,
+        after: 0,
+    });
+    let failed = sync(&f).await;
+    assert_eq!(failed.status, "failed");
+    let error = failed.error.unwrap();
+    assert_eq!(error.class, server::okta::ErrorClass::Transient);
+    assert_eq!(f.stored_user_ids().await, before, "a failed run applied nothing");
+    assert_eq!(staging_rows(&f).await, 0);
+    let directory = f.store.directory(&f.directory_id).await.unwrap().unwrap();
+    assert!(!directory.paused, "transient errors retry on the next schedule");
+    assert!(directory.failing_since.is_some());
+}
+
+#[tokio::test]
+async fn configuration_errors_pause_the_directory_with_a_hint() {
+    let f = ready(start_sim(50, 3, 60).await, ServiceApp::default()).await;
+    let client_id = f.sim().service_apps()[0].client_id.clone();
+    f.sim()
+        .update_service_app(
+            &client_id,
+            ServiceAppPatch {
+                admin_role: Some(false),
+                ..ServiceAppPatch::default()
+            },
+        )
+        .unwrap();
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "failed");
+    let error = outcome.error.unwrap();
+    assert_eq!(error.class, server::okta::ErrorClass::Configuration);
+    assert!(error.hint.contains("admin role"), "{}", error.hint);
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.error_code.as_deref(), Some("forbidden"));
+    let directory = f.store.directory(&f.directory_id).await.unwrap().unwrap();
+    assert!(directory.paused, "scheduled syncs stop until the admin fixes it");
+    assert!(f
+        .store
+        .due_directories(time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .await
+        .unwrap()
+        .is_empty());
+
+    f.sim()
+        .update_service_app(
+            &client_id,
+            ServiceAppPatch {
+                admin_role: Some(true),
+                ..ServiceAppPatch::default()
+            },
+        )
+        .unwrap();
+    assert!(f.service.verify(&f.directory_id, None).await.unwrap().ok());
+    assert!(
+        !f.store.directory(&f.directory_id).await.unwrap().unwrap().paused,
+        "a good verify resumes"
+    );
+}
+
+#[tokio::test]
+async fn pacing_stays_within_the_share_without_a_single_429() {
+    let f = ready(
+        start_sim(1_500, 20, 2_000).await,
+        ServiceApp {
+            dpop: false,
+            ..ServiceApp::default()
+        },
+    )
+    .await;
+    f.sim()
+        .set_rate_limit(RateLimitConfig {
+            per_minute_default: 12,
+            window: Duration::from_secs(1),
+        })
+        .unwrap();
+    f.sim().reset_stats();
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let stats = f.sim().stats();
+    let limited: u64 = stats.buckets.values().map(|b| b.rate_limited).sum();
+    assert_eq!(limited, 0, "{:?}", stats.buckets);
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert!(run.paced_waits > 0, "the pacer had to wait: {run:?}");
+}
+
+#[tokio::test]
+async fn a_429_from_a_bucket_someone_else_drained_is_waited_out() {
+    let f = ready(
+        start_sim(300, 5, 300).await,
+        ServiceApp {
+            dpop: false,
+            ..ServiceApp::default()
+        },
+    )
+    .await;
+    f.sim()
+        .set_rate_limit(RateLimitConfig {
+            per_minute_default: 6,
+            window: Duration::from_secs(1),
+        })
+        .unwrap();
+    // Another integration drains the apps bucket right before the sync.
+    let http = reqwest::Client::new();
+    for _ in 0..8 {
+        http.get(format!("{}/api/v1/apps", f.sim.base_url()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert!(run.rate_limited >= 1, "{run:?}");
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_during_a_long_sync() {
+    let f = ready(start_sim(400, 12, 800).await, ServiceApp::default()).await;
+    f.sim().set_token_lifetime(Duration::from_secs(1));
+    f.sim().add_fault(FaultRule {
+        path_prefix: "/api/v1/groups".into(),
+        kind: FaultKind::Slow { ms: 400 },
+        count: 8,
+        after: 0,
+    });
+    f.sim().reset_stats();
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let token_requests = f
+        .sim()
+        .stats()
+        .buckets
+        .get("token")
+        .map(|b| b.requests)
+        .unwrap_or_default();
+    assert!(
+        token_requests >= 4,
+        "several tokens (with DPoP nonce rounds): {token_requests}"
+    );
+}
+
+#[tokio::test]
+async fn sync_now_during_a_run_says_already_syncing_and_progress_is_visible() {
+    let f = ready(start_sim(100, 4, 100).await, ServiceApp::default()).await;
+    f.sim().add_fault(FaultRule {
+        path_prefix: "/api/v1/apps".into(),
+        kind: FaultKind::Slow { ms: 800 },
+        count: 2,
+        after: 0,
+    });
+    let engine = f.service.engine().clone();
+    let run_id = engine.sync_now(&f.directory_id, Trigger::Manual).await.unwrap();
+    assert!(matches!(
+        engine.sync_now(&f.directory_id, Trigger::Manual).await,
+        Err(SyncError::AlreadySyncing)
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let progress = engine.progress(&f.directory_id).expect("progress while running");
+    assert_eq!(progress.run_id, run_id);
+    for _ in 0..100 {
+        if engine.progress(&f.directory_id).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(engine.progress(&f.directory_id).is_none(), "the run ended");
+    assert_eq!(f.store.run(&run_id).await.unwrap().unwrap().status, "succeeded");
+}
+
+#[tokio::test]
+async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
+    let f = ready(start_sim(60, 3, 60).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let before = f.stored_user_ids().await;
+    // What a crash mid-fetch leaves behind: a running run with partial staging.
+    let run_id = f.store.start_run(&f.directory_id, "schedule").await.unwrap();
+    sqlx::query("INSERT INTO sync_staging_users (run_id, okta_id, login, display_name, status, suspended, profile, content_hash) VALUES ($1, '00uHalf', 'half@x', 'Half', 'ACTIVE', 0, '{}', 'h')")
+        .bind(&run_id)
+        .execute(f.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(f.service.engine().recover().await.unwrap(), 1);
+    let run = f.store.run(&run_id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.status.as_str(), run.error_code.as_deref()),
+        ("failed", Some("interrupted"))
+    );
+    assert_eq!(f.stored_user_ids().await, before);
+    assert_eq!(staging_rows(&f).await, 0);
+}
