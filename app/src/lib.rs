@@ -13,7 +13,9 @@ use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
 };
-use pages::{DirectorySync, GeneralSettings, OverviewPage, SignIn, Welcome};
+use pages::{
+    DirectoryPage, DirectorySync, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn, Welcome,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -51,6 +53,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("welcome") view=Welcome ssr=SsrMode::Async />
                     <Route path=path!("settings") view=GeneralSettings ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync") view=DirectorySync ssr=SsrMode::Async />
+                    <Route path=path!("settings/directory-sync/new") view=NewDirectory ssr=SsrMode::Async />
+                    <Route path=path!("settings/directory-sync/new/:id") view=DirectoryWizard ssr=SsrMode::Async />
+                    <Route path=path!("directories/:id") view=DirectoryPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

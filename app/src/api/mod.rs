@@ -2,11 +2,13 @@
 //! every server function returns, and the server functions themselves.
 //! Server functions only translate; the domain lives behind [`Portal`].
 
+mod directories;
 mod error;
 mod instance_name;
 #[cfg(feature = "ssr")]
 mod portal;
 
+pub use directories::*;
 pub use error::AppError;
 pub use instance_name::InstanceName;
 #[cfg(feature = "ssr")]
@@ -61,7 +63,7 @@ pub async fn require_admin() -> Result<CurrentAdmin, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn portal() -> Result<PortalHandle, AppError> {
+pub(crate) fn portal() -> Result<PortalHandle, AppError> {
     use_context::<PortalHandle>().ok_or_else(|| AppError::Internal("portal state is not configured".into()))
 }
 

@@ -2,7 +2,10 @@
 //! implements it and provides a [`PortalHandle`] as Leptos context; the app
 //! crate never sees SQL or HTTP clients.
 
-use super::{AppError, DirectorySummary, InstanceName, Overview};
+use super::{
+    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview, UserQuery, UsersPage,
+    VerifyView, WizardState,
+};
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -12,6 +15,27 @@ pub trait Portal: Send + Sync + 'static {
     fn instance_name(&self) -> BoxFuture<'_, Result<String, AppError>>;
     fn rename_instance(&self, name: InstanceName) -> BoxFuture<'_, Result<(), AppError>>;
     fn directories(&self) -> BoxFuture<'_, Result<Vec<DirectorySummary>, AppError>>;
+
+    fn directory_cards(&self) -> BoxFuture<'_, Result<Vec<DirectoryCard>, AppError>>;
+    fn sync_now(&self, directory_id: String) -> BoxFuture<'_, Result<String, AppError>>;
+    fn resolve_pending(&self, directory_id: String, apply: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn set_paused(&self, directory_id: String, paused: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn delete_directory(&self, directory_id: String, confirm_name: String) -> BoxFuture<'_, Result<(), AppError>>;
+
+    fn start_wizard(&self) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn wizard(&self, directory_id: String) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn save_connection(
+        &self,
+        directory_id: String,
+        okta_domain: String,
+        client_id: String,
+    ) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck;
+    fn verify(&self, directory_id: String, app_id: Option<String>) -> BoxFuture<'_, Result<VerifyView, AppError>>;
+    fn create_directory(&self, directory_id: String, name: String) -> BoxFuture<'_, Result<String, AppError>>;
+
+    fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>>;
+    fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>>;
 }
 
 /// Cheap to clone; what `provide_context` hands to every request.

@@ -1,11 +1,15 @@
+mod directory_detail;
 mod directory_sync;
 mod overview;
 mod settings;
 mod signin;
 mod welcome;
+mod wizard;
 
+pub use directory_detail::DirectoryPage;
 pub use directory_sync::DirectorySync;
 pub use overview::OverviewPage;
 pub use settings::GeneralSettings;
 pub use signin::SignIn;
 pub use welcome::Welcome;
+pub use wizard::{DirectoryWizard, NewDirectory};

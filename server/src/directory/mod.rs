@@ -154,6 +154,12 @@ impl DirectoryService {
         Ok(serde_json::json!({ "keys": jwks }))
     }
 
+    /// The wizard's inline validation: what is wrong with each field, if anything.
+    pub fn check_connection(&self, domain: &str, client_id: &str) -> (Option<String>, Option<String>) {
+        let domain = OktaOrigin::parse(domain, &self.extra_origins).err().map(|e| e.to_string());
+        (domain, ClientId::parse(client_id).err())
+    }
+
     /// Validates and stores the Okta domain, Client ID and chosen app.
     pub async fn set_connection(
         &self,
@@ -208,7 +214,9 @@ impl DirectoryService {
         .await;
         if report.ok() {
             if let Some(app) = &report.chosen_app {
-                if directory.app_id.as_deref() != Some(app.id.as_str()) {
+                if directory.app_id.as_deref() != Some(app.id.as_str())
+                    || directory.app_label.as_deref() != Some(app.label.as_str())
+                {
                     self.store
                         .update_connection(
                             directory_id,

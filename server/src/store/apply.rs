@@ -2,7 +2,7 @@
 //! circuit breaker and the run record) and the one-transaction apply.
 
 use super::{now, timestamp, Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -20,7 +20,8 @@ pub struct DiffCounts {
 }
 
 /// A few names per kind of change, for the run page and the breaker review.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DiffSample {
     pub users_added: Vec<String>,
     pub users_updated: Vec<String>,

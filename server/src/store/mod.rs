@@ -15,7 +15,7 @@ pub use admins::Admin;
 pub use apply::{DiffCounts, DiffSample};
 pub use directories::{Directory, NewDirectory};
 pub use keys::StoredKey;
-pub use records::{DirectoryCounts, GroupRecord, UserRecord};
+pub use records::{DirectoryCounts, GroupListRow, GroupRecord, UserFilter, UserListRow, UserRecord};
 pub use setup_tokens::RedeemOutcome;
 pub use staging::{StagedGroup, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
@@ -118,7 +118,7 @@ pub(crate) fn timestamp(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn parse_timestamp(text: &str) -> Result<time::OffsetDateTime, StoreError> {
+pub fn parse_timestamp(text: &str) -> Result<time::OffsetDateTime, StoreError> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
 }

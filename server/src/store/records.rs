@@ -121,3 +121,94 @@ impl Store {
         .await?)
     }
 }
+
+/// A row of the users table.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserListRow {
+    pub okta_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub login: String,
+    pub status: String,
+    pub groups: i64,
+    pub updated_at: String,
+}
+
+/// A row of the groups table.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GroupListRow {
+    pub okta_id: String,
+    pub name: String,
+    pub kind: String,
+    pub members: i64,
+    pub okta_last_membership_updated: Option<String>,
+}
+
+/// Filters of the users table; `after` is the last (display_name, okta_id) seen.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter<'a> {
+    pub search: &'a str,
+    pub status: &'a str,
+    pub after: Option<(&'a str, &'a str)>,
+}
+
+fn like_pattern(search: &str) -> String {
+    let escaped = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// Live users by name, keyset-paginated; search matches name, e-mail or login.
+    pub async fn list_users(&self, directory_id: &str, filter: &UserFilter<'_>, limit: i64) -> Result<Vec<UserListRow>, StoreError> {
+        let (after_name, after_id) = filter.after.unwrap_or(("", ""));
+        Ok(sqlx::query_as(
+            "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
+                    (SELECT COUNT(*) FROM directory_memberships m
+                       JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
+                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id) AS groups
+             FROM directory_users u
+             WHERE u.directory_id = $1 AND u.deleted_at IS NULL
+               AND ($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
+               AND ($3 = '' OR u.status = $3)
+               AND (u.display_name > $4 OR (u.display_name = $4 AND u.okta_id > $5))
+             ORDER BY u.display_name, u.okta_id LIMIT $6",
+        )
+        .bind(directory_id)
+        .bind(like_pattern(filter.search))
+        .bind(filter.status)
+        .bind(after_name)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn count_users(&self, directory_id: &str, filter: &UserFilter<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM directory_users u WHERE u.directory_id = $1 AND u.deleted_at IS NULL
+               AND ($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
+               AND ($3 = '' OR u.status = $3)",
+        )
+        .bind(directory_id)
+        .bind(like_pattern(filter.search))
+        .bind(filter.status)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Live groups by name with their live member counts.
+    pub async fn list_groups(&self, directory_id: &str, limit: i64) -> Result<Vec<GroupListRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
+                    (SELECT COUNT(*) FROM directory_memberships m
+                       JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+                      WHERE m.directory_id = g.directory_id AND m.group_id = g.okta_id) AS members
+             FROM directory_groups g WHERE g.directory_id = $1 AND g.deleted_at IS NULL
+             ORDER BY g.name, g.okta_id LIMIT $2",
+        )
+        .bind(directory_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,280 @@
+//! Shapes and server functions of Settings → Directory Sync, the Add
+//! Directory wizard and the directory pages.
+
+use super::AppError;
+#[cfg(feature = "ssr")]
+use super::{portal, require_admin};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectoryStatus {
+    Healthy,
+    Syncing,
+    NeedsConfirmation,
+    Error,
+    Paused,
+    NeverSynced,
+}
+
+impl DirectoryStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Healthy => "Healthy",
+            Self::Syncing => "Syncing",
+            Self::NeedsConfirmation => "Needs confirmation",
+            Self::Error => "Error",
+            Self::Paused => "Paused",
+            Self::NeverSynced => "Not synced yet",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Self::Healthy => "badge badge-success",
+            Self::Syncing => "badge badge-info",
+            Self::NeedsConfirmation => "badge badge-warning",
+            Self::Error => "badge badge-danger",
+            Self::Paused | Self::NeverSynced => "badge badge-neutral",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressView {
+    pub run_id: String,
+    pub phase: String,
+    pub pages: u64,
+    pub users: u64,
+    pub groups: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingDiffView {
+    pub run_id: String,
+    pub users_added: i64,
+    pub users_updated: i64,
+    pub users_removed: i64,
+    pub groups_added: i64,
+    pub groups_removed: i64,
+    pub users_removed_sample: Vec<String>,
+    pub groups_removed_sample: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryCard {
+    pub id: String,
+    pub name: String,
+    pub okta_domain: String,
+    pub app_label: Option<String>,
+    pub status: DirectoryStatus,
+    pub last_success_at: Option<String>,
+    /// "5 minutes ago", computed by the server so both renders agree.
+    pub last_success_ago: Option<String>,
+    pub next_sync_at: Option<String>,
+    pub next_sync_in: Option<String>,
+    pub users: i64,
+    pub suspended: i64,
+    pub groups: i64,
+    pub last_error: Option<ErrorView>,
+    pub failing_over_a_day: bool,
+    pub progress: Option<ProgressView>,
+    pub pending: Option<PendingDiffView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WizardState {
+    pub directory_id: String,
+    pub okta_domain: String,
+    pub client_id: String,
+    pub jwk_json: String,
+    pub pem: String,
+    pub jwks_url: String,
+    pub app_id: Option<String>,
+    pub verified: bool,
+    pub sso_configured: bool,
+}
+
+/// Inline validation of the wizard's connection fields (`None` = fine).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCheck {
+    pub okta_domain: Option<String>,
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckView {
+    pub key: String,
+    pub label: String,
+    /// "pass", "fail" or "skipped".
+    pub status: String,
+    pub detail: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppView {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyView {
+    pub ok: bool,
+    pub items: Vec<CheckView>,
+    pub apps: Vec<AppView>,
+    pub chosen_app_id: Option<String>,
+    pub dpop_required: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub okta_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub login: String,
+    pub status: String,
+    pub groups: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub rows: Vec<UserRow>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub okta_id: String,
+    pub name: String,
+    pub kind: String,
+    pub members: i64,
+    pub last_membership_updated: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: String,
+    pub trigger: String,
+    pub status: String,
+    pub started_at: String,
+    pub duration_secs: Option<f64>,
+    pub api_calls: i64,
+    pub rate_limited: i64,
+    pub users_added: i64,
+    pub users_updated: i64,
+    pub users_removed: i64,
+    pub groups_added: i64,
+    pub groups_updated: i64,
+    pub groups_removed: i64,
+    pub error: Option<ErrorView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryDetail {
+    pub card: DirectoryCard,
+    pub groups: Vec<GroupRow>,
+    pub runs: Vec<RunView>,
+}
+
+/// Users table query: search over name, e-mail and login; optional status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserQuery {
+    pub search: String,
+    pub status: String,
+    pub cursor: Option<String>,
+}
+
+#[server]
+pub async fn list_directory_cards() -> Result<Vec<DirectoryCard>, AppError> {
+    require_admin().await?;
+    portal()?.directory_cards().await
+}
+
+#[server]
+pub async fn sync_directory_now(directory_id: String) -> Result<String, AppError> {
+    require_admin().await?;
+    portal()?.sync_now(directory_id).await
+}
+
+#[server]
+pub async fn resolve_pending_diff(directory_id: String, apply: bool) -> Result<(), AppError> {
+    require_admin().await?;
+    portal()?.resolve_pending(directory_id, apply).await
+}
+
+#[server]
+pub async fn set_directory_paused(directory_id: String, paused: bool) -> Result<(), AppError> {
+    require_admin().await?;
+    portal()?.set_paused(directory_id, paused).await
+}
+
+#[server]
+pub async fn delete_directory(directory_id: String, confirm_name: String) -> Result<(), AppError> {
+    require_admin().await?;
+    portal()?.delete_directory(directory_id, confirm_name).await
+}
+
+/// Generates the keypair of a new draft directory and opens its wizard.
+#[server]
+pub async fn start_wizard() -> Result<WizardState, AppError> {
+    require_admin().await?;
+    let state = portal()?.start_wizard().await?;
+    // Without wasm the form posts natively; the redirect lands on the draft either way.
+    leptos_axum::redirect(&format!("/settings/directory-sync/new/{}", state.directory_id));
+    Ok(state)
+}
+
+#[server]
+pub async fn check_connection(okta_domain: String, client_id: String) -> Result<ConnectionCheck, AppError> {
+    require_admin().await?;
+    Ok(portal()?.check_connection(okta_domain, client_id))
+}
+
+#[server]
+pub async fn get_wizard(directory_id: String) -> Result<WizardState, AppError> {
+    require_admin().await?;
+    portal()?.wizard(directory_id).await
+}
+
+#[server]
+pub async fn save_connection(directory_id: String, okta_domain: String, client_id: String) -> Result<WizardState, AppError> {
+    require_admin().await?;
+    portal()?.save_connection(directory_id, okta_domain, client_id).await
+}
+
+#[server]
+pub async fn verify_directory(directory_id: String, app_id: Option<String>) -> Result<VerifyView, AppError> {
+    require_admin().await?;
+    portal()?.verify(directory_id, app_id.filter(|a| !a.is_empty())).await
+}
+
+/// Activates a verified draft, starts its first sync and lands on the cards.
+#[server]
+pub async fn create_directory(directory_id: String, name: String) -> Result<String, AppError> {
+    require_admin().await?;
+    let id = portal()?.create_directory(directory_id, name).await?;
+    leptos_axum::redirect("/settings/directory-sync");
+    Ok(id)
+}
+
+#[server]
+pub async fn get_directory(directory_id: String) -> Result<DirectoryDetail, AppError> {
+    require_admin().await?;
+    portal()?.directory_detail(directory_id).await
+}
+
+#[server]
+pub async fn list_directory_users(directory_id: String, query: UserQuery) -> Result<UsersPage, AppError> {
+    require_admin().await?;
+    portal()?.users(directory_id, query).await
+}

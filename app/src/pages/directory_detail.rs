@@ -1,0 +1,240 @@
+//! `/directories/:id`: a directory's synced users (searchable, keyset-paged
+//! through the URL so every page is linkable and works without wasm), its
+//! groups and its sync history.
+
+use crate::api::{get_directory, list_directory_users, DirectoryDetail, GroupRow, RunView, UserQuery, UsersPage};
+use crate::components::ErrorNotice;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Statuses an admin filters by, with Okta's names as values.
+const STATUSES: &[(&str, &str)] = &[
+    ("", "All statuses"),
+    ("ACTIVE", "Active"),
+    ("STAGED", "Staged"),
+    ("PROVISIONED", "Provisioned"),
+    ("RECOVERY", "Recovery"),
+    ("PASSWORD_EXPIRED", "Password expired"),
+    ("LOCKED_OUT", "Locked out"),
+    ("SUSPENDED", "Suspended"),
+];
+
+#[component]
+pub fn DirectoryPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_directory);
+    view! {
+        <Title text="Directory" />
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <a href="/settings/directory-sync">"Directory Sync"</a>" / Directory"
+        </nav>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the directory…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <Summary detail=d.clone() /> <UsersSection directory_id=d.card.id.clone() /> <GroupsSection groups=d.groups.clone() /> <History runs=d.runs /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Summary(detail: DirectoryDetail) -> impl IntoView {
+    let card = detail.card;
+    view! {
+        <div class="page-head">
+            <h1>{card.name.clone()}</h1>
+            <span class=card.status.css() data-testid="status-badge">{card.status.label()}</span>
+        </div>
+        <p class="muted">
+            {card.okta_domain.clone()}" · app “"{card.app_label.clone().unwrap_or_default()}"” · last successful sync "
+            {card.last_success_ago.clone().unwrap_or_else(|| "never".into())}
+        </p>
+        <dl class="card-stats">
+            <div><dt>"Users"</dt><dd>{card.users}</dd></div>
+            <div><dt>"Groups"</dt><dd>{card.groups}</dd></div>
+            <div><dt>"Suspended"</dt><dd>{card.suspended}</dd></div>
+        </dl>
+    }
+}
+
+#[component]
+fn UsersSection(directory_id: String) -> impl IntoView {
+    let query = use_query_map();
+    let user_query = move || {
+        query.with(|q| UserQuery {
+            search: q.get("q").unwrap_or_default(),
+            status: q.get("status").unwrap_or_default(),
+            cursor: q.get("after").filter(|c| !c.is_empty()),
+        })
+    };
+    let page_id = directory_id.clone();
+    let users = Resource::new(user_query, move |q| list_directory_users(page_id.clone(), q));
+    let current = user_query();
+    view! {
+        <section class="panel" aria-labelledby="users-heading">
+            <h2 id="users-heading">"Users"</h2>
+            <Form method="GET" action="" attr:class="filters">
+                <label class="sr-only" for="user-search">"Search users"</label>
+                <input id="user-search" type="search" name="q" placeholder="Search name, e-mail or login" value=current.search.clone() />
+                <label class="sr-only" for="user-status">"Status"</label>
+                <select id="user-status" name="status">
+                    {STATUSES.iter().map(|(value, label)| view! {
+                        <option value=*value selected=current.status == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+                <button class="button" type="submit">"Search"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Ok(page) => view! { <UsersTable page query=user_query() /> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn UsersTable(page: UsersPage, query: UserQuery) -> impl IntoView {
+    let next_href = page.next_cursor.clone().map(|cursor| {
+        format!("?q={}&status={}&after={}", encode(&query.search), encode(&query.status), encode(&cursor))
+    });
+    let first_href = format!("?q={}&status={}", encode(&query.search), encode(&query.status));
+    let paged = query.cursor.is_some();
+    let shown = page.rows.len();
+    view! {
+        <p class="muted" data-testid="users-total">{page.total}" users match"</p>
+        {if page.rows.is_empty() {
+            view! { <p class="empty-row">"No users match this search."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="data" data-testid="users-table">
+                        <thead><tr>
+                            <th scope="col">"Name"</th><th scope="col">"E-mail"</th><th scope="col">"Login"</th>
+                            <th scope="col">"Status"</th><th scope="col" class="num">"Groups"</th><th scope="col">"Last updated"</th>
+                        </tr></thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|u| view! {
+                                <tr data-okta-id=u.okta_id.clone()>
+                                    <td>{u.display_name}</td>
+                                    <td>{u.email.unwrap_or_default()}</td>
+                                    <td><code>{u.login}</code></td>
+                                    <td><span class=status_css(&u.status)>{u.status.clone()}</span></td>
+                                    <td class="num">{u.groups}</td>
+                                    <td><time datetime=u.updated_at.clone()>{short_time(&u.updated_at)}</time></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <nav class="pager" aria-label="Users pages">
+            <span class="muted">{format!("Showing {shown}")}</span>
+            {paged.then(|| view! { <a class="button button-small" href=first_href.clone()>"First page"</a> })}
+            {next_href.map(|href| view! { <a class="button button-small" href=href rel="next" data-testid="next-page">"Next page"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn GroupsSection(groups: Vec<GroupRow>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="groups-heading">
+            <h2 id="groups-heading">"Groups"</h2>
+            {if groups.is_empty() {
+                view! { <p class="empty-row">"No groups are assigned to the app."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="data" data-testid="groups-table">
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col" class="num">"Members"</th><th scope="col">"Last membership change"</th></tr></thead>
+                            <tbody>
+                                {groups.into_iter().map(|g| view! {
+                                    <tr data-okta-id=g.okta_id>
+                                        <td>{g.name}</td>
+                                        <td>{g.kind}</td>
+                                        <td class="num">{g.members}</td>
+                                        <td>{g.last_membership_updated.as_deref().map(short_time).unwrap_or_default()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn History(runs: Vec<RunView>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="history-heading">
+            <h2 id="history-heading">"Sync history"</h2>
+            <div class="table-wrap">
+                <table class="data" data-testid="runs-table">
+                    <thead><tr>
+                        <th scope="col">"Started"</th><th scope="col">"Trigger"</th><th scope="col">"Outcome"</th>
+                        <th scope="col" class="num">"Duration"</th><th scope="col" class="num">"API calls"</th><th scope="col" class="num">"429s"</th>
+                        <th scope="col">"Users + / ~ / −"</th><th scope="col">"Groups + / ~ / −"</th>
+                    </tr></thead>
+                    <tbody>
+                        {runs.into_iter().map(|r| view! {
+                            <tr>
+                                <td><time datetime=r.started_at.clone()>{short_time(&r.started_at)}</time></td>
+                                <td>{r.trigger}</td>
+                                <td>
+                                    <span class=status_css(&r.status)>{r.status.clone()}</span>
+                                    {r.error.map(|e| view! { <p class="hint">{e.message}" — "{e.hint}</p> })}
+                                </td>
+                                <td class="num">{r.duration_secs.map(|s| format!("{s:.1} s")).unwrap_or_default()}</td>
+                                <td class="num">{r.api_calls}</td>
+                                <td class="num">{r.rate_limited}</td>
+                                <td>{format!("{} / {} / {}", r.users_added, r.users_updated, r.users_removed)}</td>
+                                <td>{format!("{} / {} / {}", r.groups_added, r.groups_updated, r.groups_removed)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+fn status_css(status: &str) -> &'static str {
+    match status {
+        "ACTIVE" | "succeeded" => "badge badge-success",
+        "SUSPENDED" | "LOCKED_OUT" | "PASSWORD_EXPIRED" | "needs_confirmation" => "badge badge-warning",
+        "failed" => "badge badge-danger",
+        "running" => "badge badge-info",
+        _ => "badge badge-neutral",
+    }
+}
+
+/// `2026-11-22T10:04:05.123Z` → `2026-11-22 10:04 UTC`.
+fn short_time(stored: &str) -> String {
+    match (stored.get(..10), stored.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => stored.to_owned(),
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,363 @@
+//! Directory Sync for the UI: cards, the wizard, detail pages. Maps the
+//! engine and store into the UI's shapes and their errors into AppError.
+
+use crate::{
+    directory::{DirectoryError, DirectoryService},
+    okta::{CheckStatus, VerifyReport},
+    state::AppState,
+    store::{Directory, RunRow, StoreError, UserFilter},
+    sync::{SyncError, Trigger},
+};
+use app::api::{
+    AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, ErrorView, GroupRow,
+    PendingDiffView, ProgressView, RunView, UserQuery, UserRow, UsersPage, VerifyView, WizardState,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+const USERS_PAGE_SIZE: i64 = 50;
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Invalid(message) => AppError::Invalid(message),
+            DirectoryError::NotFound => AppError::NotFound("The directory".into()),
+            DirectoryError::NotVerified => AppError::Invalid(e.to_string()),
+            DirectoryError::Sync(e) => e.into(),
+            DirectoryError::Store(e) => e.into(),
+            DirectoryError::Key(detail) => {
+                tracing::error!(detail, "directory key operation failed");
+                AppError::Internal("keys".into())
+            }
+        }
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::AlreadySyncing => AppError::Invalid("This directory is already syncing.".into()),
+            SyncError::NotFound => AppError::NotFound("The directory".into()),
+            SyncError::NothingToConfirm => AppError::Invalid("There are no held changes to review any more.".into()),
+            SyncError::Store(e) => e.into(),
+        }
+    }
+}
+
+fn error_view(run: &RunRow) -> Option<ErrorView> {
+    Some(ErrorView {
+        code: run.error_code.clone()?,
+        message: run.error_message.clone().unwrap_or_default(),
+        hint: run.error_hint.clone().unwrap_or_default(),
+    })
+}
+
+fn run_view(run: &RunRow) -> RunView {
+    let parse = |t: &str| crate::store::parse_timestamp(t).ok();
+    let duration_secs = run
+        .finished_at
+        .as_deref()
+        .and_then(parse)
+        .zip(parse(&run.started_at))
+        .map(|(end, start)| (end - start).as_seconds_f64());
+    RunView {
+        id: run.id.clone(),
+        trigger: run.trigger.clone(),
+        status: run.status.clone(),
+        started_at: run.started_at.clone(),
+        duration_secs,
+        api_calls: run.api_calls,
+        rate_limited: run.rate_limited,
+        users_added: run.users_added,
+        users_updated: run.users_updated,
+        users_removed: run.users_removed,
+        groups_added: run.groups_added,
+        groups_updated: run.groups_updated,
+        groups_removed: run.groups_removed,
+        error: error_view(run),
+    }
+}
+
+async fn card(state: &AppState, d: &Directory) -> Result<DirectoryCard, StoreError> {
+    let store = &state.store;
+    let counts = store.directory_counts(&d.id).await?;
+    let last_run = store.runs(&d.id, 1).await?.into_iter().next();
+    let pending = store.pending_confirmation(&d.id).await?;
+    let progress = state.directories.engine().progress(&d.id).map(|p| ProgressView {
+        run_id: p.run_id,
+        phase: p.phase,
+        pages: p.pages,
+        users: p.users,
+        groups: p.groups,
+    });
+    let last_error = last_run.as_ref().filter(|r| r.status == "failed").and_then(error_view);
+    let status = if progress.is_some() {
+        DirectoryStatus::Syncing
+    } else if pending.is_some() {
+        DirectoryStatus::NeedsConfirmation
+    } else if d.paused && d.paused_reason.as_deref() == Some("admin") {
+        DirectoryStatus::Paused
+    } else if last_error.is_some() || d.paused {
+        DirectoryStatus::Error
+    } else if d.last_success_at.is_none() {
+        DirectoryStatus::NeverSynced
+    } else {
+        DirectoryStatus::Healthy
+    };
+    let failing_over_a_day = d
+        .failing_since
+        .as_deref()
+        .and_then(|t| crate::store::parse_timestamp(t).ok())
+        .is_some_and(|since| time::OffsetDateTime::now_utc() - since > time::Duration::hours(24));
+    let pending = match pending {
+        Some(run) => {
+            let sample: crate::store::DiffSample = run
+                .diff_sample
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            Some(PendingDiffView {
+                run_id: run.id.clone(),
+                users_added: run.users_added,
+                users_updated: run.users_updated,
+                users_removed: run.users_removed,
+                groups_added: run.groups_added,
+                groups_removed: run.groups_removed,
+                users_removed_sample: sample.users_removed,
+                groups_removed_sample: sample.groups_removed,
+            })
+        }
+        None => None,
+    };
+    Ok(DirectoryCard {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        okta_domain: d.okta_origin.split_once("://").map_or(d.okta_origin.as_str(), |(_, h)| h).to_owned(),
+        app_label: d.app_label.clone(),
+        status,
+        last_success_ago: d.last_success_at.as_deref().map(relative),
+        last_success_at: d.last_success_at.clone(),
+        next_sync_in: if d.paused { None } else { d.next_sync_at.as_deref().map(relative) },
+        next_sync_at: if d.paused { None } else { d.next_sync_at.clone() },
+        users: counts.users,
+        suspended: counts.suspended,
+        groups: counts.groups,
+        last_error,
+        failing_over_a_day,
+        progress,
+        pending,
+    })
+}
+
+pub async fn cards(state: &AppState) -> Result<Vec<DirectoryCard>, AppError> {
+    let mut cards = Vec::new();
+    for d in state.store.list_directories().await? {
+        cards.push(card(state, &d).await?);
+    }
+    Ok(cards)
+}
+
+async fn active_directory(state: &AppState, id: &str) -> Result<Directory, AppError> {
+    match state.store.directory(id).await? {
+        Some(d) if d.state == "active" => Ok(d),
+        _ => Err(AppError::NotFound("The directory".into())),
+    }
+}
+
+async fn draft(state: &AppState, id: &str) -> Result<Directory, AppError> {
+    match state.store.directory(id).await? {
+        Some(d) if d.state == "draft" => Ok(d),
+        Some(_) => Err(AppError::Invalid("This directory was already created; open it from Directory Sync.".into())),
+        None => Err(AppError::NotFound("The draft directory".into())),
+    }
+}
+
+pub async fn sync_now(state: &AppState, id: String) -> Result<String, AppError> {
+    let directory = active_directory(state, &id).await?;
+    if directory.paused && directory.paused_reason.as_deref() == Some("admin") {
+        return Err(AppError::Invalid("This directory is paused; resume it to sync.".into()));
+    }
+    Ok(state.directories.engine().sync_now(&id, Trigger::Manual).await?)
+}
+
+pub async fn resolve_pending(state: &AppState, id: String, apply: bool) -> Result<(), AppError> {
+    active_directory(state, &id).await?;
+    let engine = state.directories.engine();
+    if apply {
+        engine.confirm(&id).await?;
+    } else {
+        engine.discard(&id).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_paused(state: &AppState, id: String, paused: bool) -> Result<(), AppError> {
+    active_directory(state, &id).await?;
+    state.store.set_paused(&id, paused, Some("admin")).await?;
+    Ok(())
+}
+
+pub async fn delete(state: &AppState, id: String, confirm_name: String) -> Result<(), AppError> {
+    let directory = active_directory(state, &id).await?;
+    if confirm_name.trim() != directory.name {
+        return Err(AppError::Invalid(format!("Type the directory's name, “{}”, to confirm.", directory.name)));
+    }
+    if state.directories.engine().progress(&id).is_some() {
+        return Err(AppError::Invalid("Wait for the running sync to finish, then delete.".into()));
+    }
+    state.store.delete_directory(&id).await?;
+    tracing::info!(directory_id = id, "directory deleted");
+    Ok(())
+}
+
+async fn wizard_state(service: &DirectoryService, d: &Directory) -> Result<WizardState, AppError> {
+    let key = service.public_key(&d.id).await?;
+    Ok(WizardState {
+        directory_id: d.id.clone(),
+        okta_domain: d.okta_origin.split_once("://").map_or(d.okta_origin.as_str(), |(_, h)| h).to_owned(),
+        client_id: d.client_id.clone(),
+        jwk_json: serde_json::to_string_pretty(&key.jwk).unwrap_or_default(),
+        pem: key.pem,
+        jwks_url: key.jwks_url,
+        app_id: d.app_id.clone(),
+        verified: service.is_verified(d).await?,
+        sso_configured: false,
+    })
+}
+
+pub async fn start_wizard(state: &AppState) -> Result<WizardState, AppError> {
+    let view = state.directories.create_draft_with_keys().await?;
+    let d = draft(state, &view.directory_id).await?;
+    wizard_state(&state.directories, &d).await
+}
+
+pub async fn wizard(state: &AppState, id: String) -> Result<WizardState, AppError> {
+    let d = draft(state, &id).await?;
+    wizard_state(&state.directories, &d).await
+}
+
+pub async fn save_connection(state: &AppState, id: String, domain: String, client_id: String) -> Result<WizardState, AppError> {
+    let d = draft(state, &id).await?;
+    let app = d.app_id.as_deref().zip(d.app_label.as_deref());
+    state.directories.set_connection(&id, &domain, &client_id, app).await?;
+    let d = draft(state, &id).await?;
+    wizard_state(&state.directories, &d).await
+}
+
+fn verify_view(report: &VerifyReport) -> VerifyView {
+    VerifyView {
+        ok: report.ok(),
+        items: report
+            .items
+            .iter()
+            .map(|i| CheckView {
+                key: i.key.clone(),
+                label: i.label.clone(),
+                status: match i.status {
+                    CheckStatus::Pass => "pass",
+                    CheckStatus::Fail => "fail",
+                    CheckStatus::Skipped => "skipped",
+                }
+                .into(),
+                detail: i.detail.clone(),
+                hint: i.hint.clone(),
+            })
+            .collect(),
+        apps: report.apps.iter().map(|a| AppView { id: a.id.clone(), label: a.label.clone() }).collect(),
+        chosen_app_id: report.chosen_app.as_ref().map(|a| a.id.clone()),
+        dpop_required: report.dpop_required,
+    }
+}
+
+pub async fn verify(state: &AppState, id: String, app_id: Option<String>) -> Result<VerifyView, AppError> {
+    let d = draft(state, &id).await?;
+    if d.okta_origin.is_empty() || d.client_id.is_empty() {
+        return Err(AppError::Invalid("Enter the Okta domain and Client ID first.".into()));
+    }
+    if let Some(app_id) = app_id {
+        state.directories.set_connection(&id, &d.okta_origin, &d.client_id, Some((&app_id, &app_id))).await?;
+    }
+    let report = state.directories.verify(&id, None).await?;
+    Ok(verify_view(&report))
+}
+
+pub async fn create(state: &AppState, id: String, name: String) -> Result<String, AppError> {
+    draft(state, &id).await?;
+    state.directories.create(&id, &name).await?;
+    Ok(id)
+}
+
+pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, AppError> {
+    let d = active_directory(state, &id).await?;
+    let groups = state
+        .store
+        .list_groups(&id, 500)
+        .await?
+        .into_iter()
+        .map(|g| GroupRow {
+            okta_id: g.okta_id,
+            name: g.name,
+            kind: g.kind,
+            members: g.members,
+            last_membership_updated: g.okta_last_membership_updated,
+        })
+        .collect();
+    let runs = state.store.runs(&id, 25).await?.iter().map(run_view).collect();
+    Ok(DirectoryDetail { card: card(state, &d).await?, groups, runs })
+}
+
+fn encode_cursor(name: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{name}\u{0}{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
+    let bad = || AppError::Invalid("The page link is no longer valid; go back to the first page.".into());
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (name, id) = text.split_once('\u{0}').ok_or_else(bad)?;
+    Ok((name.to_owned(), id.to_owned()))
+}
+
+pub async fn users(state: &AppState, id: String, query: UserQuery) -> Result<UsersPage, AppError> {
+    active_directory(state, &id).await?;
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = UserFilter {
+        search: &query.search,
+        status: &query.status,
+        after: after.as_ref().map(|(n, i)| (n.as_str(), i.as_str())),
+    };
+    let mut rows = state.store.list_users(&id, &filter, USERS_PAGE_SIZE + 1).await?;
+    let more = rows.len() as i64 > USERS_PAGE_SIZE;
+    rows.truncate(USERS_PAGE_SIZE as usize);
+    let next_cursor = if more { rows.last().map(|r| encode_cursor(&r.display_name, &r.okta_id)) } else { None };
+    let total = state.store.count_users(&id, &UserFilter { after: None, ..filter }).await?;
+    Ok(UsersPage {
+        rows: rows
+            .into_iter()
+            .map(|r| UserRow {
+                okta_id: r.okta_id,
+                display_name: r.display_name,
+                email: r.email,
+                login: r.login,
+                status: r.status,
+                groups: r.groups,
+                updated_at: r.updated_at,
+            })
+            .collect(),
+        total,
+        next_cursor,
+    })
+}
+
+/// "3 minutes ago" / "in 2 hours" for a stored timestamp.
+fn relative(stored: &str) -> String {
+    let Ok(at) = crate::store::parse_timestamp(stored) else { return stored.to_owned() };
+    let delta = at - time::OffsetDateTime::now_utc();
+    let secs = delta.whole_seconds().abs();
+    let amount = match secs {
+        0..=59 => return if delta.is_negative() { "just now".into() } else { "in less than a minute".into() },
+        60..=3599 => format!("{} minute{}", secs / 60, if secs / 60 == 1 { "" } else { "s" }),
+        3600..=86_399 => format!("{} hour{}", secs / 3600, if secs / 3600 == 1 { "" } else { "s" }),
+        _ => format!("{} day{}", secs / 86_400, if secs / 86_400 == 1 { "" } else { "s" }),
+    };
+    if delta.is_negative() { format!("{amount} ago") } else { format!("in {amount}") }
+}
