@@ -1,6 +1,7 @@
-// Boots the real Roster binary on a free port with a throw-away data directory,
-// reads the one-time setup link it prints, and saves a signed-in admin session
-// for the tests. Returns the teardown that stops the server.
+// Boots the Okta simulator and the real Roster binary on free ports (Roster
+// with a throw-away data directory and the simulator whitelisted as an Okta
+// origin), reads the one-time setup link Roster prints, and saves a signed-in
+// admin session for the tests. Returns the teardown that stops both.
 import { spawn, ChildProcess } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -39,7 +40,39 @@ function waitForSetupLink(child: ChildProcess, timeoutMs: number): Promise<strin
   });
 }
 
+function waitForLine(child: ChildProcess, pattern: RegExp, name: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = seen.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    child.on("exit", (code) => reject(new Error(`${name} exited with ${code}:\n${seen}`)));
+  });
+}
+
+/** A small org: enough users for several pages of the users table. */
+async function startSimulator(): Promise<{ child: ChildProcess; url: string }> {
+  const binary = process.env.OKTA_SIM_BINARY ?? path.join(repo, "target/debug/okta-sim");
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    ["--listen", `127.0.0.1:${port}`, "--seed", "42", "--users", "140", "--groups", "12", "--memberships", "400"],
+    { cwd: repo, env: { ...process.env, RUST_LOG: "okta_sim=warn" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const url = await waitForLine(child, /okta-sim listening on (http:\/\/\S+)/, "okta-sim", 30_000);
+  return { child, url };
+}
+
 export default async function globalSetup(_config: FullConfig) {
+  const sim = await startSimulator();
+  process.env.OKTA_SIM_URL = sim.url;
   const binary = process.env.ROSTER_BINARY ?? path.join(repo, "target/debug/roster");
   const dataDir = mkdtempSync(path.join(tmpdir(), "roster-e2e-"));
   const port = await freePort();
@@ -52,6 +85,7 @@ export default async function globalSetup(_config: FullConfig) {
       ROSTER_DATA_DIR: dataDir,
       ROSTER_SITE_ROOT: path.join(repo, "target/site"),
       ROSTER_LOG: process.env.ROSTER_LOG ?? "warn",
+      ROSTER_OKTA_EXTRA_ORIGINS: sim.url,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -68,6 +102,7 @@ export default async function globalSetup(_config: FullConfig) {
 
   return async () => {
     child.kill("SIGTERM");
+    sim.child.kill("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });
   };
 }

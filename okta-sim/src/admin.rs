@@ -68,6 +68,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/sim/groups/{group_id}/users/{user_id}",
             put(add_member).delete(remove_member),
         )
+        .route("/sim/apps/{app_id}/users", get(list_app_users))
+        .route("/sim/apps/{app_id}/groups", get(list_app_groups))
         .route(
             "/sim/apps/{app_id}/users/{user_id}",
             post(assign_user).delete(unassign_user),
@@ -174,6 +176,15 @@ async fn add_member(State(s): S, Path((group_id, user_id)): Path<(String, String
 
 async fn remove_member(State(s): S, Path((group_id, user_id)): Path<(String, String)>) -> Response {
     no_content(handle(s).remove_group_member(&group_id, &user_id))
+}
+
+/// Ids of the users assigned to an app, so tests can pick whom to change.
+async fn list_app_users(State(s): S, Path(app_id): Path<String>) -> Response {
+    done(StatusCode::OK, handle(s).app_user_ids(&app_id))
+}
+
+async fn list_app_groups(State(s): S, Path(app_id): Path<String>) -> Response {
+    done(StatusCode::OK, handle(s).app_group_ids(&app_id))
 }
 
 async fn assign_user(State(s): S, Path((app_id, user_id)): Path<(String, String)>) -> Response {

@@ -94,6 +94,8 @@ fn WizardSteps(initial: WizardState) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(saved)) = save.value().get() {
             state.set(saved);
+            // A checklist of other values would mislead.
+            verify.value().set(None);
         }
     });
     Effect::new(move |_| {
@@ -284,8 +286,15 @@ fn VerifyStep(
 ) -> impl IntoView {
     let directory_id = state.with_untracked(|s| s.directory_id.clone());
     let report = move || verify.value().get();
+    // Counts finished verifies, so a test can wait for a new checklist.
+    let (completed, set_completed) = signal(0u32);
+    Effect::new(move |_| {
+        if verify.value().with(Option::is_some) {
+            set_completed.update(|n| *n += 1);
+        }
+    });
     view! {
-        <li class="step" data-state=move || if state.with(|s| s.verified) { "done" } else if connected() { "current" } else { "todo" } data-testid="step-verify">
+        <li class="step" data-verify-completed=move || completed.get() data-state=move || if state.with(|s| s.verified) { "done" } else if connected() { "current" } else { "todo" } data-testid="step-verify">
             <h2><span class="step-number">"6"</span>"Verify the connection"</h2>
             <p class="muted">"Roster asks Okta for a token and tries each read it needs. Nothing is imported yet. Fix anything red in Okta and verify again."</p>
             <ActionForm action=verify attr:class="form">
@@ -315,6 +324,8 @@ fn AppPicker(report: VerifyView) -> impl IntoView {
     view! {
         <label for="app-id">"App whose assigned users and groups Roster syncs"</label>
         <select id="app-id" name="app_id">
+            // No silent default: with several apps the admin decides.
+            <option value="" disabled selected=chosen.is_empty()>"Choose the app…"</option>
             {report.apps.into_iter().map(|app| {
                 let selected = app.id == chosen;
                 let text = format!("{} ({})", app.label, app.id);

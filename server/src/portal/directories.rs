@@ -213,7 +213,8 @@ async fn wizard_state(service: &DirectoryService, d: &Directory) -> Result<Wizar
     let key = service.public_key(&d.id).await?;
     Ok(WizardState {
         directory_id: d.id.clone(),
-        okta_domain: d.okta_origin.split_once("://").map_or(d.okta_origin.as_str(), |(_, h)| h).to_owned(),
+        // https is implied; a plain-http test origin keeps its scheme so it re-validates.
+        okta_domain: d.okta_origin.strip_prefix("https://").unwrap_or(&d.okta_origin).to_owned(),
         client_id: d.client_id.clone(),
         jwk_json: serde_json::to_string_pretty(&key.jwk).unwrap_or_default(),
         pem: key.pem,

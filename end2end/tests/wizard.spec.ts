@@ -1,0 +1,278 @@
+// Settings → Directory Sync end to end: the Add Directory wizard against the
+// Okta simulator, the directory card, Sync Now, the users table and the
+// circuit breaker. The tests share one Roster and one simulator, so they run
+// in order and each builds on the previous one.
+import { test, expect, Page } from "@playwright/test";
+import { waitForHydration } from "../support/hydration";
+import { Sim, foreignJwk, ROSTER_APP_LABEL } from "../support/sim";
+
+test.describe.configure({ mode: "serial" });
+
+const SERVICE_CLIENT_ID = "0oaE2eDirectorySync1";
+const ALL_SCOPES = ["okta.apps.read", "okta.groups.read", "okta.users.read"];
+const DIRECTORY_NAME = "Acme Okta";
+
+let sim: Sim;
+let rosterAppId: string;
+
+test.beforeAll(async () => {
+  sim = await Sim.open();
+  rosterAppId = (await sim.org()).roster_app_id;
+});
+
+test.afterAll(async () => {
+  await sim.close();
+});
+
+function check(page: Page, key: string) {
+  return page.locator(`[data-testid=checklist] [data-check="${key}"]`);
+}
+
+/** Clicks Verify Now and waits for the new checklist (not the previous one). */
+async function verify(page: Page) {
+  const step = page.getByTestId("step-verify");
+  const done = Number((await step.getAttribute("data-verify-completed")) ?? "0");
+  await page.getByRole("button", { name: "Verify Now" }).click();
+  await expect(step).toHaveAttribute("data-verify-completed", String(done + 1), { timeout: 30_000 });
+  await expect(page.getByTestId("verify-summary")).toBeVisible();
+}
+
+async function saveConnection(page: Page, domain: string, clientId: string) {
+  await page.getByLabel("Okta domain").fill(domain);
+  await page.getByLabel("Client ID").fill(clientId);
+  await page.getByRole("button", { name: "Save connection" }).click();
+  await expect(page.getByText("Saved. Now verify the connection.")).toBeVisible();
+}
+
+function card(page: Page) {
+  return page.getByTestId("directory-card").filter({ hasText: DIRECTORY_NAME });
+}
+
+async function expectCardCounts(page: Page) {
+  const expected = await sim.expectedCounts(rosterAppId);
+  const c = card(page);
+  await expect(c.getByTestId("status-badge")).toHaveText("Healthy", { timeout: 30_000 });
+  await expect(c.getByTestId("card-users")).toHaveText(String(expected.users));
+  await expect(c.getByTestId("card-groups")).toHaveText(String(expected.groups));
+  await expect(c.getByTestId("card-suspended")).toHaveText(String(expected.suspended));
+  return expected;
+}
+
+test("the wizard guides through keypair, connection, failing and passing verifies, and creates the directory", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await waitForHydration(page);
+  await page.getByTestId("directory-empty-state").getByRole("link", { name: "Add Directory" }).click();
+  await expect(page.getByRole("heading", { name: "Connect an Okta directory" })).toBeVisible();
+  await expect(page.getByText("Create new resource set")).toBeVisible();
+  await page.screenshot({ path: "screenshots/wizard-prepare.png", fullPage: true });
+
+  // Step 3: the keypair. Only the public half reaches the browser.
+  await page.getByRole("button", { name: "Generate Keypair" }).click();
+  await expect(page).toHaveURL(/\/settings\/directory-sync\/new\/[0-9a-f-]{36}$/);
+  await waitForHydration(page);
+  const jwk = JSON.parse(await page.getByTestId("public-jwk").inputValue());
+  expect(jwk.kty).toBe("RSA");
+  expect(jwk.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(jwk.d).toBeUndefined();
+  await expect(page.getByTestId("jwks-url")).toHaveValue(/\/directories\/[0-9a-f-]{36}\/jwks\.json$/);
+  const jwks = await (await page.request.get(await page.getByTestId("jwks-url").inputValue())).json();
+  expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(jwk.kid);
+  await page.getByRole("button", { name: "PEM", exact: true }).click();
+  await expect(page.getByTestId("public-pem")).toHaveValue(/^-----BEGIN PUBLIC KEY-----/);
+  await page.getByRole("button", { name: "JWK", exact: true }).click();
+  await expect(page.getByTestId("public-jwk")).toBeVisible();
+  await page.getByTestId("step-keypair").screenshot({ path: "screenshots/wizard-keypair.png" });
+
+  // Step 5: inline validation says what is wrong before anything is saved.
+  const domain = page.getByLabel("Okta domain");
+  for (const [typed, message] of [
+    ["https://acme.okta.com/admin/dashboard", "without a path"],
+    ["acme-admin.okta.com", "admin console"],
+    ["10.0.0.7", "not an IP address"],
+    ["acme.example.com", "not an Okta domain"],
+  ]) {
+    await domain.fill(typed);
+    await domain.press("Tab");
+    await expect(page.getByTestId("step-connection").locator(".field-error")).toContainText(message);
+  }
+  const clientId = page.getByLabel("Client ID");
+  await clientId.fill("https://acme.okta.com");
+  await clientId.press("Tab");
+  await expect(page.getByTestId("step-connection").locator(".field-error").last()).toContainText("URL");
+  await page.getByRole("button", { name: "Save connection" }).click();
+  await expect(page.getByTestId("step-connection").getByRole("alert").last()).toContainText(/Okta domain|Client ID/);
+
+  // In "Okta": the service app exists, but with someone else's key.
+  await sim.registerServiceApp({
+    name: "Roster Directory Sync",
+    client_id: SERVICE_CLIENT_ID,
+    jwks: { keys: [foreignJwk()] },
+    scopes: ALL_SCOPES,
+    admin_role: true,
+  });
+
+  // Wrong Client ID: the token check fails and says what to check.
+  await saveConnection(page, sim.url, "0oaE2eWrongClientId1");
+  await verify(page);
+  await expect(check(page, "org")).toHaveAttribute("data-status", "pass");
+  await expect(check(page, "token")).toHaveAttribute("data-status", "fail");
+  await expect(check(page, "token")).toContainText("Client ID is right");
+  await expect(page.getByRole("button", { name: "Create" })).toBeDisabled();
+
+  // Right Client ID, key not registered in Okta.
+  await saveConnection(page, sim.url, SERVICE_CLIENT_ID);
+  await verify(page);
+  await expect(check(page, "token")).toHaveAttribute("data-status", "fail");
+  await expect(check(page, "token")).toContainText("public key in Okta matches");
+  await page.getByTestId("step-verify").screenshot({ path: "screenshots/wizard-verify-failed.png" });
+
+  // Key added, but one scope not granted.
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { jwks: { keys: [jwk] }, scopes: ["okta.apps.read", "okta.groups.read"] });
+  await verify(page);
+  await expect(check(page, "token")).toHaveAttribute("data-status", "pass");
+  await expect(check(page, "scope:okta.users.read")).toHaveAttribute("data-status", "fail");
+  await expect(check(page, "scope:okta.users.read")).toContainText("okta.users.read");
+  await expect(check(page, "scope:okta.groups.read")).toHaveAttribute("data-status", "pass");
+
+  // Scopes granted, admin role missing.
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { scopes: ALL_SCOPES, admin_role: false });
+  await verify(page);
+  await expect(check(page, "users")).toHaveAttribute("data-status", "fail");
+  await expect(check(page, "users")).toContainText("Roster Sync Read Only");
+
+  // Everything in place; several apps are visible, so the admin picks one.
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { admin_role: true });
+  await verify(page);
+  await expect(check(page, "assignments")).toHaveAttribute("data-status", "fail");
+  await expect(check(page, "assignments")).toContainText("Pick the Okta app");
+  await page
+    .getByLabel("App whose assigned users and groups Roster syncs")
+    .selectOption({ label: `${ROSTER_APP_LABEL} (${rosterAppId})` });
+  await verify(page);
+  await expect(page.getByTestId("verify-summary")).toContainText("All checks passed");
+  await expect(page.locator("[data-testid=checklist] [data-status=fail]")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Create" })).toBeEnabled();
+  await page.getByTestId("step-verify").screenshot({ path: "screenshots/wizard-verified.png" });
+
+  // A reload keeps the draft: values, key and the verification.
+  const wizardUrl = page.url();
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page).toHaveURL(wizardUrl);
+  await expect(page.getByLabel("Okta domain")).toHaveValue(sim.url);
+  await expect(page.getByLabel("Client ID")).toHaveValue(SERVICE_CLIENT_ID);
+  expect(JSON.parse(await page.getByTestId("public-jwk").inputValue()).kid).toBe(jwk.kid);
+  await expect(page.getByText("Verified with the current domain, Client ID and key.")).toBeVisible();
+
+  // Abandoned so far: nothing active exists yet.
+  const cardsBefore = await page.request.get("/settings/directory-sync");
+  expect(await cardsBefore.text()).toContain("No directory connected yet");
+
+  // Create: lands on the card, whose first sync imports what the app has.
+  await page.getByLabel("Directory name").fill(DIRECTORY_NAME);
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(page).toHaveURL(/\/settings\/directory-sync$/);
+  await expectCardCounts(page);
+  await expect(card(page)).toContainText(`app “${ROSTER_APP_LABEL}”`);
+  await card(page).screenshot({ path: "screenshots/directory-card.png" });
+});
+
+test("Sync Now shows live progress, refuses a second run, and picks up changes in Okta", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await waitForHydration(page);
+  const before = await expectCardCounts(page);
+
+  // Okta changes: one user added, one suspended, one deactivated.
+  const added = await sim.createUser("Ada", "Playwright");
+  await sim.assignUser(rosterAppId, added.id);
+  const ids = (await sim.appUserIds(rosterAppId)).filter((id) => id !== added.id);
+  const statuses = await Promise.all(ids.map((id) => sim.user(id)));
+  const active = statuses.filter((u) => u.status === "ACTIVE");
+  await sim.setUserStatus(active[0].id, "suspend");
+  await sim.setUserStatus(active[1].id, "deactivate");
+
+  // Slow pages keep the run going long enough to watch it.
+  await sim.addFault({ path_prefix: "/api/v1/apps", kind: "slow", ms: 1500, count: 3 });
+  const c = card(page);
+  await c.getByRole("button", { name: "Sync Now" }).click();
+  await expect(c.getByTestId("sync-progress")).toBeVisible();
+  await expect(c.getByTestId("status-badge")).toHaveText("Syncing");
+  await c.getByRole("button", { name: "Sync Now" }).click();
+  await expect(page.getByRole("alert")).toContainText("already syncing");
+  await expect(c.getByTestId("sync-progress")).toBeHidden({ timeout: 30_000 });
+
+  const after = await expectCardCounts(page);
+  expect(after.users).toBe(before.users + 1 - 1);
+  expect(after.suspended).toBe(before.suspended + 1);
+  await sim.clearFaults();
+});
+
+test("the users table pages through keyset pages, searches and filters by status", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await card(page).getByRole("link", { name: "Open" }).click();
+  await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
+  const expected = await sim.expectedCounts(rosterAppId);
+  await expect(page.getByTestId("users-total")).toHaveText(`${expected.users} users match`);
+  const rows = page.getByTestId("users-table").locator("tbody tr");
+  await expect(rows).toHaveCount(Math.min(50, expected.users));
+  await page.screenshot({ path: "screenshots/users-table.png", fullPage: false });
+
+  // Page 2 starts after page 1, with no repeats.
+  const firstPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-okta-id")));
+  await page.getByTestId("next-page").click();
+  await expect(page).toHaveURL(/after=/);
+  await expect(rows.first()).not.toHaveAttribute("data-okta-id", firstPage[0]!);
+  const secondPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-okta-id")));
+  expect(secondPage.length).toBeGreaterThan(0);
+  expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+
+  // Search by one user's login finds exactly that user.
+  const someone = await sim.user(secondPage[0]!);
+  await page.getByLabel("Search users").fill(String(someone.profile.login));
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByTestId("users-total")).toHaveText("1 users match");
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute("data-okta-id", someone.id);
+
+  // Status filter: only the suspended.
+  await page.getByLabel("Search users").fill("");
+  await page.getByLabel("Status").selectOption("SUSPENDED");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByTestId("users-total")).toHaveText(`${expected.suspended} users match`);
+  for (const status of await rows.locator("td:nth-child(4)").allTextContents()) expect(status).toBe("SUSPENDED");
+
+  // The run history records the syncs.
+  await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(2);
+  await expect(page.getByTestId("runs-table")).toContainText("first");
+});
+
+test("a run that would remove everyone is held for review; discard keeps, apply removes", async ({ page }) => {
+  const before = await sim.expectedCounts(rosterAppId);
+  for (const groupId of await sim.appGroupIds(rosterAppId)) await sim.unassignGroup(rosterAppId, groupId);
+  for (const userId of await sim.appUserIds(rosterAppId)) await sim.unassignUser(rosterAppId, userId);
+  expect(await sim.appUserIds(rosterAppId)).toEqual([]);
+
+  await page.goto("/settings/directory-sync");
+  await waitForHydration(page);
+  const c = card(page);
+  await c.getByRole("button", { name: "Sync Now" }).click();
+  await expect(c.getByTestId("status-badge")).toHaveText("Needs confirmation", { timeout: 30_000 });
+  const review = c.getByTestId("pending-review");
+  await expect(review).toContainText(`remove ${before.users} users`);
+  await expect(review).toContainText(`${before.groups} groups`);
+  await review.getByText("Review changes").click();
+  await c.screenshot({ path: "screenshots/directory-card-review.png" });
+
+  // Discard: nothing removed.
+  await review.getByRole("button", { name: "Discard" }).click();
+  await expect(c.getByTestId("pending-review")).toBeHidden();
+  await expect(c.getByTestId("card-users")).toHaveText(String(before.users));
+
+  // Held again, then applied.
+  await c.getByRole("button", { name: "Sync Now" }).click();
+  await expect(c.getByTestId("status-badge")).toHaveText("Needs confirmation", { timeout: 30_000 });
+  await c.getByTestId("pending-review").getByRole("button", { name: "Apply" }).click();
+  await expect(c.getByTestId("card-users")).toHaveText("0");
+  await expect(c.getByTestId("card-groups")).toHaveText("0");
+  await expect(c.getByTestId("status-badge")).toHaveText("Healthy");
+});
