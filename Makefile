@@ -18,8 +18,9 @@ site: setup
 site-release: setup
 	@scripts/build-site.sh release
 
+# The simulator is built alongside: the end-to-end tests and `make demo` run it.
 server:
-	env -u RUSTC cargo build -p server
+	env -u RUSTC cargo build -p server -p okta-sim
 
 server-release:
 	env -u RUSTC cargo build -p server --release
