@@ -14,7 +14,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    DirectoryPage, DirectorySync, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn, Welcome,
+    DirectoryPage, DirectorySync, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn,
+    Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.

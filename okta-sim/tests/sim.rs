@@ -1014,9 +1014,21 @@ async fn admin_http_api_and_jwks_uri() {
         json!(before)
     );
     assert!(sim.handle().app_user_ids(&app_id).expect("ids").contains(&uid));
-    let listed = json_of(http.get(format!("{base}/sim/apps/{app_id}/groups")).send().await.expect("list")).await;
+    let listed = json_of(
+        http.get(format!("{base}/sim/apps/{app_id}/groups"))
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
     assert!(listed.as_array().expect("ids").contains(&json!(gid)));
-    let listed = json_of(http.get(format!("{base}/sim/apps/{app_id}/users")).send().await.expect("list")).await;
+    let listed = json_of(
+        http.get(format!("{base}/sim/apps/{app_id}/users"))
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
     assert!(listed.as_array().expect("ids").contains(&json!(uid)));
 
     let patched = json_of(

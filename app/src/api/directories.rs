@@ -247,15 +247,23 @@ pub async fn get_wizard(directory_id: String) -> Result<WizardState, AppError> {
 }
 
 #[server]
-pub async fn save_connection(directory_id: String, okta_domain: String, client_id: String) -> Result<WizardState, AppError> {
+pub async fn save_connection(
+    directory_id: String,
+    okta_domain: String,
+    client_id: String,
+) -> Result<WizardState, AppError> {
     require_admin().await?;
-    portal()?.save_connection(directory_id, okta_domain, client_id).await
+    portal()?
+        .save_connection(directory_id, okta_domain, client_id)
+        .await
 }
 
 #[server]
 pub async fn verify_directory(directory_id: String, app_id: Option<String>) -> Result<VerifyView, AppError> {
     require_admin().await?;
-    portal()?.verify(directory_id, app_id.filter(|a| !a.is_empty())).await
+    portal()?
+        .verify(directory_id, app_id.filter(|a| !a.is_empty()))
+        .await
 }
 
 /// Activates a verified draft, starts its first sync and lands on the cards.

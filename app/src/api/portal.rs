@@ -3,8 +3,8 @@
 //! crate never sees SQL or HTTP clients.
 
 use super::{
-    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview, UserQuery, UsersPage,
-    VerifyView, WizardState,
+    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview,
+    UserQuery, UsersPage, VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -20,7 +20,11 @@ pub trait Portal: Send + Sync + 'static {
     fn sync_now(&self, directory_id: String) -> BoxFuture<'_, Result<String, AppError>>;
     fn resolve_pending(&self, directory_id: String, apply: bool) -> BoxFuture<'_, Result<(), AppError>>;
     fn set_paused(&self, directory_id: String, paused: bool) -> BoxFuture<'_, Result<(), AppError>>;
-    fn delete_directory(&self, directory_id: String, confirm_name: String) -> BoxFuture<'_, Result<(), AppError>>;
+    fn delete_directory(
+        &self,
+        directory_id: String,
+        confirm_name: String,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
 
     fn start_wizard(&self) -> BoxFuture<'_, Result<WizardState, AppError>>;
     fn wizard(&self, directory_id: String) -> BoxFuture<'_, Result<WizardState, AppError>>;
@@ -31,8 +35,13 @@ pub trait Portal: Send + Sync + 'static {
         client_id: String,
     ) -> BoxFuture<'_, Result<WizardState, AppError>>;
     fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck;
-    fn verify(&self, directory_id: String, app_id: Option<String>) -> BoxFuture<'_, Result<VerifyView, AppError>>;
-    fn create_directory(&self, directory_id: String, name: String) -> BoxFuture<'_, Result<String, AppError>>;
+    fn verify(
+        &self,
+        directory_id: String,
+        app_id: Option<String>,
+    ) -> BoxFuture<'_, Result<VerifyView, AppError>>;
+    fn create_directory(&self, directory_id: String, name: String)
+        -> BoxFuture<'_, Result<String, AppError>>;
 
     fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>>;
     fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>>;

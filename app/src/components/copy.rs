@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "export function copy_text(text) { return navigator.clipboard.writeText(text).then(() => true, () => false); }")]
+#[wasm_bindgen::prelude::wasm_bindgen(
+    inline_js = "export function copy_text(text) { return navigator.clipboard.writeText(text).then(() => true, () => false); }"
+)]
 extern "C" {
     fn copy_text(text: &str) -> js_sys::Promise;
 }

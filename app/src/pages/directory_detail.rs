@@ -2,7 +2,9 @@
 //! through the URL so every page is linkable and works without wasm), its
 //! groups and its sync history.
 
-use crate::api::{get_directory, list_directory_users, DirectoryDetail, GroupRow, RunView, UserQuery, UsersPage};
+use crate::api::{
+    get_directory, list_directory_users, DirectoryDetail, GroupRow, RunView, UserQuery, UsersPage,
+};
 use crate::components::ErrorNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -104,7 +106,12 @@ fn UsersSection(directory_id: String) -> impl IntoView {
 #[component]
 fn UsersTable(page: UsersPage, query: UserQuery) -> impl IntoView {
     let next_href = page.next_cursor.clone().map(|cursor| {
-        format!("?q={}&status={}&after={}", encode(&query.search), encode(&query.status), encode(&cursor))
+        format!(
+            "?q={}&status={}&after={}",
+            encode(&query.search),
+            encode(&query.status),
+            encode(&cursor)
+        )
     });
     let first_href = format!("?q={}&status={}", encode(&query.search), encode(&query.status));
     let paged = query.cursor.is_some();

@@ -1,5 +1,6 @@
 use crate::api::{
-    list_directory_cards, DeleteDirectory, DirectoryCard, ResolvePendingDiff, SetDirectoryPaused, SyncDirectoryNow,
+    list_directory_cards, DeleteDirectory, DirectoryCard, ResolvePendingDiff, SetDirectoryPaused,
+    SyncDirectoryNow,
 };
 use crate::components::ErrorNotice;
 use leptos::prelude::*;
@@ -14,7 +15,15 @@ pub fn DirectorySync() -> impl IntoView {
     let delete = ServerAction::<DeleteDirectory>::new();
     let (tick, set_tick) = signal(0u64);
     let cards = Resource::new(
-        move || (tick.get(), sync.version().get(), resolve.version().get(), pause.version().get(), delete.version().get()),
+        move || {
+            (
+                tick.get(),
+                sync.version().get(),
+                resolve.version().get(),
+                pause.version().get(),
+                delete.version().get(),
+            )
+        },
         |_| list_directory_cards(),
     );
     poll_while_syncing(cards, set_tick);
@@ -53,14 +62,20 @@ pub fn DirectorySync() -> impl IntoView {
 }
 
 /// While any card shows a running sync, refresh the cards every 1.5 s (browser only).
-fn poll_while_syncing(cards: Resource<Result<Vec<DirectoryCard>, crate::api::AppError>>, set_tick: WriteSignal<u64>) {
+fn poll_while_syncing(
+    cards: Resource<Result<Vec<DirectoryCard>, crate::api::AppError>>,
+    set_tick: WriteSignal<u64>,
+) {
     Effect::new(move |_| {
         let syncing = cards
             .get()
             .and_then(Result::ok)
             .is_some_and(|list| list.iter().any(|c| c.progress.is_some()));
         if syncing {
-            set_timeout(move || set_tick.update(|t| *t += 1), std::time::Duration::from_millis(1500));
+            set_timeout(
+                move || set_tick.update(|t| *t += 1),
+                std::time::Duration::from_millis(1500),
+            );
         }
     });
 }

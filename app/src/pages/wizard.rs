@@ -231,9 +231,13 @@ fn ConnectionStep(state: RwSignal<WizardState>, save: ServerAction<SaveConnectio
     let touched_domain = RwSignal::new(false);
     let touched_client = RwSignal::new(false);
     let validate = move || {
-        check.dispatch(CheckConnection { okta_domain: domain.get_untracked(), client_id: client_id.get_untracked() });
+        check.dispatch(CheckConnection {
+            okta_domain: domain.get_untracked(),
+            client_id: client_id.get_untracked(),
+        });
     };
-    let field_error = move |pick: fn(&crate::api::ConnectionCheck) -> Option<String>, touched: RwSignal<bool>| {
+    let field_error = move |pick: fn(&crate::api::ConnectionCheck) -> Option<String>,
+                            touched: RwSignal<bool>| {
         move || {
             touched
                 .get()
@@ -338,7 +342,11 @@ fn AppPicker(report: VerifyView) -> impl IntoView {
 #[component]
 fn Checklist(report: VerifyView) -> impl IntoView {
     let dpop = report.dpop_required.map(|required| {
-        if required { "Okta requires DPoP for this app; Roster uses it." } else { "DPoP is not required for this app." }
+        if required {
+            "Okta requires DPoP for this app; Roster uses it."
+        } else {
+            "DPoP is not required for this app."
+        }
     });
     view! {
         <div class=if report.ok { "notice notice-success" } else { "notice notice-error" } role="status" data-testid="verify-summary">
@@ -367,7 +375,11 @@ fn Checklist(report: VerifyView) -> impl IntoView {
 fn CreateStep(state: RwSignal<WizardState>) -> impl IntoView {
     let create = ServerAction::<CreateDirectory>::new();
     let initial = state.get_untracked();
-    let default_name = if initial.okta_domain.is_empty() { "Okta".to_owned() } else { format!("Okta — {}", initial.okta_domain) };
+    let default_name = if initial.okta_domain.is_empty() {
+        "Okta".to_owned()
+    } else {
+        format!("Okta — {}", initial.okta_domain)
+    };
     let verified = move || state.with(|s| s.verified);
     view! {
         <li class="step" data-state=move || if verified() { "current" } else { "todo" } data-testid="step-create">

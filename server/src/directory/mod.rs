@@ -156,7 +156,9 @@ impl DirectoryService {
 
     /// The wizard's inline validation: what is wrong with each field, if anything.
     pub fn check_connection(&self, domain: &str, client_id: &str) -> (Option<String>, Option<String>) {
-        let domain = OktaOrigin::parse(domain, &self.extra_origins).err().map(|e| e.to_string());
+        let domain = OktaOrigin::parse(domain, &self.extra_origins)
+            .err()
+            .map(|e| e.to_string());
         (domain, ClientId::parse(client_id).err())
     }
 

@@ -37,7 +37,9 @@ impl From<SyncError> for AppError {
         match e {
             SyncError::AlreadySyncing => AppError::Invalid("This directory is already syncing.".into()),
             SyncError::NotFound => AppError::NotFound("The directory".into()),
-            SyncError::NothingToConfirm => AppError::Invalid("There are no held changes to review any more.".into()),
+            SyncError::NothingToConfirm => {
+                AppError::Invalid("There are no held changes to review any more.".into())
+            }
             SyncError::Store(e) => e.into(),
         }
     }
@@ -89,7 +91,10 @@ async fn card(state: &AppState, d: &Directory) -> Result<DirectoryCard, StoreErr
         users: p.users,
         groups: p.groups,
     });
-    let last_error = last_run.as_ref().filter(|r| r.status == "failed").and_then(error_view);
+    let last_error = last_run
+        .as_ref()
+        .filter(|r| r.status == "failed")
+        .and_then(error_view);
     let status = if progress.is_some() {
         DirectoryStatus::Syncing
     } else if pending.is_some() {
@@ -131,12 +136,20 @@ async fn card(state: &AppState, d: &Directory) -> Result<DirectoryCard, StoreErr
     Ok(DirectoryCard {
         id: d.id.clone(),
         name: d.name.clone(),
-        okta_domain: d.okta_origin.split_once("://").map_or(d.okta_origin.as_str(), |(_, h)| h).to_owned(),
+        okta_domain: d
+            .okta_origin
+            .split_once("://")
+            .map_or(d.okta_origin.as_str(), |(_, h)| h)
+            .to_owned(),
         app_label: d.app_label.clone(),
         status,
         last_success_ago: d.last_success_at.as_deref().map(relative),
         last_success_at: d.last_success_at.clone(),
-        next_sync_in: if d.paused { None } else { d.next_sync_at.as_deref().map(relative) },
+        next_sync_in: if d.paused {
+            None
+        } else {
+            d.next_sync_at.as_deref().map(relative)
+        },
         next_sync_at: if d.paused { None } else { d.next_sync_at.clone() },
         users: counts.users,
         suspended: counts.suspended,
@@ -166,7 +179,9 @@ async fn active_directory(state: &AppState, id: &str) -> Result<Directory, AppEr
 async fn draft(state: &AppState, id: &str) -> Result<Directory, AppError> {
     match state.store.directory(id).await? {
         Some(d) if d.state == "draft" => Ok(d),
-        Some(_) => Err(AppError::Invalid("This directory was already created; open it from Directory Sync.".into())),
+        Some(_) => Err(AppError::Invalid(
+            "This directory was already created; open it from Directory Sync.".into(),
+        )),
         None => Err(AppError::NotFound("The draft directory".into())),
     }
 }
@@ -174,7 +189,9 @@ async fn draft(state: &AppState, id: &str) -> Result<Directory, AppError> {
 pub async fn sync_now(state: &AppState, id: String) -> Result<String, AppError> {
     let directory = active_directory(state, &id).await?;
     if directory.paused && directory.paused_reason.as_deref() == Some("admin") {
-        return Err(AppError::Invalid("This directory is paused; resume it to sync.".into()));
+        return Err(AppError::Invalid(
+            "This directory is paused; resume it to sync.".into(),
+        ));
     }
     Ok(state.directories.engine().sync_now(&id, Trigger::Manual).await?)
 }
@@ -199,10 +216,15 @@ pub async fn set_paused(state: &AppState, id: String, paused: bool) -> Result<()
 pub async fn delete(state: &AppState, id: String, confirm_name: String) -> Result<(), AppError> {
     let directory = active_directory(state, &id).await?;
     if confirm_name.trim() != directory.name {
-        return Err(AppError::Invalid(format!("Type the directory's name, “{}”, to confirm.", directory.name)));
+        return Err(AppError::Invalid(format!(
+            "Type the directory's name, “{}”, to confirm.",
+            directory.name
+        )));
     }
     if state.directories.engine().progress(&id).is_some() {
-        return Err(AppError::Invalid("Wait for the running sync to finish, then delete.".into()));
+        return Err(AppError::Invalid(
+            "Wait for the running sync to finish, then delete.".into(),
+        ));
     }
     state.store.delete_directory(&id).await?;
     tracing::info!(directory_id = id, "directory deleted");
@@ -214,7 +236,11 @@ async fn wizard_state(service: &DirectoryService, d: &Directory) -> Result<Wizar
     Ok(WizardState {
         directory_id: d.id.clone(),
         // https is implied; a plain-http test origin keeps its scheme so it re-validates.
-        okta_domain: d.okta_origin.strip_prefix("https://").unwrap_or(&d.okta_origin).to_owned(),
+        okta_domain: d
+            .okta_origin
+            .strip_prefix("https://")
+            .unwrap_or(&d.okta_origin)
+            .to_owned(),
         client_id: d.client_id.clone(),
         jwk_json: serde_json::to_string_pretty(&key.jwk).unwrap_or_default(),
         pem: key.pem,
@@ -236,10 +262,18 @@ pub async fn wizard(state: &AppState, id: String) -> Result<WizardState, AppErro
     wizard_state(&state.directories, &d).await
 }
 
-pub async fn save_connection(state: &AppState, id: String, domain: String, client_id: String) -> Result<WizardState, AppError> {
+pub async fn save_connection(
+    state: &AppState,
+    id: String,
+    domain: String,
+    client_id: String,
+) -> Result<WizardState, AppError> {
     let d = draft(state, &id).await?;
     let app = d.app_id.as_deref().zip(d.app_label.as_deref());
-    state.directories.set_connection(&id, &domain, &client_id, app).await?;
+    state
+        .directories
+        .set_connection(&id, &domain, &client_id, app)
+        .await?;
     let d = draft(state, &id).await?;
     wizard_state(&state.directories, &d).await
 }
@@ -263,7 +297,14 @@ fn verify_view(report: &VerifyReport) -> VerifyView {
                 hint: i.hint.clone(),
             })
             .collect(),
-        apps: report.apps.iter().map(|a| AppView { id: a.id.clone(), label: a.label.clone() }).collect(),
+        apps: report
+            .apps
+            .iter()
+            .map(|a| AppView {
+                id: a.id.clone(),
+                label: a.label.clone(),
+            })
+            .collect(),
         chosen_app_id: report.chosen_app.as_ref().map(|a| a.id.clone()),
         dpop_required: report.dpop_required,
     }
@@ -272,10 +313,15 @@ fn verify_view(report: &VerifyReport) -> VerifyView {
 pub async fn verify(state: &AppState, id: String, app_id: Option<String>) -> Result<VerifyView, AppError> {
     let d = draft(state, &id).await?;
     if d.okta_origin.is_empty() || d.client_id.is_empty() {
-        return Err(AppError::Invalid("Enter the Okta domain and Client ID first.".into()));
+        return Err(AppError::Invalid(
+            "Enter the Okta domain and Client ID first.".into(),
+        ));
     }
     if let Some(app_id) = app_id {
-        state.directories.set_connection(&id, &d.okta_origin, &d.client_id, Some((&app_id, &app_id))).await?;
+        state
+            .directories
+            .set_connection(&id, &d.okta_origin, &d.client_id, Some((&app_id, &app_id)))
+            .await?;
     }
     let report = state.directories.verify(&id, None).await?;
     Ok(verify_view(&report))
@@ -303,7 +349,11 @@ pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, App
         })
         .collect();
     let runs = state.store.runs(&id, 25).await?.iter().map(run_view).collect();
-    Ok(DirectoryDetail { card: card(state, &d).await?, groups, runs })
+    Ok(DirectoryDetail {
+        card: card(state, &d).await?,
+        groups,
+        runs,
+    })
 }
 
 fn encode_cursor(name: &str, id: &str) -> String {
@@ -329,8 +379,21 @@ pub async fn users(state: &AppState, id: String, query: UserQuery) -> Result<Use
     let mut rows = state.store.list_users(&id, &filter, USERS_PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > USERS_PAGE_SIZE;
     rows.truncate(USERS_PAGE_SIZE as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(&r.display_name, &r.okta_id)) } else { None };
-    let total = state.store.count_users(&id, &UserFilter { after: None, ..filter }).await?;
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&r.display_name, &r.okta_id))
+    } else {
+        None
+    };
+    let total = state
+        .store
+        .count_users(
+            &id,
+            &UserFilter {
+                after: None,
+                ..filter
+            },
+        )
+        .await?;
     Ok(UsersPage {
         rows: rows
             .into_iter()
@@ -351,14 +414,30 @@ pub async fn users(state: &AppState, id: String, query: UserQuery) -> Result<Use
 
 /// "3 minutes ago" / "in 2 hours" for a stored timestamp.
 fn relative(stored: &str) -> String {
-    let Ok(at) = crate::store::parse_timestamp(stored) else { return stored.to_owned() };
+    let Ok(at) = crate::store::parse_timestamp(stored) else {
+        return stored.to_owned();
+    };
     let delta = at - time::OffsetDateTime::now_utc();
     let secs = delta.whole_seconds().abs();
     let amount = match secs {
-        0..=59 => return if delta.is_negative() { "just now".into() } else { "in less than a minute".into() },
+        0..=59 => {
+            return if delta.is_negative() {
+                "just now".into()
+            } else {
+                "in less than a minute".into()
+            }
+        }
         60..=3599 => format!("{} minute{}", secs / 60, if secs / 60 == 1 { "" } else { "s" }),
         3600..=86_399 => format!("{} hour{}", secs / 3600, if secs / 3600 == 1 { "" } else { "s" }),
-        _ => format!("{} day{}", secs / 86_400, if secs / 86_400 == 1 { "" } else { "s" }),
+        _ => format!(
+            "{} day{}",
+            secs / 86_400,
+            if secs / 86_400 == 1 { "" } else { "s" }
+        ),
     };
-    if delta.is_negative() { format!("{amount} ago") } else { format!("in {amount}") }
+    if delta.is_negative() {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    }
 }

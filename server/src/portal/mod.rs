@@ -5,8 +5,8 @@ mod directories;
 
 use crate::{state::AppState, store::StoreError};
 use app::api::{
-    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview, Portal, UserQuery,
-    UsersPage, VerifyView, WizardState,
+    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName,
+    Overview, Portal, UserQuery, UsersPage, VerifyView, WizardState,
 };
 
 pub struct RosterPortal {
@@ -94,7 +94,11 @@ impl Portal for RosterPortal {
         Box::pin(directories::set_paused(&self.state, directory_id, paused))
     }
 
-    fn delete_directory(&self, directory_id: String, confirm_name: String) -> BoxFuture<'_, Result<(), AppError>> {
+    fn delete_directory(
+        &self,
+        directory_id: String,
+        confirm_name: String,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(directories::delete(&self.state, directory_id, confirm_name))
     }
 
@@ -112,19 +116,35 @@ impl Portal for RosterPortal {
         okta_domain: String,
         client_id: String,
     ) -> BoxFuture<'_, Result<WizardState, AppError>> {
-        Box::pin(directories::save_connection(&self.state, directory_id, okta_domain, client_id))
+        Box::pin(directories::save_connection(
+            &self.state,
+            directory_id,
+            okta_domain,
+            client_id,
+        ))
     }
 
     fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck {
         let (okta_domain, client_id) = self.state.directories.check_connection(&okta_domain, &client_id);
-        ConnectionCheck { okta_domain, client_id }
+        ConnectionCheck {
+            okta_domain,
+            client_id,
+        }
     }
 
-    fn verify(&self, directory_id: String, app_id: Option<String>) -> BoxFuture<'_, Result<VerifyView, AppError>> {
+    fn verify(
+        &self,
+        directory_id: String,
+        app_id: Option<String>,
+    ) -> BoxFuture<'_, Result<VerifyView, AppError>> {
         Box::pin(directories::verify(&self.state, directory_id, app_id))
     }
 
-    fn create_directory(&self, directory_id: String, name: String) -> BoxFuture<'_, Result<String, AppError>> {
+    fn create_directory(
+        &self,
+        directory_id: String,
+        name: String,
+    ) -> BoxFuture<'_, Result<String, AppError>> {
         Box::pin(directories::create(&self.state, directory_id, name))
     }
 

@@ -153,13 +153,22 @@ pub struct UserFilter<'a> {
 }
 
 fn like_pattern(search: &str) -> String {
-    let escaped = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = search
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 impl Store {
     /// Live users by name, keyset-paginated; search matches name, e-mail or login.
-    pub async fn list_users(&self, directory_id: &str, filter: &UserFilter<'_>, limit: i64) -> Result<Vec<UserListRow>, StoreError> {
+    pub async fn list_users(
+        &self,
+        directory_id: &str,
+        filter: &UserFilter<'_>,
+        limit: i64,
+    ) -> Result<Vec<UserListRow>, StoreError> {
         let (after_name, after_id) = filter.after.unwrap_or(("", ""));
         Ok(sqlx::query_as(
             "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
