@@ -3,11 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean
+.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean demo
 
 help:
 	@echo "make run    build and start Roster on http://127.0.0.1:3000 (data in ./data)"
 	@echo "make test   lint, unit + integration tests, end-to-end tests in headless Chromium"
+	@echo "make demo   Roster plus the Okta simulator with a sample org (data in ./data-demo)"
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +28,10 @@ server-release:
 
 run: site-release server-release
 	ROSTER_SITE_ROOT=target/site ./target/release/roster
+
+demo: site-release server-release
+	env -u RUSTC cargo build --release -p okta-sim
+	scripts/demo.sh
 
 lint:
 	env -u RUSTC cargo fmt --all -- --check
