@@ -184,3 +184,98 @@ async fn jwks_url_serves_the_public_key_without_a_session() {
     assert!(body["keys"][0].get("d").is_none(), "no private parts");
     assert!(f.key.pem.starts_with("-----BEGIN PUBLIC KEY-----"));
 }
+
+async fn published_kids(f: &crate::okta_fixture::OktaFixture) -> Vec<String> {
+    let url = format!("{}/directories/{}/jwks.json", f.app.address, f.directory_id);
+    let jwks: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let mut kids: Vec<String> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    kids.sort();
+    kids
+}
+
+#[tokio::test]
+async fn key_rotation_publishes_both_keys_switches_on_verify_and_retires_the_old_key() {
+    use server::sync::Trigger;
+    let f = crate::okta_fixture::ready(start_sim(12, 2, 12).await, ServiceApp::default()).await;
+    let client_id = f
+        .store
+        .directory(&f.directory_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .client_id;
+    let old = serde_json::to_value(&f.key.jwk).unwrap();
+    let old_kid = f.key.jwk.kid.clone();
+
+    let next = f.service.rotate_key(&f.directory_id).await.unwrap();
+    let new_kid = next.jwk.kid.clone();
+    assert_ne!(new_kid, old_kid);
+    let again = f.service.rotate_key(&f.directory_id).await.unwrap();
+    assert_eq!(again.jwk.kid, new_kid, "rotating twice keeps one pending key");
+    let mut both = vec![old_kid.clone(), new_kid.clone()];
+    both.sort();
+    assert_eq!(published_kids(&f).await, both);
+
+    // Until Okta knows the new key, syncs keep using the old one and a verify
+    // fails without switching.
+    let outcome = f
+        .service
+        .engine()
+        .sync_and_wait(&f.directory_id, Trigger::Manual)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let report = f
+        .service
+        .verify(&f.directory_id, Some(okta_sim::ROSTER_CLIENT_ID))
+        .await
+        .unwrap();
+    assert_eq!(status(&report, "token"), CheckStatus::Fail);
+    assert_eq!(published_kids(&f).await, both);
+
+    // The admin adds the new key in Okta; the next verify switches to it.
+    let new = serde_json::to_value(&next.jwk).unwrap();
+    f.sim()
+        .update_service_app(
+            &client_id,
+            okta_sim::ServiceAppPatch {
+                jwks: Some(serde_json::json!({ "keys": [old, new.clone()] })),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let report = f
+        .service
+        .verify(&f.directory_id, Some(okta_sim::ROSTER_CLIENT_ID))
+        .await
+        .unwrap();
+    assert!(report.ok(), "{:#?}", report.items);
+    assert_eq!(
+        published_kids(&f).await,
+        vec![new_kid.clone()],
+        "the old key is retired"
+    );
+
+    // With only the new key left in Okta, syncs still work.
+    f.sim()
+        .update_service_app(
+            &client_id,
+            okta_sim::ServiceAppPatch {
+                jwks: Some(serde_json::json!({ "keys": [new] })),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let outcome = f
+        .service
+        .engine()
+        .sync_and_wait(&f.directory_id, Trigger::Manual)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+}
