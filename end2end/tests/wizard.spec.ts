@@ -246,6 +246,56 @@ test("the users table pages through keyset pages, searches and filters by status
   await expect(page.getByTestId("runs-table")).toContainText("first");
 });
 
+test("directory settings are validated and saved; a key rotation switches only after Okta knows the new key", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await card(page).getByRole("link", { name: "Open" }).click();
+  await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
+  await waitForHydration(page);
+  const directoryUrl = page.url();
+
+  // Bad input: a clear error, nothing saved.
+  const interval = page.getByLabel("Sync every (minutes)");
+  await interval.fill("5");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.locator("#settings").getByRole("alert")).toContainText("between 15 and 1440");
+  await page.reload();
+  await expect(page.getByLabel("Sync every (minutes)")).toHaveValue("120");
+
+  await page.getByLabel("Sync every (minutes)").fill("60");
+  await page.getByLabel(/Share of Okta's rate limits/).fill("40");
+  await page.getByLabel(/Hold a sync for review/).fill("25");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByText("Settings saved.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("Sync every (minutes)")).toHaveValue("60");
+  await expect(page.getByLabel(/Share of Okta's rate limits/)).toHaveValue("40");
+  await expect(page.getByLabel(/Hold a sync for review/)).toHaveValue("25");
+
+  // Rotation: the new key is published next to the old one.
+  await waitForHydration(page);
+  const oldKid = (await page.getByTestId("active-kid").textContent())!;
+  await page.getByRole("button", { name: "Rotate key" }).click();
+  await expect(page.getByTestId("rotation-pending")).toBeVisible();
+  const newKid = JSON.parse(await page.getByTestId("next-jwk").inputValue()).kid;
+  expect(newKid).not.toBe(oldKid);
+  const jwks = await (await page.request.get(`${directoryUrl}/jwks.json`)).json();
+  expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+
+  // Okta does not know the new key yet: the verify fails and nothing switches.
+  await page.getByRole("button", { name: "Verify and switch" }).click();
+  await expect(page.getByTestId("rotation-verify-failed")).toContainText("public key in Okta matches");
+  await expect(page.getByTestId("active-kid")).toHaveText(oldKid);
+
+  // The admin adds the new key in Okta, verifies, and Roster switches.
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { jwks });
+  await page.getByRole("button", { name: "Verify and switch" }).click();
+  await expect(page.getByText("Verified: Roster now signs with the new key.")).toBeVisible();
+  await expect(page.getByTestId("active-kid")).toHaveText(newKid);
+  await expect(page.getByTestId("rotation-pending")).toBeHidden();
+  const after = await (await page.request.get(`${directoryUrl}/jwks.json`)).json();
+  expect(after.keys.map((k: { kid: string }) => k.kid)).toEqual([newKid]);
+});
+
 test("a run that would remove everyone is held for review; discard keeps, apply removes", async ({ page }) => {
   const before = await sim.expectedCounts(rosterAppId);
   for (const groupId of await sim.appGroupIds(rosterAppId)) await sim.unassignGroup(rosterAppId, groupId);

@@ -179,11 +179,46 @@ pub struct RunView {
     pub error: Option<ErrorView>,
 }
 
+/// The directory's own settings as the form shows them (minutes, percent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub interval_minutes: i64,
+    pub rate_limit_percent: i64,
+    pub breaker_percent: i64,
+    pub paused: bool,
+}
+
+/// A key waiting for a verify during a rotation, in the forms Okta accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextKeyView {
+    pub kid: String,
+    pub jwk_json: String,
+    pub pem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysView {
+    pub active_kid: Option<String>,
+    pub next: Option<NextKeyView>,
+    pub jwks_url: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryDetail {
     pub card: DirectoryCard,
+    pub settings: SettingsView,
+    pub keys: KeysView,
     pub groups: Vec<GroupRow>,
     pub runs: Vec<RunView>,
+}
+
+/// The settings form as submitted; the server validates every field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub name: String,
+    pub interval_minutes: String,
+    pub rate_limit_percent: String,
+    pub breaker_percent: String,
 }
 
 /// Users table query: search over name, e-mail and login; optional status.
@@ -285,4 +320,36 @@ pub async fn get_directory(directory_id: String) -> Result<DirectoryDetail, AppE
 pub async fn list_directory_users(directory_id: String, query: UserQuery) -> Result<UsersPage, AppError> {
     require_admin().await?;
     portal()?.users(directory_id, query).await
+}
+
+#[server]
+pub async fn update_directory_settings(
+    directory_id: String,
+    name: String,
+    interval_minutes: String,
+    rate_limit_percent: String,
+    breaker_percent: String,
+) -> Result<(), AppError> {
+    require_admin().await?;
+    let form = SettingsForm {
+        name,
+        interval_minutes,
+        rate_limit_percent,
+        breaker_percent,
+    };
+    portal()?.update_settings(directory_id, form).await
+}
+
+/// Starts a key rotation: a new key is published next to the active one.
+#[server]
+pub async fn rotate_directory_key(directory_id: String) -> Result<(), AppError> {
+    require_admin().await?;
+    portal()?.rotate_key(directory_id).await
+}
+
+/// Verifies an existing directory; during a rotation a pass switches keys.
+#[server]
+pub async fn verify_directory_key(directory_id: String) -> Result<VerifyView, AppError> {
+    require_admin().await?;
+    portal()?.verify_existing(directory_id).await
 }

@@ -4,7 +4,7 @@
 
 use super::{
     AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview,
-    UserQuery, UsersPage, VerifyView, WizardState,
+    SettingsForm, UserQuery, UsersPage, VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -34,6 +34,13 @@ pub trait Portal: Send + Sync + 'static {
         okta_domain: String,
         client_id: String,
     ) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn update_settings(
+        &self,
+        directory_id: String,
+        form: SettingsForm,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
+    fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+    fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>>;
     fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck;
     fn verify(
         &self,

@@ -3,9 +3,10 @@
 //! groups and its sync history.
 
 use crate::api::{
-    get_directory, list_directory_users, DirectoryDetail, GroupRow, RunView, UserQuery, UsersPage,
+    get_directory, list_directory_users, DirectoryDetail, GroupRow, KeysView, RotateDirectoryKey, RunView,
+    SetDirectoryPaused, SettingsView, UpdateDirectorySettings, UserQuery, UsersPage, VerifyDirectoryKey,
 };
-use crate::components::ErrorNotice;
+use crate::components::{CopyButton, ErrorNotice};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -27,20 +28,154 @@ const STATUSES: &[(&str, &str)] = &[
 pub fn DirectoryPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let detail = Resource::new(id, get_directory);
+    let save = ServerAction::<UpdateDirectorySettings>::new();
+    let pause = ServerAction::<SetDirectoryPaused>::new();
+    let rotate = ServerAction::<RotateDirectoryKey>::new();
+    let verify = ServerAction::<VerifyDirectoryKey>::new();
+    let actions = DetailActions {
+        save,
+        pause,
+        rotate,
+        verify,
+    };
+    let detail = Resource::new(
+        move || {
+            (
+                id(),
+                save.version().get(),
+                pause.version().get(),
+                rotate.version().get(),
+                verify.version().get(),
+            )
+        },
+        |(id, ..)| get_directory(id),
+    );
     view! {
         <Title text="Directory" />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <a href="/settings/directory-sync">"Directory Sync"</a>" / Directory"
         </nav>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the directory…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading the directory…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Summary detail=d.clone() /> <UsersSection directory_id=d.card.id.clone() /> <GroupsSection groups=d.groups.clone() /> <History runs=d.runs /> }.into_any(),
+                    Ok(d) => view! {
+                        <Summary detail=d.clone() />
+                        <UsersSection directory_id=d.card.id.clone() />
+                        <GroupsSection groups=d.groups.clone() />
+                        <History runs=d.runs.clone() />
+                        <SettingsSection directory_id=d.card.id.clone() name=d.card.name.clone() settings=d.settings.clone() actions />
+                        <KeysSection directory_id=d.card.id.clone() keys=d.keys actions />
+                    }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DetailActions {
+    save: ServerAction<UpdateDirectorySettings>,
+    pause: ServerAction<SetDirectoryPaused>,
+    rotate: ServerAction<RotateDirectoryKey>,
+    verify: ServerAction<VerifyDirectoryKey>,
+}
+
+#[component]
+fn SettingsSection(
+    directory_id: String,
+    name: String,
+    settings: SettingsView,
+    actions: DetailActions,
+) -> impl IntoView {
+    let DetailActions { save, pause, .. } = actions;
+    let pause_id = directory_id.clone();
+    view! {
+        <section class="panel" id="settings" aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"Settings"</h2>
+            <ActionForm action=save attr:class="form" attr:novalidate=true attr:data-testid="settings-form">
+                <input type="hidden" name="directory_id" value=directory_id />
+                <label for="dir-name">"Name"</label>
+                <input id="dir-name" name="name" type="text" value=name />
+                <label for="dir-interval">"Sync every (minutes)"</label>
+                <p class="hint" id="dir-interval-hint">"15 to 1440. Okta changes reach Roster within this time; Sync Now is always available."</p>
+                <input id="dir-interval" name="interval_minutes" type="number" min="15" max="1440" aria-describedby="dir-interval-hint" value=settings.interval_minutes />
+                <label for="dir-share">"Share of Okta's rate limits Roster may use (%)"</label>
+                <p class="hint" id="dir-share-hint">"10 to 90. Leaves the rest of each Okta rate-limit bucket to your other integrations."</p>
+                <input id="dir-share" name="rate_limit_percent" type="number" min="10" max="90" aria-describedby="dir-share-hint" value=settings.rate_limit_percent />
+                <label for="dir-breaker">"Hold a sync for review when it would remove more than (%)"</label>
+                <p class="hint" id="dir-breaker-hint">"Of the directory's users or groups. A sync that would remove everyone is always held."</p>
+                <input id="dir-breaker" name="breaker_percent" type="number" min="1" max="100" aria-describedby="dir-breaker-hint" value=settings.breaker_percent />
+                <div>
+                    <button class="button button-primary" type="submit" disabled=move || save.pending().get()>"Save settings"</button>
+                </div>
+                {move || save.value().get().map(|outcome| match outcome {
+                    Ok(()) => view! { <p class="notice notice-success" role="status">"Settings saved."</p> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                })}
+            </ActionForm>
+            <ActionForm action=pause attr:class="inline-forms">
+                <input type="hidden" name="directory_id" value=pause_id />
+                <input type="hidden" name="paused" value=(!settings.paused).to_string() />
+                <button class="button" type="submit">{if settings.paused { "Resume scheduled syncs" } else { "Pause scheduled syncs" }}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn KeysSection(directory_id: String, keys: KeysView, actions: DetailActions) -> impl IntoView {
+    let DetailActions { rotate, verify, .. } = actions;
+    let jwks_url = keys.jwks_url.clone();
+    view! {
+        <section class="panel" id="keys" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">"Signing key"</h2>
+            <p>"Active key: "<code data-testid="active-kid">{keys.active_kid.clone().unwrap_or_default()}</code></p>
+            <p class="hint">"JWKS URL (publishes the active key and, during a rotation, the new one): "<code>{jwks_url}</code></p>
+            {match keys.next {
+                None => view! {
+                    <p>"Rotating creates a new key and publishes it next to the active one. Syncs keep using the active key until you add the new one in Okta and verify."</p>
+                    <ActionForm action=rotate>
+                        <input type="hidden" name="directory_id" value=directory_id.clone() />
+                        <button class="button" type="submit">"Rotate key"</button>
+                    </ActionForm>
+                    {move || rotate.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                }.into_any(),
+                Some(next) => {
+                    let jwk = Signal::derive({ let j = next.jwk_json.clone(); move || j.clone() });
+                    view! {
+                        <div class="notice notice-warning" data-testid="rotation-pending">
+                            <p>"Rotation in progress: add this new public key to the API Services app in Okta (General → Public keys → Add key), then verify. Roster switches to it after a successful verify and retires the old key."</p>
+                        </div>
+                        <div class="key-block">
+                            <label for="next-jwk">"New public key (JWK), kid "<code>{next.kid.clone()}</code></label>
+                            <textarea id="next-jwk" class="code" readonly rows="9" data-testid="next-jwk">{next.jwk_json.clone()}</textarea>
+                            <CopyButton value=jwk label="new public key as JWK" />
+                        </div>
+                        <ActionForm action=verify>
+                            <input type="hidden" name="directory_id" value=directory_id.clone() />
+                            <button class="button button-primary" type="submit" disabled=move || verify.pending().get()>
+                                {move || if verify.pending().get() { "Verifying…" } else { "Verify and switch" }}
+                            </button>
+                        </ActionForm>
+                    }.into_any()
+                }
+            }}
+            {move || verify.value().get().map(|outcome| match outcome {
+                Ok(report) if report.ok => view! { <p class="notice notice-success" role="status">"Verified: Roster now signs with the new key."</p> }.into_any(),
+                Ok(report) => {
+                    let failed: Vec<String> = report.items.into_iter().filter(|i| i.status == "fail")
+                        .map(|i| format!("{}: {}", i.label, i.hint.unwrap_or(i.detail))).collect();
+                    view! {
+                        <div class="notice notice-error" role="alert" data-testid="rotation-verify-failed">
+                            <p>"Okta does not accept the new key yet; the active key stays in use."</p>
+                            {failed.into_iter().map(|f| view! { <p class="hint">{f}</p> }).collect_view()}
+                        </div>
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
+        </section>
     }
 }
 

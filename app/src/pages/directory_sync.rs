@@ -161,10 +161,12 @@ fn Card(
                     <input type="hidden" name="directory_id" value=sync_id />
                     <button class="button button-primary" type="submit" disabled=paused>"Sync Now"</button>
                 </ActionForm>
-                <a class="button" href=href>"Open"</a>
+                <a class="button" href=href.clone()>"Open"</a>
                 <details class="menu">
                     <summary class="button">"More"</summary>
                     <div class="menu-body">
+                        <a class="button" href=format!("{href}#settings")>"Edit settings"</a>
+                        <a class="button" href=format!("{href}#keys")>"Rotate key"</a>
                         <ActionForm action=pause>
                             <input type="hidden" name="directory_id" value=pause_id />
                             <input type="hidden" name="paused" value=(!paused).to_string() />

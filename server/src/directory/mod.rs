@@ -10,6 +10,9 @@ use crate::{
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+mod settings;
+pub use settings::{RawSyncSettings, SyncSettings};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error("{0}")]
@@ -152,6 +155,45 @@ impl DirectoryService {
             return Err(DirectoryError::NotFound);
         }
         Ok(serde_json::json!({ "keys": jwks }))
+    }
+
+    /// Settings → the directory's own settings: name, interval, pacing, breaker.
+    /// A shorter interval takes effect now rather than after the old one ends.
+    pub async fn update_settings(
+        &self,
+        directory_id: &str,
+        raw: &RawSyncSettings<'_>,
+    ) -> Result<(), DirectoryError> {
+        let settings = SyncSettings::parse(raw).map_err(DirectoryError::Invalid)?;
+        let directory = self
+            .store
+            .directory(directory_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
+        self.store.update_settings(directory_id, &settings).await?;
+        let sooner = time::OffsetDateTime::now_utc() + time::Duration::seconds(settings.interval_secs);
+        let scheduled = directory
+            .next_sync_at
+            .as_deref()
+            .and_then(|t| crate::store::parse_timestamp(t).ok());
+        if scheduled.is_some_and(|at| at > sooner) {
+            self.store.schedule_next_sync(directory_id, sooner).await?;
+        }
+        Ok(())
+    }
+
+    /// The key that is active, and the one waiting for a verify during a rotation.
+    pub async fn key_states(
+        &self,
+        directory_id: &str,
+    ) -> Result<(Option<String>, Option<String>), DirectoryError> {
+        let keys = self.store.live_keys(directory_id).await?;
+        let kid = |state: &str| {
+            keys.iter()
+                .find(|k| k.purpose == "client" && k.state == state)
+                .map(|k| k.kid.clone())
+        };
+        Ok((kid("active"), kid("next")))
     }
 
     /// The wizard's inline validation: what is wrong with each field, if anything.

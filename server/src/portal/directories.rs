@@ -2,7 +2,7 @@
 //! engine and store into the UI's shapes and their errors into AppError.
 
 use crate::{
-    directory::{DirectoryError, DirectoryService},
+    directory::{DirectoryError, DirectoryService, RawSyncSettings},
     okta::{CheckStatus, VerifyReport},
     state::AppState,
     store::{Directory, RunRow, StoreError, UserFilter},
@@ -10,7 +10,8 @@ use crate::{
 };
 use app::api::{
     AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, ErrorView, GroupRow,
-    PendingDiffView, ProgressView, RunView, UserQuery, UserRow, UsersPage, VerifyView, WizardState,
+    KeysView, NextKeyView, PendingDiffView, ProgressView, RunView, SettingsForm, SettingsView, UserQuery,
+    UserRow, UsersPage, VerifyView, WizardState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
@@ -349,8 +350,16 @@ pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, App
         })
         .collect();
     let runs = state.store.runs(&id, 25).await?.iter().map(run_view).collect();
+    let settings = SettingsView {
+        interval_minutes: d.sync_interval_secs / 60,
+        rate_limit_percent: (d.rate_limit_share * 100.0).round() as i64,
+        breaker_percent: (d.breaker_threshold * 100.0).round() as i64,
+        paused: d.paused,
+    };
     Ok(DirectoryDetail {
         card: card(state, &d).await?,
+        settings,
+        keys: keys_view(state, &id).await?,
         groups,
         runs,
     })
@@ -440,4 +449,47 @@ fn relative(stored: &str) -> String {
     } else {
         format!("in {amount}")
     }
+}
+
+async fn keys_view(state: &AppState, id: &str) -> Result<KeysView, AppError> {
+    let service = &state.directories;
+    let (active_kid, next_kid) = service.key_states(id).await?;
+    // While rotating, `public_key` is the waiting key; otherwise the active one.
+    let key = service.public_key(id).await?;
+    let next = next_kid.map(|kid| NextKeyView {
+        kid,
+        jwk_json: serde_json::to_string_pretty(&key.jwk).unwrap_or_default(),
+        pem: key.pem.clone(),
+    });
+    Ok(KeysView {
+        active_kid,
+        next,
+        jwks_url: key.jwks_url,
+    })
+}
+
+pub async fn update_settings(state: &AppState, id: String, form: SettingsForm) -> Result<(), AppError> {
+    active_directory(state, &id).await?;
+    let raw = RawSyncSettings {
+        name: &form.name,
+        interval_minutes: &form.interval_minutes,
+        rate_limit_percent: &form.rate_limit_percent,
+        breaker_percent: &form.breaker_percent,
+    };
+    state.directories.update_settings(&id, &raw).await?;
+    tracing::info!(directory_id = id, "directory settings updated");
+    Ok(())
+}
+
+pub async fn rotate_key(state: &AppState, id: String) -> Result<(), AppError> {
+    active_directory(state, &id).await?;
+    state.directories.rotate_key(&id).await?;
+    tracing::info!(directory_id = id, "key rotation started");
+    Ok(())
+}
+
+pub async fn verify_existing(state: &AppState, id: String) -> Result<VerifyView, AppError> {
+    active_directory(state, &id).await?;
+    let report = state.directories.verify(&id, None).await?;
+    Ok(verify_view(&report))
 }

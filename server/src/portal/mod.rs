@@ -6,7 +6,7 @@ mod directories;
 use crate::{state::AppState, store::StoreError};
 use app::api::{
     AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName,
-    Overview, Portal, UserQuery, UsersPage, VerifyView, WizardState,
+    Overview, Portal, SettingsForm, UserQuery, UsersPage, VerifyView, WizardState,
 };
 
 pub struct RosterPortal {
@@ -122,6 +122,22 @@ impl Portal for RosterPortal {
             okta_domain,
             client_id,
         ))
+    }
+
+    fn update_settings(
+        &self,
+        directory_id: String,
+        form: SettingsForm,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(directories::update_settings(&self.state, directory_id, form))
+    }
+
+    fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(directories::rotate_key(&self.state, directory_id))
+    }
+
+    fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>> {
+        Box::pin(directories::verify_existing(&self.state, directory_id))
     }
 
     fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck {

@@ -153,6 +153,27 @@ impl Store {
         Ok(())
     }
 
+    pub async fn update_settings(
+        &self,
+        id: &str,
+        settings: &crate::directory::SyncSettings,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE directories SET name = $1, sync_interval_secs = $2, rate_limit_share = $3,
+                    breaker_threshold = $4, updated_at = $5
+             WHERE id = $6",
+        )
+        .bind(&settings.name)
+        .bind(settings.interval_secs)
+        .bind(settings.rate_limit_share)
+        .bind(settings.breaker_threshold)
+        .bind(timestamp(now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// `reason`: 'admin' for a manual pause, else the error code that paused it.
     pub async fn set_paused(&self, id: &str, paused: bool, reason: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("UPDATE directories SET paused = $1, paused_reason = $2, updated_at = $3 WHERE id = $4")
