@@ -229,7 +229,7 @@ test("the users table pages through keyset pages, searches and filters by status
   // Search by one user's login finds exactly that user.
   const someone = await sim.user(secondPage[0]!);
   await page.getByLabel("Search users").fill(String(someone.profile.login));
-  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(page.getByTestId("users-total")).toHaveText("1 users match");
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toHaveAttribute("data-okta-id", someone.id);
@@ -237,13 +237,48 @@ test("the users table pages through keyset pages, searches and filters by status
   // Status filter: only the suspended.
   await page.getByLabel("Search users").fill("");
   await page.getByLabel("Status").selectOption("SUSPENDED");
-  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(page.getByTestId("users-total")).toHaveText(`${expected.suspended} users match`);
   for (const status of await rows.locator("td:nth-child(4)").allTextContents()) expect(status).toBe("SUSPENDED");
 
   // The run history records the syncs.
   await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(2);
   await expect(page.getByTestId("runs-table")).toContainText("first");
+
+  // Sorting by login: keyset order holds on the page.
+  await page.getByLabel("Status").selectOption("");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.locator("a[data-sort=login]").click();
+  await expect(page).toHaveURL(/sort=login/);
+  await expect(page.locator("th[aria-sort=ascending]")).toContainText("Login");
+  const logins = await rows.locator("td:nth-child(3)").allTextContents();
+  expect(logins.length).toBe(50);
+  expect([...logins].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(logins);
+
+  // The latest manual run's page shows its counters and the diff sample.
+  await page.getByTestId("runs-table").locator("tbody tr").first().getByRole("link").click();
+  await expect(page.getByRole("heading", { name: "Sync run" })).toBeVisible();
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded");
+  await expect(page.getByTestId("diff-sample")).toContainText("ada.playwright");
+  await page.goBack();
+
+  // A user page: traits, groups and the history of status changes.
+  await page.getByLabel("Search users").fill(String(someone.profile.login));
+  await page.getByLabel("Status").selectOption("");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(rows).toHaveCount(1);
+  await rows.first().getByRole("link").click();
+  await expect(page.getByTestId("user-okta-id")).toHaveText(someone.id);
+  await expect(page.getByTestId("user-traits")).toContainText(String(someone.profile.login));
+  await expect(page.getByTestId("user-history")).toContainText(/Added as/);
+
+  // A group page lists as many members as the groups table says.
+  await page.goto(page.url().replace(/\/users\/.*$/, ""));
+  const groupRow = page.getByTestId("groups-table").locator("tbody tr").first();
+  const members = Number(await groupRow.locator("td:nth-child(3)").textContent());
+  await groupRow.getByRole("link").click();
+  await expect(page.getByTestId("members-total")).toHaveText(`${members} members`);
+  await expect(page.getByTestId("members-table").locator("tbody tr")).toHaveCount(Math.min(members, 50));
 });
 
 test("directory settings are validated and saved; a key rotation switches only after Okta knows the new key", async ({ page }) => {

@@ -226,7 +226,98 @@ pub struct SettingsForm {
 pub struct UserQuery {
     pub search: String,
     pub status: String,
+    /// `name` (default), `email`, `login`, `status` or `updated`.
+    #[serde(default)]
+    pub sort: String,
     pub cursor: Option<String>,
+}
+
+/// Groups table query: search over names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupQuery {
+    pub search: String,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupsPage {
+    pub rows: Vec<GroupRow>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserEventView {
+    pub run_id: String,
+    /// `added`, `status` or `removed`.
+    pub event: String,
+    pub status: String,
+    pub at: String,
+}
+
+/// A user page: identity, traits (every non-empty profile attribute), groups, history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub directory_id: String,
+    pub directory_name: String,
+    pub okta_id: String,
+    pub display_name: String,
+    pub login: String,
+    pub email: Option<String>,
+    pub status: String,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    pub removed_at: Option<String>,
+    pub traits: Vec<(String, String)>,
+    pub groups: Vec<NamedRef>,
+    pub history: Vec<UserEventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub okta_id: String,
+    pub display_name: String,
+    pub login: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    pub directory_id: String,
+    pub directory_name: String,
+    pub okta_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub last_membership_updated: Option<String>,
+    pub removed: bool,
+    pub members_total: i64,
+    pub members: Vec<MemberView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub directory_id: String,
+    pub directory_name: String,
+    pub run: RunView,
+    pub pages: i64,
+    pub paced_waits: i64,
+    pub waited_ms: i64,
+    pub retries: i64,
+    pub users_fetched: i64,
+    pub groups_fetched: i64,
+    pub groups_skipped: i64,
+    pub memberships_added: i64,
+    pub memberships_removed: i64,
+    /// (what, names): "Users added", ["ada@…", …].
+    pub sample: Vec<(String, Vec<String>)>,
 }
 
 #[server]
@@ -352,4 +443,34 @@ pub async fn rotate_directory_key(directory_id: String) -> Result<(), AppError> 
 pub async fn verify_directory_key(directory_id: String) -> Result<VerifyView, AppError> {
     require_admin().await?;
     portal()?.verify_existing(directory_id).await
+}
+
+#[server]
+pub async fn list_directory_groups(directory_id: String, query: GroupQuery) -> Result<GroupsPage, AppError> {
+    require_admin().await?;
+    portal()?.groups(directory_id, query).await
+}
+
+#[server]
+pub async fn get_directory_user(directory_id: String, user_id: String) -> Result<UserDetail, AppError> {
+    require_admin().await?;
+    portal()?.user(directory_id, user_id).await
+}
+
+#[server]
+pub async fn get_directory_group(
+    directory_id: String,
+    group_id: String,
+    cursor: Option<String>,
+) -> Result<GroupDetail, AppError> {
+    require_admin().await?;
+    portal()?
+        .group(directory_id, group_id, cursor.filter(|c| !c.is_empty()))
+        .await
+}
+
+#[server]
+pub async fn get_sync_run(directory_id: String, run_id: String) -> Result<RunDetail, AppError> {
+    require_admin().await?;
+    portal()?.run(directory_id, run_id).await
 }

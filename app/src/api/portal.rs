@@ -3,8 +3,9 @@
 //! crate never sees SQL or HTTP clients.
 
 use super::{
-    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName, Overview,
-    SettingsForm, UserQuery, UsersPage, VerifyView, WizardState,
+    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, GroupDetail, GroupQuery,
+    GroupsPage, InstanceName, Overview, RunDetail, SettingsForm, UserDetail, UserQuery, UsersPage,
+    VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -34,6 +35,15 @@ pub trait Portal: Send + Sync + 'static {
         okta_domain: String,
         client_id: String,
     ) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn groups(&self, directory_id: String, query: GroupQuery) -> BoxFuture<'_, Result<GroupsPage, AppError>>;
+    fn user(&self, directory_id: String, user_id: String) -> BoxFuture<'_, Result<UserDetail, AppError>>;
+    fn group(
+        &self,
+        directory_id: String,
+        group_id: String,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<GroupDetail, AppError>>;
+    fn run(&self, directory_id: String, run_id: String) -> BoxFuture<'_, Result<RunDetail, AppError>>;
     fn update_settings(
         &self,
         directory_id: String,

@@ -3,8 +3,9 @@
 //! groups and its sync history.
 
 use crate::api::{
-    get_directory, list_directory_users, DirectoryDetail, GroupRow, KeysView, RotateDirectoryKey, RunView,
-    SetDirectoryPaused, SettingsView, UpdateDirectorySettings, UserQuery, UsersPage, VerifyDirectoryKey,
+    get_directory, list_directory_groups, list_directory_users, DirectoryDetail, GroupQuery, GroupsPage,
+    KeysView, RotateDirectoryKey, RunView, SetDirectoryPaused, SettingsView, UpdateDirectorySettings,
+    UserQuery, UsersPage, VerifyDirectoryKey,
 };
 use crate::components::{CopyButton, ErrorNotice};
 use leptos::prelude::*;
@@ -61,8 +62,8 @@ pub fn DirectoryPage() -> impl IntoView {
                     Ok(d) => view! {
                         <Summary detail=d.clone() />
                         <UsersSection directory_id=d.card.id.clone() />
-                        <GroupsSection groups=d.groups.clone() />
-                        <History runs=d.runs.clone() />
+                        <GroupsSection directory_id=d.card.id.clone() />
+                        <History runs=d.runs.clone() directory_id=d.card.id.clone() />
                         <SettingsSection directory_id=d.card.id.clone() name=d.card.name.clone() settings=d.settings.clone() actions />
                         <KeysSection directory_id=d.card.id.clone() keys=d.keys actions />
                     }.into_any(),
@@ -206,6 +207,7 @@ fn UsersSection(directory_id: String) -> impl IntoView {
         query.with(|q| UserQuery {
             search: q.get("q").unwrap_or_default(),
             status: q.get("status").unwrap_or_default(),
+            sort: q.get("sort").unwrap_or_default(),
             cursor: q.get("after").filter(|c| !c.is_empty()),
         })
     };
@@ -213,7 +215,7 @@ fn UsersSection(directory_id: String) -> impl IntoView {
     let users = Resource::new(user_query, move |q| list_directory_users(page_id.clone(), q));
     let current = user_query();
     view! {
-        <section class="panel" aria-labelledby="users-heading">
+        <section class="panel" id="users" aria-labelledby="users-heading">
             <h2 id="users-heading">"Users"</h2>
             <Form method="GET" action="" attr:class="filters">
                 <label class="sr-only" for="user-search">"Search users"</label>
@@ -224,33 +226,68 @@ fn UsersSection(directory_id: String) -> impl IntoView {
                         <option value=*value selected=current.status == *value>{*label}</option>
                     }).collect_view()}
                 </select>
+                <input type="hidden" name="sort" value=current.sort.clone() />
                 <button class="button" type="submit">"Search"</button>
             </Form>
             <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(page) => view! { <UsersTable page query=user_query() /> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                    }
-                })}
+                {move || {
+                    let directory_id = directory_id.clone();
+                    Suspend::new(async move {
+                        match users.await {
+                            Ok(page) => view! { <UsersTable page query=user_query() directory_id /> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                        }
+                    })
+                }}
             </Transition>
         </section>
     }
 }
 
+/// Sortable columns: (sort value, heading).
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("email", "E-mail"),
+    ("login", "Login"),
+    ("status", "Status"),
+];
+
 #[component]
-fn UsersTable(page: UsersPage, query: UserQuery) -> impl IntoView {
-    let next_href = page.next_cursor.clone().map(|cursor| {
-        format!(
-            "?q={}&status={}&after={}",
-            encode(&query.search),
-            encode(&query.status),
-            encode(&cursor)
-        )
-    });
-    let first_href = format!("?q={}&status={}", encode(&query.search), encode(&query.status));
+fn UsersTable(page: UsersPage, query: UserQuery, directory_id: String) -> impl IntoView {
+    let base = format!("?q={}&status={}", encode(&query.search), encode(&query.status));
+    let sort = if query.sort.is_empty() {
+        "name".to_owned()
+    } else {
+        query.sort.clone()
+    };
+    let next_href = page
+        .next_cursor
+        .clone()
+        .map(|cursor| format!("{base}&sort={}&after={}", encode(&sort), encode(&cursor)));
+    let first_href = format!("{base}&sort={}", encode(&sort));
     let paged = query.cursor.is_some();
     let shown = page.rows.len();
+    let heading = {
+        let base = base.clone();
+        let sort = sort.clone();
+        move |value: &'static str, label: &'static str| {
+            let active = sort == value;
+            let aria = if active {
+                if value == "updated" {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            } else {
+                "none"
+            };
+            view! {
+                <th scope="col" aria-sort=aria>
+                    <a class="sort-link" href=format!("{base}&sort={value}") data-sort=value>{label}{active.then_some(" ▴")}</a>
+                </th>
+            }
+        }
+    };
     view! {
         <p class="muted" data-testid="users-total">{page.total}" users match"</p>
         {if page.rows.is_empty() {
@@ -260,13 +297,14 @@ fn UsersTable(page: UsersPage, query: UserQuery) -> impl IntoView {
                 <div class="table-wrap">
                     <table class="data" data-testid="users-table">
                         <thead><tr>
-                            <th scope="col">"Name"</th><th scope="col">"E-mail"</th><th scope="col">"Login"</th>
-                            <th scope="col">"Status"</th><th scope="col" class="num">"Groups"</th><th scope="col">"Last updated"</th>
+                            {USER_COLUMNS.iter().map(|(value, label)| heading(value, label)).collect_view()}
+                            <th scope="col" class="num">"Groups"</th>
+                            {heading("updated", "Last updated")}
                         </tr></thead>
                         <tbody>
                             {page.rows.into_iter().map(|u| view! {
                                 <tr data-okta-id=u.okta_id.clone()>
-                                    <td>{u.display_name}</td>
+                                    <td><a href=format!("/directories/{directory_id}/users/{}", u.okta_id)>{u.display_name}</a></td>
                                     <td>{u.email.unwrap_or_default()}</td>
                                     <td><code>{u.login}</code></td>
                                     <td><span class=status_css(&u.status)>{u.status.clone()}</span></td>
@@ -288,39 +326,77 @@ fn UsersTable(page: UsersPage, query: UserQuery) -> impl IntoView {
 }
 
 #[component]
-fn GroupsSection(groups: Vec<GroupRow>) -> impl IntoView {
+fn GroupsSection(directory_id: String) -> impl IntoView {
+    let query = use_query_map();
+    let group_query = move || {
+        query.with(|q| GroupQuery {
+            search: q.get("gq").unwrap_or_default(),
+            cursor: q.get("gafter").filter(|c| !c.is_empty()),
+        })
+    };
+    let page_id = directory_id.clone();
+    let groups = Resource::new(group_query, move |q| list_directory_groups(page_id.clone(), q));
+    let current = group_query();
     view! {
-        <section class="panel" aria-labelledby="groups-heading">
+        <section class="panel" id="groups" aria-labelledby="groups-heading">
             <h2 id="groups-heading">"Groups"</h2>
-            {if groups.is_empty() {
-                view! { <p class="empty-row">"No groups are assigned to the app."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="table-wrap">
-                        <table class="data" data-testid="groups-table">
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col" class="num">"Members"</th><th scope="col">"Last membership change"</th></tr></thead>
-                            <tbody>
-                                {groups.into_iter().map(|g| view! {
-                                    <tr data-okta-id=g.okta_id>
-                                        <td>{g.name}</td>
-                                        <td>{g.kind}</td>
-                                        <td class="num">{g.members}</td>
-                                        <td>{g.last_membership_updated.as_deref().map(short_time).unwrap_or_default()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
+            <Form method="GET" action="" attr:class="filters">
+                <label class="sr-only" for="group-search">"Search groups"</label>
+                <input id="group-search" type="search" name="gq" placeholder="Search group names" value=current.search.clone() />
+                <button class="button" type="submit">"Search groups"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="muted">"Loading groups…"</p> }>
+                {move || {
+                    let directory_id = directory_id.clone();
+                    Suspend::new(async move {
+                        match groups.await {
+                            Ok(page) => view! { <GroupsTable page query=group_query() directory_id /> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
         </section>
     }
 }
 
 #[component]
-fn History(runs: Vec<RunView>) -> impl IntoView {
+fn GroupsTable(page: GroupsPage, query: GroupQuery, directory_id: String) -> impl IntoView {
+    let next_href = page
+        .next_cursor
+        .clone()
+        .map(|cursor| format!("?gq={}&gafter={}#groups", encode(&query.search), encode(&cursor)));
     view! {
-        <section class="panel" aria-labelledby="history-heading">
+        <p class="muted" data-testid="groups-total">{page.total}" groups match"</p>
+        {if page.rows.is_empty() {
+            view! { <p class="empty-row">"No groups match."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="data" data-testid="groups-table">
+                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col" class="num">"Members"</th><th scope="col">"Last membership change"</th></tr></thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|g| view! {
+                                <tr data-okta-id=g.okta_id.clone()>
+                                    <td><a href=format!("/directories/{directory_id}/groups/{}", g.okta_id)>{g.name}</a></td>
+                                    <td>{g.kind}</td>
+                                    <td class="num">{g.members}</td>
+                                    <td>{g.last_membership_updated.as_deref().map(short_time).unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        {next_href.map(|href| view! { <nav class="pager" aria-label="Groups pages"><a class="button button-small" href=href rel="next">"Next groups"</a></nav> })}
+    }
+}
+
+#[component]
+fn History(runs: Vec<RunView>, directory_id: String) -> impl IntoView {
+    view! {
+        <section class="panel" id="history" aria-labelledby="history-heading">
             <h2 id="history-heading">"Sync history"</h2>
             <div class="table-wrap">
                 <table class="data" data-testid="runs-table">
@@ -331,8 +407,8 @@ fn History(runs: Vec<RunView>) -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         {runs.into_iter().map(|r| view! {
-                            <tr>
-                                <td><time datetime=r.started_at.clone()>{short_time(&r.started_at)}</time></td>
+                            <tr data-run-id=r.id.clone()>
+                                <td><a href=format!("/directories/{directory_id}/runs/{}", r.id)><time datetime=r.started_at.clone()>{short_time(&r.started_at)}</time></a></td>
                                 <td>{r.trigger}</td>
                                 <td>
                                     <span class=status_css(&r.status)>{r.status.clone()}</span>
@@ -352,7 +428,7 @@ fn History(runs: Vec<RunView>) -> impl IntoView {
     }
 }
 
-fn status_css(status: &str) -> &'static str {
+pub(crate) fn status_css(status: &str) -> &'static str {
     match status {
         "ACTIVE" | "succeeded" => "badge badge-success",
         "SUSPENDED" | "LOCKED_OUT" | "PASSWORD_EXPIRED" | "needs_confirmation" => "badge badge-warning",
@@ -363,7 +439,7 @@ fn status_css(status: &str) -> &'static str {
 }
 
 /// `2026-11-22T10:04:05.123Z` → `2026-11-22 10:04 UTC`.
-fn short_time(stored: &str) -> String {
+pub(crate) fn short_time(stored: &str) -> String {
     match (stored.get(..10), stored.get(11..16)) {
         (Some(day), Some(time)) => format!("{day} {time} UTC"),
         _ => stored.to_owned(),
@@ -371,7 +447,7 @@ fn short_time(stored: &str) -> String {
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass).
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

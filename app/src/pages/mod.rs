@@ -1,4 +1,5 @@
 mod directory_detail;
+mod directory_records;
 mod directory_sync;
 mod overview;
 mod settings;
@@ -7,6 +8,7 @@ mod welcome;
 mod wizard;
 
 pub use directory_detail::DirectoryPage;
+pub use directory_records::{DirectoryGroupPage, DirectoryUserPage, SyncRunPage};
 pub use directory_sync::DirectorySync;
 pub use overview::OverviewPage;
 pub use settings::GeneralSettings;

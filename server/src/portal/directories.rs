@@ -5,7 +5,7 @@ use crate::{
     directory::{DirectoryError, DirectoryService, RawSyncSettings},
     okta::{CheckStatus, VerifyReport},
     state::AppState,
-    store::{Directory, RunRow, StoreError, UserFilter},
+    store::{Directory, RunRow, StoreError, UserFilter, UserSort},
     sync::{SyncError, Trigger},
 };
 use app::api::{
@@ -46,7 +46,7 @@ impl From<SyncError> for AppError {
     }
 }
 
-fn error_view(run: &RunRow) -> Option<ErrorView> {
+pub(super) fn error_view(run: &RunRow) -> Option<ErrorView> {
     Some(ErrorView {
         code: run.error_code.clone()?,
         message: run.error_message.clone().unwrap_or_default(),
@@ -54,7 +54,7 @@ fn error_view(run: &RunRow) -> Option<ErrorView> {
     })
 }
 
-fn run_view(run: &RunRow) -> RunView {
+pub(super) fn run_view(run: &RunRow) -> RunView {
     let parse = |t: &str| crate::store::parse_timestamp(t).ok();
     let duration_secs = run
         .finished_at
@@ -170,7 +170,7 @@ pub async fn cards(state: &AppState) -> Result<Vec<DirectoryCard>, AppError> {
     Ok(cards)
 }
 
-async fn active_directory(state: &AppState, id: &str) -> Result<Directory, AppError> {
+pub(super) async fn active_directory(state: &AppState, id: &str) -> Result<Directory, AppError> {
     match state.store.directory(id).await? {
         Some(d) if d.state == "active" => Ok(d),
         _ => Err(AppError::NotFound("The directory".into())),
@@ -365,11 +365,11 @@ pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, App
     })
 }
 
-fn encode_cursor(name: &str, id: &str) -> String {
+pub(super) fn encode_cursor(name: &str, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{name}\u{0}{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
     let bad = || AppError::Invalid("The page link is no longer valid; go back to the first page.".into());
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
@@ -383,13 +383,14 @@ pub async fn users(state: &AppState, id: String, query: UserQuery) -> Result<Use
     let filter = UserFilter {
         search: &query.search,
         status: &query.status,
+        sort: UserSort::parse(&query.sort),
         after: after.as_ref().map(|(n, i)| (n.as_str(), i.as_str())),
     };
     let mut rows = state.store.list_users(&id, &filter, USERS_PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > USERS_PAGE_SIZE;
     rows.truncate(USERS_PAGE_SIZE as usize);
     let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(&r.display_name, &r.okta_id))
+        rows.last().map(|r| encode_cursor(&r.sort_key, &r.okta_id))
     } else {
         None
     };

@@ -2,11 +2,13 @@
 //! Thin: it calls the store and domain modules and maps their errors.
 
 mod directories;
+mod records;
 
 use crate::{state::AppState, store::StoreError};
 use app::api::{
-    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, InstanceName,
-    Overview, Portal, SettingsForm, UserQuery, UsersPage, VerifyView, WizardState,
+    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, GroupDetail,
+    GroupQuery, GroupsPage, InstanceName, Overview, Portal, RunDetail, SettingsForm, UserDetail, UserQuery,
+    UsersPage, VerifyView, WizardState,
 };
 
 pub struct RosterPortal {
@@ -122,6 +124,27 @@ impl Portal for RosterPortal {
             okta_domain,
             client_id,
         ))
+    }
+
+    fn groups(&self, directory_id: String, query: GroupQuery) -> BoxFuture<'_, Result<GroupsPage, AppError>> {
+        Box::pin(records::groups(&self.state, directory_id, query))
+    }
+
+    fn user(&self, directory_id: String, user_id: String) -> BoxFuture<'_, Result<UserDetail, AppError>> {
+        Box::pin(records::user(&self.state, directory_id, user_id))
+    }
+
+    fn group(
+        &self,
+        directory_id: String,
+        group_id: String,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<GroupDetail, AppError>> {
+        Box::pin(records::group(&self.state, directory_id, group_id, cursor))
+    }
+
+    fn run(&self, directory_id: String, run_id: String) -> BoxFuture<'_, Result<RunDetail, AppError>> {
+        Box::pin(records::run(&self.state, directory_id, run_id))
     }
 
     fn update_settings(

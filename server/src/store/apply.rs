@@ -47,10 +47,25 @@ const UPDATED_GROUPS: &str =
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
+/// Groups whose members a run decides: staged groups that are new or whose
+/// `lastMembershipUpdated` moved (the run fetched their members), and live
+/// groups the run no longer sees. Every other group keeps its stored members,
+/// so an unchanged org neither stages nor compares them.
+const TOUCHED_GROUPS: &str = "SELECT s.okta_id FROM sync_staging_groups s
+     LEFT JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = s.okta_id AND g.deleted_at IS NULL
+     WHERE s.run_id = $1 AND (g.okta_id IS NULL OR s.okta_last_membership_updated IS NULL
+          OR g.okta_last_membership_updated IS NOT s.okta_last_membership_updated)
+     UNION ALL
+     SELECT g.okta_id FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 const ADDED_MEMBERSHIPS: &str = "FROM sync_staging_memberships s WHERE s.run_id = $1 AND NOT EXISTS
      (SELECT 1 FROM directory_memberships m WHERE m.directory_id = $2 AND m.group_id = s.group_id AND m.user_id = s.user_id)";
-const REMOVED_MEMBERSHIPS: &str = "FROM directory_memberships m WHERE m.directory_id = $2 AND NOT EXISTS
-     (SELECT 1 FROM sync_staging_memberships s WHERE s.run_id = $1 AND s.group_id = m.group_id AND s.user_id = m.user_id)";
+fn removed_memberships() -> String {
+    format!(
+        "FROM directory_memberships m WHERE m.directory_id = $2 AND m.group_id IN ({TOUCHED_GROUPS}) AND NOT EXISTS
+         (SELECT 1 FROM sync_staging_memberships s WHERE s.run_id = $1 AND s.group_id = m.group_id AND s.user_id = m.user_id)"
+    )
+}
 
 impl Store {
     async fn count(&self, from: &str, run_id: &str, directory_id: &str) -> Result<i64, StoreError> {
@@ -96,7 +111,7 @@ impl Store {
             groups_removed: self.count(REMOVED_GROUPS, run_id, directory_id).await?,
             groups_live: live("directory_groups").await?,
             memberships_added: self.count(ADDED_MEMBERSHIPS, run_id, directory_id).await?,
-            memberships_removed: self.count(REMOVED_MEMBERSHIPS, run_id, directory_id).await?,
+            memberships_removed: self.count(&removed_memberships(), run_id, directory_id).await?,
         })
     }
 
@@ -129,9 +144,11 @@ impl Store {
             .bind(directory_id)
             .fetch_all(&mut *tx)
             .await?;
+        record_user_events(&mut tx, run_id, directory_id, &at).await?;
+        // Memberships first: which groups they touch depends on the stored groups.
+        apply_memberships(&mut tx, run_id, directory_id).await?;
         apply_users(&mut tx, run_id, directory_id, &at).await?;
         apply_groups(&mut tx, run_id, directory_id, &at).await?;
-        apply_memberships(&mut tx, run_id, directory_id).await?;
         for table in [
             "sync_staging_users",
             "sync_staging_groups",
@@ -157,6 +174,34 @@ impl Store {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// Status history for the user page; must run before the users change.
+async fn record_user_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    run_id: &str,
+    directory_id: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    let status_changed =
+        "FROM sync_staging_users s JOIN directory_users u ON u.directory_id = $2 AND u.okta_id = s.okta_id
+         WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.status != s.status";
+    for (event, source, from) in [
+        ("added", "s", ADDED_USERS),
+        ("status", "s", status_changed),
+        ("removed", "u", REMOVED_USERS),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO directory_user_events (directory_id, okta_id, run_id, event, status, at)
+             SELECT $2, {source}.okta_id, $1, '{event}', {source}.status, $3 {from}"
+        ))
+        .bind(run_id)
+        .bind(directory_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn apply_users(
@@ -242,11 +287,11 @@ async fn apply_memberships(
     run_id: &str,
     directory_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM directory_memberships WHERE directory_id = $2 AND NOT EXISTS
+    sqlx::query(&format!(
+        "DELETE FROM directory_memberships WHERE directory_id = $2 AND group_id IN ({TOUCHED_GROUPS}) AND NOT EXISTS
          (SELECT 1 FROM sync_staging_memberships s WHERE s.run_id = $1
-            AND s.group_id = directory_memberships.group_id AND s.user_id = directory_memberships.user_id)",
-    )
+            AND s.group_id = directory_memberships.group_id AND s.user_id = directory_memberships.user_id)"
+    ))
     .bind(run_id)
     .bind(directory_id)
     .execute(&mut **tx)

@@ -3,6 +3,7 @@
 
 mod admins;
 mod apply;
+mod details;
 mod directories;
 mod keys;
 mod records;
@@ -13,11 +14,14 @@ mod sync_runs;
 
 pub use admins::Admin;
 pub use apply::{DiffCounts, DiffSample};
+pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory};
 pub use keys::StoredKey;
-pub use records::{DirectoryCounts, GroupListRow, GroupRecord, UserFilter, UserListRow, UserRecord};
+pub use records::{
+    DirectoryCounts, GroupListRow, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort,
+};
 pub use setup_tokens::RedeemOutcome;
-pub use staging::{StagedGroup, StagedUser};
+pub use staging::{StageBatch, StagedGroup, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
 
 use crate::config::DatabaseUrl;
@@ -70,7 +74,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // 32 MiB of page cache (SQLite's default is 2 MiB): a sync's apply
+            // updates indexes of hundreds of thousands of rows in one transaction.
+            .pragma("cache_size", "-32768");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

@@ -132,6 +132,8 @@ pub struct UserListRow {
     pub status: String,
     pub groups: i64,
     pub updated_at: String,
+    /// The value the table is sorted by, for the next page's cursor.
+    pub sort_key: String,
 }
 
 /// A row of the groups table.
@@ -144,11 +146,51 @@ pub struct GroupListRow {
     pub okta_last_membership_updated: Option<String>,
 }
 
-/// Filters of the users table; `after` is the last (display_name, okta_id) seen.
+/// Sortable columns of the users table: SQL key expression and direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    #[default]
+    Name,
+    Email,
+    Login,
+    Status,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl UserSort {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "email" => Self::Email,
+            "login" => Self::Login,
+            "status" => Self::Status,
+            "updated" => Self::Updated,
+            _ => Self::Name,
+        }
+    }
+
+    /// Matches the keyset indexes of migration 3 exactly, so SQLite walks one.
+    fn key(self) -> &'static str {
+        match self {
+            Self::Name => "u.display_name",
+            Self::Email => "IFNULL(u.email, '')",
+            Self::Login => "u.login",
+            Self::Status => "u.status",
+            Self::Updated => "u.updated_at",
+        }
+    }
+
+    fn descending(self) -> bool {
+        self == Self::Updated
+    }
+}
+
+/// Filters of the users table; `after` is the last (sort key, okta_id) seen.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter<'a> {
     pub search: &'a str,
     pub status: &'a str,
+    pub sort: UserSort,
     pub after: Option<(&'a str, &'a str)>,
 }
 
@@ -161,35 +203,48 @@ fn like_pattern(search: &str) -> String {
     format!("%{escaped}%")
 }
 
+const USER_FILTERS: &str = "($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
+               AND ($3 = '' OR u.status = $3)";
+
 impl Store {
-    /// Live users by name, keyset-paginated; search matches name, e-mail or login.
+    /// Live users in the chosen order, keyset-paginated; search matches name, e-mail or login.
     pub async fn list_users(
         &self,
         directory_id: &str,
         filter: &UserFilter<'_>,
         limit: i64,
     ) -> Result<Vec<UserListRow>, StoreError> {
-        let (after_name, after_id) = filter.after.unwrap_or(("", ""));
-        Ok(sqlx::query_as(
+        let key = filter.sort.key();
+        let (cmp, dir) = if filter.sort.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let keyset = if filter.after.is_some() {
+            format!("AND ({key} {cmp} $4 OR ({key} = $4 AND u.okta_id {cmp} $5))")
+        } else {
+            "AND $4 = $4 AND $5 = $5".to_owned()
+        };
+        let (after_key, after_id) = filter.after.unwrap_or(("", ""));
+        let sql = format!(
             "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
                     (SELECT COUNT(*) FROM directory_memberships m
                        JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
-                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id) AS groups
+                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id) AS groups,
+                    {key} AS sort_key
              FROM directory_users u
-             WHERE u.directory_id = $1 AND u.deleted_at IS NULL
-               AND ($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
-               AND ($3 = '' OR u.status = $3)
-               AND (u.display_name > $4 OR (u.display_name = $4 AND u.okta_id > $5))
-             ORDER BY u.display_name, u.okta_id LIMIT $6",
-        )
-        .bind(directory_id)
-        .bind(like_pattern(filter.search))
-        .bind(filter.status)
-        .bind(after_name)
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+             WHERE u.directory_id = $1 AND u.deleted_at IS NULL AND {USER_FILTERS} {keyset}
+             ORDER BY {key} {dir}, u.okta_id {dir} LIMIT $6"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .bind(like_pattern(filter.search))
+            .bind(filter.status)
+            .bind(after_key)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn count_users(&self, directory_id: &str, filter: &UserFilter<'_>) -> Result<i64, StoreError> {

@@ -1,7 +1,8 @@
 //! A run's fetched data, written page by page before anything is applied.
 
 use super::{Store, StoreError};
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, SqliteConnection};
+use std::collections::HashMap;
 
 /// A user as fetched, normalised for storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,122 +34,142 @@ pub struct StagedGroup {
 /// SQLite allows 32 766 bound parameters per statement; stay well below.
 const ROWS_PER_INSERT: usize = 400;
 
+/// Rows staged together in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageBatch {
+    pub users: Vec<StagedUser>,
+    pub groups: Vec<StagedGroup>,
+    /// A group's id and the ids of all its members.
+    pub memberships: Vec<(String, Vec<String>)>,
+}
+
+impl StageBatch {
+    pub fn rows(&self) -> usize {
+        self.users.len()
+            + self.groups.len()
+            + self
+                .memberships
+                .iter()
+                .map(|(_, members)| members.len())
+                .sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0 && self.memberships.is_empty()
+    }
+}
+
+async fn insert_users(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    users: &[StagedUser],
+) -> Result<(), StoreError> {
+    for chunk in users.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO sync_staging_users (run_id, okta_id, login, email, first_name, last_name, display_name, \
+             status, suspended, profile, okta_last_updated, content_hash) ",
+        );
+        insert.push_values(chunk, |mut row, u| {
+            row.push_bind(run_id)
+                .push_bind(&u.okta_id)
+                .push_bind(&u.login)
+                .push_bind(&u.email)
+                .push_bind(&u.first_name)
+                .push_bind(&u.last_name)
+                .push_bind(&u.display_name)
+                .push_bind(&u.status)
+                .push_bind(u.suspended)
+                .push_bind(&u.profile_json)
+                .push_bind(&u.okta_last_updated)
+                .push_bind(&u.content_hash);
+        });
+        // Okta may repeat a user across pages when the list changes mid-sync.
+        insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_groups(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    groups: &[StagedGroup],
+) -> Result<(), StoreError> {
+    for chunk in groups.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO sync_staging_groups (run_id, okta_id, name, description, kind, okta_last_updated, \
+             okta_last_membership_updated, content_hash) ",
+        );
+        insert.push_values(chunk, |mut row, g| {
+            row.push_bind(run_id)
+                .push_bind(&g.okta_id)
+                .push_bind(&g.name)
+                .push_bind(&g.description)
+                .push_bind(&g.kind)
+                .push_bind(&g.okta_last_updated)
+                .push_bind(&g.okta_last_membership_updated)
+                .push_bind(&g.content_hash);
+        });
+        insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_memberships(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    memberships: &[(String, Vec<String>)],
+) -> Result<(), StoreError> {
+    // Rows of several groups share statements: small groups are the long tail.
+    let rows: Vec<(&str, &str)> = memberships
+        .iter()
+        .flat_map(|(group_id, members)| {
+            members
+                .iter()
+                .map(move |user_id| (group_id.as_str(), user_id.as_str()))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT * 4) {
+        let mut insert =
+            QueryBuilder::new("INSERT INTO sync_staging_memberships (run_id, group_id, user_id) ");
+        insert.push_values(chunk, |mut row, (group_id, user_id)| {
+            row.push_bind(run_id).push_bind(*group_id).push_bind(*user_id);
+        });
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Store {
-    pub async fn stage_users(&self, run_id: &str, users: &[StagedUser]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in users.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO sync_staging_users (run_id, okta_id, login, email, first_name, last_name, display_name, \
-                 status, suspended, profile, okta_last_updated, content_hash) ",
-            );
-            insert.push_values(chunk, |mut row, u| {
-                row.push_bind(run_id)
-                    .push_bind(&u.okta_id)
-                    .push_bind(&u.login)
-                    .push_bind(&u.email)
-                    .push_bind(&u.first_name)
-                    .push_bind(&u.last_name)
-                    .push_bind(&u.display_name)
-                    .push_bind(&u.status)
-                    .push_bind(u.suspended)
-                    .push_bind(&u.profile_json)
-                    .push_bind(&u.okta_last_updated)
-                    .push_bind(&u.content_hash);
-            });
-            // Okta may repeat a user across pages when the list changes mid-sync.
-            insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
+    /// Stages users, groups and group members in one transaction.
+    pub async fn stage_batch(&self, run_id: &str, batch: &StageBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
         }
+        let mut tx = self.pool.begin().await?;
+        insert_users(&mut tx, run_id, &batch.users).await?;
+        insert_groups(&mut tx, run_id, &batch.groups).await?;
+        insert_memberships(&mut tx, run_id, &batch.memberships).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn stage_groups(&self, run_id: &str, groups: &[StagedGroup]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in groups.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO sync_staging_groups (run_id, okta_id, name, description, kind, okta_last_updated, \
-                 okta_last_membership_updated, content_hash) ",
-            );
-            insert.push_values(chunk, |mut row, g| {
-                row.push_bind(run_id)
-                    .push_bind(&g.okta_id)
-                    .push_bind(&g.name)
-                    .push_bind(&g.description)
-                    .push_bind(&g.kind)
-                    .push_bind(&g.okta_last_updated)
-                    .push_bind(&g.okta_last_membership_updated)
-                    .push_bind(&g.content_hash);
-            });
-            insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn stage_memberships(
+    /// `lastMembershipUpdated` of the directory's live groups, by Okta id: a
+    /// group whose stamp has not moved keeps its stored members (incremental sync).
+    pub async fn membership_stamps(
         &self,
-        run_id: &str,
-        group_id: &str,
-        user_ids: &[String],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in user_ids.chunks(ROWS_PER_INSERT * 4) {
-            let mut insert =
-                QueryBuilder::new("INSERT INTO sync_staging_memberships (run_id, group_id, user_id) ");
-            insert.push_values(chunk, |mut row, user_id| {
-                row.push_bind(run_id).push_bind(group_id).push_bind(user_id);
-            });
-            insert.push(" ON CONFLICT DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Staged groups whose members must be fetched: new groups, and groups
-    /// whose `lastMembershipUpdated` moved since the last applied sync.
-    pub async fn groups_needing_members(
-        &self,
-        run_id: &str,
         directory_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT s.okta_id FROM sync_staging_groups s
-             LEFT JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = s.okta_id AND g.deleted_at IS NULL
-             WHERE s.run_id = $1
-               AND (g.okta_id IS NULL OR s.okta_last_membership_updated IS NULL
-                    OR g.okta_last_membership_updated IS NOT s.okta_last_membership_updated)
-             ORDER BY s.okta_id",
+    ) -> Result<HashMap<String, Option<String>>, StoreError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT okta_id, okta_last_membership_updated FROM directory_groups
+             WHERE directory_id = $1 AND deleted_at IS NULL",
         )
-        .bind(run_id)
         .bind(directory_id)
         .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Copies the stored members of unchanged groups into the run's staging,
-    /// so the apply step sees the complete membership picture.
-    pub async fn stage_unchanged_memberships(
-        &self,
-        run_id: &str,
-        directory_id: &str,
-    ) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO sync_staging_memberships (run_id, group_id, user_id)
-             SELECT $1, m.group_id, m.user_id FROM directory_memberships m
-             JOIN sync_staging_groups s ON s.run_id = $1 AND s.okta_id = m.group_id
-             JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = m.group_id AND g.deleted_at IS NULL
-             WHERE m.directory_id = $2 AND s.okta_last_membership_updated IS NOT NULL
-               AND g.okta_last_membership_updated IS s.okta_last_membership_updated
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(run_id)
-        .bind(directory_id)
-        .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected())
+        Ok(rows.into_iter().collect())
     }
 
     pub async fn clear_staging(&self, run_id: &str) -> Result<(), StoreError> {

@@ -186,6 +186,20 @@ impl Store {
             .await?)
     }
 
+    /// One run of one directory (never another directory's, whatever the id).
+    pub async fn directory_run(
+        &self,
+        directory_id: &str,
+        run_id: &str,
+    ) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND id = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn pending_confirmation(&self, directory_id: &str) -> Result<Option<RunRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND status = 'needs_confirmation'

@@ -294,6 +294,12 @@ impl SyncEngine {
         };
         match result {
             Ok(RunEnd::Applied { removed_users, .. }) => {
+                // A diff held back earlier was computed against the state this
+                // run just replaced: applying it later would be wrong.
+                if let Some(old) = store.pending_confirmation(directory_id).await? {
+                    store.clear_staging(&old.id).await?;
+                    store.end_run(&old.id, "discarded", None).await?;
+                }
                 self.inner.hook.users_removed(directory_id, &removed_users);
                 Ok(outcome("succeeded", None))
             }
@@ -432,10 +438,10 @@ fn summarize(error: &RunError) -> OktaErrorSummary {
                 hint: e.hint(),
             }
         }
-        RunError::Store(e) => OktaErrorSummary {
+        RunError::Store(_) | RunError::WriterStopped => OktaErrorSummary {
             code: "store".into(),
             class: ErrorClass::Transient,
-            message: format!("Roster's database failed during the sync: {e}"),
+            message: format!("Roster's database failed during the sync: {error}"),
             hint: "Check the server log and free disk space; Roster retries on the next schedule.".into(),
         },
     }

@@ -13,4 +13,4 @@ pub use engine::{
     SyncError, Trigger,
 };
 pub use progress::Progress;
-pub use run::breaker_trips;
+pub use run::{breaker_trips, MEMBER_FETCH_CONCURRENCY};

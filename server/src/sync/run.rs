@@ -4,12 +4,19 @@
 use super::{normalize, progress::ProgressHandle};
 use crate::{
     okta::{model, CallStats, OktaClient, OktaError},
-    store::{DiffCounts, Directory, RunCounters, Store, StoreError},
+    store::{DiffCounts, Directory, RunCounters, StageBatch, StagedGroup, StagedUser, Store, StoreError},
 };
-use futures_util::{stream, StreamExt, TryStreamExt};
+use futures_util::{future, stream, StreamExt, TryStreamExt};
+use std::collections::HashSet;
+use tokio::sync::mpsc;
 
 /// How many groups' members are fetched at once.
-const MEMBER_FETCH_CONCURRENCY: usize = 4;
+pub const MEMBER_FETCH_CONCURRENCY: usize = 4;
+/// Pages and groups fetched but not yet staged; bounds memory when the
+/// database is slower than the network.
+const WRITE_QUEUE: usize = 16;
+/// Rows staged in one transaction at most (when that many are waiting).
+const ROWS_PER_TRANSACTION: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -19,6 +26,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("no Okta app is chosen for this directory")]
     NoApp,
+    #[error("staging stopped before the fetch ended")]
+    WriterStopped,
 }
 
 /// How a run ended when it did not fail.
@@ -75,9 +84,7 @@ pub fn counters(stats: &CallStats, progress: &ProgressHandle) -> RunCounters {
 
 pub async fn execute(ctx: &RunContext<'_>) -> Result<RunEnd, RunError> {
     let app_id = ctx.directory.app_id.clone().ok_or(RunError::NoApp)?;
-    fetch_users(ctx, &app_id).await?;
-    fetch_groups(ctx, &app_id).await?;
-    fetch_memberships(ctx).await?;
+    fetch_all(ctx, &app_id).await?;
 
     ctx.progress.set_phase("diff");
     ctx.save_counters("diff").await?;
@@ -105,10 +112,60 @@ pub fn breaker_trips(diff: &DiffCounts, threshold: f64) -> bool {
     trips(diff.users_removed, diff.users_live) || trips(diff.groups_removed, diff.groups_live)
 }
 
-async fn fetch_users(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
-    ctx.progress.set_phase("users");
-    let url = ctx.url(&format!("/api/v1/apps/{app_id}/users?expand=user&limit=500"));
-    let mut url = Some(url);
+/// What the fetchers hand to the one writer.
+enum Staged {
+    Users(Vec<StagedUser>),
+    Groups(Vec<StagedGroup>),
+    Members(String, Vec<String>),
+}
+
+/// Fetches users and groups side by side (they use different rate-limit
+/// buckets once the members are fetched) while one writer stages what
+/// arrives, so neither the network nor the database waits for the other.
+async fn fetch_all(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
+    ctx.progress.set_phase("users and groups");
+    let (queue, pending) = mpsc::channel(WRITE_QUEUE);
+    future::try_join3(
+        fetch_users(ctx, app_id, queue.clone()),
+        fetch_groups_and_members(ctx, app_id, queue),
+        write_staging(ctx, pending),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn hand_over(queue: &mpsc::Sender<Staged>, staged: Staged) -> Result<(), RunError> {
+    queue.send(staged).await.map_err(|_| RunError::WriterStopped)
+}
+
+/// Stages everything queued so far in one transaction, then waits for more.
+async fn write_staging(ctx: &RunContext<'_>, mut pending: mpsc::Receiver<Staged>) -> Result<(), RunError> {
+    while let Some(first) = pending.recv().await {
+        let mut batch = StageBatch::default();
+        let mut next = Some(first);
+        while let Some(staged) = next {
+            match staged {
+                Staged::Users(users) => batch.users.extend(users),
+                Staged::Groups(groups) => batch.groups.extend(groups),
+                Staged::Members(group_id, members) => batch.memberships.push((group_id, members)),
+            }
+            next = if batch.rows() < ROWS_PER_TRANSACTION {
+                pending.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        ctx.store.stage_batch(ctx.run_id, &batch).await?;
+    }
+    Ok(())
+}
+
+async fn fetch_users(
+    ctx: &RunContext<'_>,
+    app_id: &str,
+    queue: mpsc::Sender<Staged>,
+) -> Result<(), RunError> {
+    let mut url = Some(ctx.url(&format!("/api/v1/apps/{app_id}/users?expand=user&limit=500")));
     while let Some(current) = url {
         let page = ctx
             .client
@@ -120,17 +177,24 @@ async fn fetch_users(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError>
             .filter_map(|app_user| app_user.embedded.as_ref())
             .filter_map(|embedded| normalize::stage_user(&embedded.inner))
             .collect();
-        ctx.store.stage_users(ctx.run_id, &staged).await?;
         ctx.progress.add_page();
         ctx.progress.add_users(staged.len() as u64);
+        hand_over(&queue, Staged::Users(staged)).await?;
         url = page.next;
     }
-    ctx.save_counters("groups").await?;
     Ok(())
 }
 
-async fn fetch_groups(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
-    ctx.progress.set_phase("groups");
+/// The app's groups, then the members of those whose membership changed;
+/// the others keep their stored members (incremental sync).
+async fn fetch_groups_and_members(
+    ctx: &RunContext<'_>,
+    app_id: &str,
+    queue: mpsc::Sender<Staged>,
+) -> Result<(), RunError> {
+    let stamps = ctx.store.membership_stamps(&ctx.directory.id).await?;
+    let mut changed = Vec::new();
+    let mut seen = HashSet::new();
     let mut url = Some(ctx.url(&format!("/api/v1/apps/{app_id}/groups?expand=group&limit=200")));
     while let Some(current) = url {
         let page = ctx
@@ -143,43 +207,40 @@ async fn fetch_groups(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError
             .filter_map(|app_group| app_group.embedded.as_ref())
             .map(|embedded| normalize::stage_group(&embedded.inner))
             .collect();
-        ctx.store.stage_groups(ctx.run_id, &staged).await?;
+        for group in &staged {
+            let moved = match stamps.get(&group.okta_id) {
+                None => true,
+                Some(stored) => {
+                    group.okta_last_membership_updated.is_none()
+                        || *stored != group.okta_last_membership_updated
+                }
+            };
+            if moved && seen.insert(group.okta_id.clone()) {
+                changed.push(group.okta_id.clone());
+            }
+        }
         ctx.progress.add_page();
         ctx.progress.add_groups(staged.len() as u64);
+        hand_over(&queue, Staged::Groups(staged)).await?;
         url = page.next;
     }
-    ctx.save_counters("memberships").await?;
-    Ok(())
-}
-
-/// Members only of groups whose membership changed; the rest are copied
-/// from the store (incremental sync).
-async fn fetch_memberships(ctx: &RunContext<'_>) -> Result<(), RunError> {
-    ctx.progress.set_phase("memberships");
-    let changed = ctx
-        .store
-        .groups_needing_members(ctx.run_id, &ctx.directory.id)
-        .await?;
     let total_groups = ctx.progress.snapshot().groups;
     ctx.progress
         .set_groups_skipped(total_groups.saturating_sub(changed.len() as u64));
-    ctx.store
-        .stage_unchanged_memberships(ctx.run_id, &ctx.directory.id)
-        .await?;
+    ctx.progress.set_phase("memberships");
+    ctx.save_counters("memberships").await?;
 
-    let mut fetched = stream::iter(changed)
+    stream::iter(changed)
         .map(|group_id| async move {
             let members = group_members(ctx, &group_id).await?;
-            Ok::<_, RunError>((group_id, members))
+            Ok::<_, RunError>(Staged::Members(group_id, members))
         })
-        .buffer_unordered(MEMBER_FETCH_CONCURRENCY);
-    // One writer: pages are fetched concurrently, staged one group at a time.
-    while let Some((group_id, members)) = fetched.try_next().await? {
-        ctx.store
-            .stage_memberships(ctx.run_id, &group_id, &members)
-            .await?;
-    }
-    Ok(())
+        .buffer_unordered(MEMBER_FETCH_CONCURRENCY)
+        .try_for_each(|staged| {
+            let queue = queue.clone();
+            async move { hand_over(&queue, staged).await }
+        })
+        .await
 }
 
 async fn group_members(ctx: &RunContext<'_>, group_id: &str) -> Result<Vec<String>, RunError> {
