@@ -15,7 +15,8 @@ use app::api::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
-const USERS_PAGE_SIZE: i64 = 50;
+/// Rows per page of every table; queries ask for one more to know if a next page exists.
+pub(super) const PAGE_SIZE: i64 = 50;
 
 impl From<DirectoryError> for AppError {
     fn from(e: DirectoryError) -> Self {
@@ -369,6 +370,21 @@ pub(super) fn encode_cursor(name: &str, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{name}\u{0}{id}"))
 }
 
+/// Cuts the extra row off a `PAGE_SIZE + 1` query and makes the next page's cursor.
+pub(super) fn one_page<T>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> (&String, &String),
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let next = if more {
+        rows.last().map(key).map(|(k, id)| encode_cursor(k, id))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 pub(super) fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
     let bad = || AppError::Invalid("The page link is no longer valid; go back to the first page.".into());
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
@@ -386,14 +402,8 @@ pub async fn users(state: &AppState, id: String, query: UserQuery) -> Result<Use
         sort: UserSort::parse(&query.sort),
         after: after.as_ref().map(|(n, i)| (n.as_str(), i.as_str())),
     };
-    let mut rows = state.store.list_users(&id, &filter, USERS_PAGE_SIZE + 1).await?;
-    let more = rows.len() as i64 > USERS_PAGE_SIZE;
-    rows.truncate(USERS_PAGE_SIZE as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(&r.sort_key, &r.okta_id))
-    } else {
-        None
-    };
+    let rows = state.store.list_users(&id, &filter, PAGE_SIZE + 1).await?;
+    let (rows, next_cursor) = one_page(rows, |r| (&r.sort_key, &r.okta_id));
     let total = state
         .store
         .count_users(

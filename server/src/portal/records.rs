@@ -1,31 +1,23 @@
 //! The user, group, groups-table and run pages: store rows into the UI's shapes.
 
-use super::directories::{active_directory, decode_cursor, encode_cursor, run_view};
+use super::directories::{active_directory, decode_cursor, one_page, run_view, PAGE_SIZE};
 use crate::{state::AppState, store::DiffSample};
 use app::api::{
     AppError, GroupDetail, GroupQuery, GroupRow, GroupsPage, MemberView, NamedRef, RunDetail, UserDetail,
     UserEventView,
 };
 
-const GROUPS_PAGE_SIZE: i64 = 50;
-const MEMBERS_PAGE_SIZE: i64 = 50;
 const HISTORY_LIMIT: i64 = 50;
 
 pub async fn groups(state: &AppState, id: String, query: GroupQuery) -> Result<GroupsPage, AppError> {
     active_directory(state, &id).await?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let after = after.as_ref().map(|(n, i)| (n.as_str(), i.as_str()));
-    let mut rows = state
+    let rows = state
         .store
-        .groups_page(&id, &query.search, after, GROUPS_PAGE_SIZE + 1)
+        .groups_page(&id, &query.search, after, PAGE_SIZE + 1)
         .await?;
-    let more = rows.len() as i64 > GROUPS_PAGE_SIZE;
-    rows.truncate(GROUPS_PAGE_SIZE as usize);
-    let next_cursor = if more {
-        rows.last().map(|g| encode_cursor(&g.name, &g.okta_id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = one_page(rows, |g| (&g.name, &g.okta_id));
     Ok(GroupsPage {
         total: state.store.count_groups(&id, &query.search).await?,
         rows: rows
@@ -118,16 +110,8 @@ pub async fn group(
         .ok_or_else(|| AppError::NotFound("The group".into()))?;
     let after = cursor.as_deref().map(decode_cursor).transpose()?;
     let after = after.as_ref().map(|(n, i)| (n.as_str(), i.as_str()));
-    let mut members = store
-        .group_members(&id, &group_id, after, MEMBERS_PAGE_SIZE + 1)
-        .await?;
-    let more = members.len() as i64 > MEMBERS_PAGE_SIZE;
-    members.truncate(MEMBERS_PAGE_SIZE as usize);
-    let next_cursor = if more {
-        members.last().map(|m| encode_cursor(&m.display_name, &m.okta_id))
-    } else {
-        None
-    };
+    let members = store.group_members(&id, &group_id, after, PAGE_SIZE + 1).await?;
+    let (members, next_cursor) = one_page(members, |m| (&m.display_name, &m.okta_id));
     Ok(GroupDetail {
         directory_id: id.clone(),
         directory_name: directory.name,

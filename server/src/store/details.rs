@@ -1,6 +1,6 @@
 //! Reads behind the user, group and groups-table pages.
 
-use super::{Store, StoreError};
+use super::{records::like_pattern, Store, StoreError};
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -35,15 +35,6 @@ pub struct GroupPageRow {
     pub kind: String,
     pub members: i64,
     pub okta_last_membership_updated: Option<String>,
-}
-
-fn like_pattern(search: &str) -> String {
-    let escaped = search
-        .trim()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 impl Store {

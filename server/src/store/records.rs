@@ -194,7 +194,8 @@ pub struct UserFilter<'a> {
     pub after: Option<(&'a str, &'a str)>,
 }
 
-fn like_pattern(search: &str) -> String {
+/// `%search%` for `LIKE … ESCAPE '\'`, with the wildcards of the search escaped.
+pub(super) fn like_pattern(search: &str) -> String {
     let escaped = search
         .trim()
         .replace('\\', "\\\\")
