@@ -7,6 +7,7 @@ mod okta_fixture;
 mod auth;
 mod health;
 mod pages;
+mod records;
 mod startup_errors;
 mod sync;
 mod verify;
