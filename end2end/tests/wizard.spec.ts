@@ -202,6 +202,7 @@ test("Sync Now shows live progress, refuses a second run, and picks up changes i
   await expect(c.getByTestId("sync-progress")).toBeHidden({ timeout: 30_000 });
 
   const after = await expectCardCounts(page);
+  await expect(c.getByTestId("last-run")).toContainText("Last sync (manual): users 1 added, 1 updated, 1 removed");
   expect(after.users).toBe(before.users + 1 - 1);
   expect(after.suspended).toBe(before.suspended + 1);
   await sim.clearFaults();

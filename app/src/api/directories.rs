@@ -85,6 +85,8 @@ pub struct DirectoryCard {
     pub groups: i64,
     pub last_error: Option<ErrorView>,
     pub failing_over_a_day: bool,
+    /// What the last finished run changed, e.g. "Last sync: 3 users added, 1 removed".
+    pub last_run_summary: Option<String>,
     pub progress: Option<ProgressView>,
     pub pending: Option<PendingDiffView>,
 }

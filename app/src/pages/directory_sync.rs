@@ -115,6 +115,9 @@ fn Card(
                 }}
                 {card.next_sync_in.clone().map(|next| view! { <span>" · next "<time title=card.next_sync_at.clone().unwrap_or_default()>{next}</time></span> })}
             </p>
+            {card.last_run_summary.clone().filter(|_| card.progress.is_none()).map(|text| view! {
+                <p class="card-times" data-testid="last-run">{text}</p>
+            })}
             {card.progress.clone().map(|p| view! {
                 <p class="notice notice-info" role="status" data-testid="sync-progress">
                     "Syncing — "{p.phase}": "{p.pages}" pages, "{p.users}" users, "{p.groups}" groups so far"

@@ -55,6 +55,43 @@ pub(super) fn error_view(run: &RunRow) -> Option<ErrorView> {
     })
 }
 
+/// One line on the card about the last finished run.
+fn run_summary(run: &RunRow) -> Option<String> {
+    if run.status != "succeeded" {
+        return None;
+    }
+    let part = |n: i64, what: &str| (n > 0).then(|| format!("{n} {what}"));
+    let users: Vec<String> = [
+        part(run.users_added, "added"),
+        part(run.users_updated, "updated"),
+        part(run.users_removed, "removed"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let groups: Vec<String> = [
+        part(run.groups_added, "added"),
+        part(run.groups_updated, "updated"),
+        part(run.groups_removed, "removed"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let describe = |what: &str, parts: Vec<String>| {
+        if parts.is_empty() {
+            format!("{what} unchanged")
+        } else {
+            format!("{what} {}", parts.join(", "))
+        }
+    };
+    Some(format!(
+        "Last sync ({}): {}; {}.",
+        run.trigger,
+        describe("users", users),
+        describe("groups", groups)
+    ))
+}
+
 pub(super) fn run_view(run: &RunRow) -> RunView {
     let parse = |t: &str| crate::store::parse_timestamp(t).ok();
     let duration_secs = run
@@ -158,6 +195,7 @@ async fn card(state: &AppState, d: &Directory) -> Result<DirectoryCard, StoreErr
         groups: counts.groups,
         last_error,
         failing_over_a_day,
+        last_run_summary: last_run.as_ref().and_then(run_summary),
         progress,
         pending,
     })
