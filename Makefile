@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean demo
+.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean demo bench-sync
 
 help:
 	@echo "make run    build and start Roster on http://127.0.0.1:3000 (data in ./data)"
 	@echo "make test   lint, unit + integration tests, end-to-end tests in headless Chromium"
 	@echo "make demo   Roster plus the Okta simulator with a sample org (data in ./data-demo)"
+	@echo "make bench-sync   sync benchmark against okta-sim (100k users): times, API calls, peak RSS, pacing"
 
 setup:
 	@scripts/setup.sh
@@ -47,6 +48,12 @@ test: setup lint test-rust test-e2e
 
 fmt:
 	env -u RUSTC cargo fmt --all
+
+# Release builds: the simulator runs as its own process so the RSS printed is Roster's.
+# BENCH_USERS / BENCH_GROUPS / BENCH_MEMBERSHIPS (and BENCH_PACED_*) scale it down for quick runs.
+bench-sync:
+	env -u RUSTC cargo build --release -p okta-sim
+	env -u RUSTC cargo run --release -p server --example bench_sync
 
 clean:
 	rm -rf target end2end/node_modules end2end/test-results

@@ -25,15 +25,16 @@ impl User {
 
     /// The profile without null or empty values.
     pub fn traits(&self) -> Map<String, Value> {
-        self.profile
-            .iter()
-            .filter(|(_, v)| {
-                !matches!(v, Value::Null)
-                    && v.as_str() != Some("")
-                    && v.as_array().is_none_or(|a| !a.is_empty())
-            })
+        self.trait_entries()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// The profile's attributes that are traits, in key order, borrowed.
+    pub fn trait_entries(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.profile.iter().filter(|(_, v)| {
+            !matches!(v, Value::Null) && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty())
+        })
     }
 }
 

@@ -47,23 +47,15 @@ const UPDATED_GROUPS: &str =
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
-/// Groups whose members a run decides: staged groups that are new or whose
-/// `lastMembershipUpdated` moved (the run fetched their members), and live
-/// groups the run no longer sees. Every other group keeps its stored members,
-/// so an unchanged org neither stages nor compares them.
-const TOUCHED_GROUPS: &str = "SELECT s.okta_id FROM sync_staging_groups s
-     LEFT JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = s.okta_id AND g.deleted_at IS NULL
-     WHERE s.run_id = $1 AND (g.okta_id IS NULL OR s.okta_last_membership_updated IS NULL
-          OR g.okta_last_membership_updated IS NOT s.okta_last_membership_updated)
-     UNION ALL
-     SELECT g.okta_id FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
-const ADDED_MEMBERSHIPS: &str = "FROM sync_staging_memberships s WHERE s.run_id = $1 AND NOT EXISTS
-     (SELECT 1 FROM directory_memberships m WHERE m.directory_id = $2 AND m.group_id = s.group_id AND m.user_id = s.user_id)";
-fn removed_memberships() -> String {
+/// Stored memberships of live groups the run no longer sees: they go with the group.
+const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE directory_id = $2
+     AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
+/// The staged member changes as (group_id, user_id) rows; `{column}` is `added` or `removed`.
+fn staged_member_changes(column: &str) -> String {
     format!(
-        "FROM directory_memberships m WHERE m.directory_id = $2 AND m.group_id IN ({TOUCHED_GROUPS}) AND NOT EXISTS
-         (SELECT 1 FROM sync_staging_memberships s WHERE s.run_id = $1 AND s.group_id = m.group_id AND s.user_id = m.user_id)"
+        "SELECT s.group_id, j.value AS user_id FROM sync_staging_memberships s, json_each(s.{column}) j
+         WHERE s.run_id = $1"
     )
 }
 
@@ -110,8 +102,23 @@ impl Store {
             groups_updated: self.count(UPDATED_GROUPS, run_id, directory_id).await?,
             groups_removed: self.count(REMOVED_GROUPS, run_id, directory_id).await?,
             groups_live: live("directory_groups").await?,
-            memberships_added: self.count(ADDED_MEMBERSHIPS, run_id, directory_id).await?,
-            memberships_removed: self.count(&removed_memberships(), run_id, directory_id).await?,
+            memberships_added: self
+                .count(
+                    &format!("FROM ({})", staged_member_changes("added")),
+                    run_id,
+                    directory_id,
+                )
+                .await?,
+            memberships_removed: self
+                .count(
+                    &format!("FROM ({})", staged_member_changes("removed")),
+                    run_id,
+                    directory_id,
+                )
+                .await?
+                + self
+                    .count(MEMBERSHIPS_OF_REMOVED_GROUPS, run_id, directory_id)
+                    .await?,
         })
     }
 
@@ -145,7 +152,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         record_user_events(&mut tx, run_id, directory_id, &at).await?;
-        // Memberships first: which groups they touch depends on the stored groups.
+        // Memberships first: which groups were removed depends on the stored groups.
         apply_memberships(&mut tx, run_id, directory_id).await?;
         apply_users(&mut tx, run_id, directory_id, &at).await?;
         apply_groups(&mut tx, run_id, directory_id, &at).await?;
@@ -282,25 +289,33 @@ async fn apply_groups(
     Ok(())
 }
 
+/// The staged changes were computed against the stored members, which no
+/// other run can change before this one applies (one run per directory; an
+/// applied run discards diffs still waiting for confirmation).
 async fn apply_memberships(
     tx: &mut Transaction<'_, Sqlite>,
     run_id: &str,
     directory_id: &str,
 ) -> Result<(), StoreError> {
+    sqlx::query(&format!("DELETE {MEMBERSHIPS_OF_REMOVED_GROUPS}"))
+        .bind(run_id)
+        .bind(directory_id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(&format!(
-        "DELETE FROM directory_memberships WHERE directory_id = $2 AND group_id IN ({TOUCHED_GROUPS}) AND NOT EXISTS
-         (SELECT 1 FROM sync_staging_memberships s WHERE s.run_id = $1
-            AND s.group_id = directory_memberships.group_id AND s.user_id = directory_memberships.user_id)"
+        "DELETE FROM directory_memberships WHERE directory_id = $2 AND (group_id, user_id) IN ({})",
+        staged_member_changes("removed")
     ))
     .bind(run_id)
     .bind(directory_id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO directory_memberships (directory_id, group_id, user_id)
-         SELECT $2, group_id, user_id FROM sync_staging_memberships WHERE run_id = $1
+         SELECT $2, c.group_id, c.user_id FROM ({}) c WHERE true
          ON CONFLICT DO NOTHING",
-    )
+        staged_member_changes("added")
+    ))
     .bind(run_id)
     .bind(directory_id)
     .execute(&mut **tx)

@@ -21,7 +21,7 @@ pub use records::{
     DirectoryCounts, GroupListRow, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort,
 };
 pub use setup_tokens::RedeemOutcome;
-pub use staging::{StageBatch, StagedGroup, StagedUser};
+pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
 
 use crate::config::DatabaseUrl;
@@ -75,9 +75,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // 32 MiB of page cache (SQLite's default is 2 MiB): a sync's apply
+            // 64 MiB of page cache (SQLite's default is 2 MiB): a sync's apply
             // updates indexes of hundreds of thousands of rows in one transaction.
-            .pragma("cache_size", "-32768");
+            .pragma("cache_size", "-65536")
+            // Checkpoints run in the background (`spawn_checkpointer`), not in
+            // whichever connection commits past the WAL threshold.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -86,6 +90,7 @@ impl Store {
                 location: url.location(),
                 reason: e.to_string(),
             })?;
+        spawn_checkpointer(pool.clone());
         Ok(Self { pool })
     }
 
@@ -115,6 +120,29 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database file every second, on a
+/// connection of its own: no commit (a sync's apply, a sign-in) waits for
+/// the copy and its fsync, and pages written many times are copied once.
+/// Passive checkpoints never block readers or writers.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 /// Timestamps are stored as RFC 3339 UTC text so both SQLite and PostgreSQL

@@ -34,28 +34,37 @@ pub struct StagedGroup {
 /// SQLite allows 32 766 bound parameters per statement; stay well below.
 const ROWS_PER_INSERT: usize = 400;
 
+/// How a group's members changed: Okta user ids to add and to remove,
+/// relative to the stored members when the run fetched them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagedMembers {
+    pub group_id: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
 /// Rows staged together in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageBatch {
     pub users: Vec<StagedUser>,
     pub groups: Vec<StagedGroup>,
-    /// A group's id and the ids of all its members.
-    pub memberships: Vec<(String, Vec<String>)>,
+    pub members: Vec<StagedMembers>,
 }
 
 impl StageBatch {
+    /// Roughly the rows written (a member counts as one).
     pub fn rows(&self) -> usize {
         self.users.len()
             + self.groups.len()
             + self
-                .memberships
+                .members
                 .iter()
-                .map(|(_, members)| members.len())
+                .map(|m| 1 + m.added.len() + m.removed.len())
                 .sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows() == 0 && self.memberships.is_empty()
+        self.users.is_empty() && self.groups.is_empty() && self.members.is_empty()
     }
 }
 
@@ -116,27 +125,29 @@ async fn insert_groups(
     Ok(())
 }
 
-async fn insert_memberships(
+async fn insert_members(
     conn: &mut SqliteConnection,
     run_id: &str,
-    memberships: &[(String, Vec<String>)],
+    members: &[StagedMembers],
 ) -> Result<(), StoreError> {
-    // Rows of several groups share statements: small groups are the long tail.
-    let rows: Vec<(&str, &str)> = memberships
-        .iter()
-        .flat_map(|(group_id, members)| {
-            members
-                .iter()
-                .map(move |user_id| (group_id.as_str(), user_id.as_str()))
-        })
-        .collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT * 4) {
+    let json = |ids: &[String]| serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()));
+    for chunk in members.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|m| Ok((m.group_id.as_str(), json(&m.added)?, json(&m.removed)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut insert =
-            QueryBuilder::new("INSERT INTO sync_staging_memberships (run_id, group_id, user_id) ");
-        insert.push_values(chunk, |mut row, (group_id, user_id)| {
-            row.push_bind(run_id).push_bind(*group_id).push_bind(*user_id);
+            QueryBuilder::new("INSERT INTO sync_staging_memberships (run_id, group_id, added, removed) ");
+        insert.push_values(&rows, |mut row, (group_id, added, removed)| {
+            row.push_bind(run_id)
+                .push_bind(*group_id)
+                .push_bind(added)
+                .push_bind(removed);
         });
-        insert.push(" ON CONFLICT DO NOTHING");
+        // A group listed twice (the list changed mid-sync) was fetched twice: keep the later.
+        insert.push(
+            " ON CONFLICT (run_id, group_id) DO UPDATE SET added = excluded.added, removed = excluded.removed",
+        );
         insert.build().execute(&mut *conn).await?;
     }
     Ok(())
@@ -151,7 +162,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         insert_users(&mut tx, run_id, &batch.users).await?;
         insert_groups(&mut tx, run_id, &batch.groups).await?;
-        insert_memberships(&mut tx, run_id, &batch.memberships).await?;
+        insert_members(&mut tx, run_id, &batch.members).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -170,6 +181,21 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().collect())
+    }
+
+    /// The stored members of one group, live users or not (what a run diffs against).
+    pub async fn stored_group_members(
+        &self,
+        directory_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM directory_memberships WHERE directory_id = $1 AND group_id = $2",
+        )
+        .bind(directory_id)
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn clear_staging(&self, run_id: &str) -> Result<(), StoreError> {

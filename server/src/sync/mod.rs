@@ -13,4 +13,4 @@ pub use engine::{
     SyncError, Trigger,
 };
 pub use progress::Progress;
-pub use run::{breaker_trips, MEMBER_FETCH_CONCURRENCY};
+pub use run::{breaker_trips, APP_GROUPS_PAGE, APP_USERS_PAGE, GROUP_MEMBERS_PAGE, MEMBER_FETCH_CONCURRENCY};

@@ -14,16 +14,29 @@ pub fn is_present(status: &str) -> bool {
     )
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 fn hash(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = String::with_capacity(32);
+    for b in &hasher.finalize()[..16] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
+}
+
+/// Serialises a user's traits straight from the parsed profile (no copy).
+struct Traits<'a>(&'a User);
+
+impl serde::Serialize for Traits<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.trait_entries())
+    }
 }
 
 /// `None` for users that are not present (deprovisioned, unknown status).
@@ -48,7 +61,7 @@ pub fn stage_user(user: &User) -> Option<StagedUser> {
         })
         .unwrap_or_else(|| login.clone());
     // serde_json's map is ordered by key, so the same profile always serialises the same.
-    let profile_json = serde_json::Value::Object(user.traits()).to_string();
+    let profile_json = serde_json::to_string(&Traits(user)).unwrap_or_else(|_| "{}".to_owned());
     let content_hash = hash(&[
         &login,
         email.as_deref().unwrap_or(""),

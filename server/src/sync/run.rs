@@ -4,7 +4,7 @@
 use super::{normalize, progress::ProgressHandle};
 use crate::{
     okta::{model, CallStats, OktaClient, OktaError},
-    store::{DiffCounts, Directory, RunCounters, StageBatch, StagedGroup, StagedUser, Store, StoreError},
+    store::{DiffCounts, Directory, RunCounters, StageBatch, StagedGroup, StagedMembers, Store, StoreError},
 };
 use futures_util::{future, stream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
@@ -12,6 +12,11 @@ use tokio::sync::mpsc;
 
 /// How many groups' members are fetched at once.
 pub const MEMBER_FETCH_CONCURRENCY: usize = 4;
+/// Page sizes: the most Okta returns per page of each list (fewer calls, so
+/// less of the rate limit spent).
+pub const APP_USERS_PAGE: usize = 500;
+pub const APP_GROUPS_PAGE: usize = 200;
+pub const GROUP_MEMBERS_PAGE: usize = 1000;
 /// Pages and groups fetched but not yet staged; bounds memory when the
 /// database is slower than the network.
 const WRITE_QUEUE: usize = 16;
@@ -114,24 +119,38 @@ pub fn breaker_trips(diff: &DiffCounts, threshold: f64) -> bool {
 
 /// What the fetchers hand to the one writer.
 enum Staged {
-    Users(Vec<StagedUser>),
+    /// A page of app users, normalised by the writer (off the fetching task).
+    Users(Vec<model::AppUser>),
     Groups(Vec<StagedGroup>),
-    Members(String, Vec<String>),
+    Members(StagedMembers),
 }
 
-/// Fetches users and groups side by side (they use different rate-limit
-/// buckets once the members are fetched) while one writer stages what
-/// arrives, so neither the network nor the database waits for the other.
+/// Fetches users and groups side by side (their members come from another
+/// rate-limit bucket than the app's users) while a writer task normalises and
+/// stages what arrives, so neither the network nor the database waits for
+/// the other.
 async fn fetch_all(ctx: &RunContext<'_>, app_id: &str) -> Result<(), RunError> {
     ctx.progress.set_phase("users and groups");
     let (queue, pending) = mpsc::channel(WRITE_QUEUE);
-    future::try_join3(
+    let writer = tokio::spawn(write_staging(
+        ctx.store.clone(),
+        ctx.run_id.to_owned(),
+        ctx.progress.clone(),
+        pending,
+    ));
+    let fetched = future::try_join(
         fetch_users(ctx, app_id, queue.clone()),
         fetch_groups_and_members(ctx, app_id, queue),
-        write_staging(ctx, pending),
     )
-    .await?;
-    Ok(())
+    .await;
+    // The queue is closed now: the writer stages what is left and ends. It is
+    // awaited even after a failed fetch, so clearing the staging comes after it.
+    let written = writer.await.map_err(|_| RunError::WriterStopped)?;
+    match (fetched, written) {
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Ok(_), Ok(())) => Ok(()),
+    }
 }
 
 async fn hand_over(queue: &mpsc::Sender<Staged>, staged: Staged) -> Result<(), RunError> {
@@ -139,15 +158,28 @@ async fn hand_over(queue: &mpsc::Sender<Staged>, staged: Staged) -> Result<(), R
 }
 
 /// Stages everything queued so far in one transaction, then waits for more.
-async fn write_staging(ctx: &RunContext<'_>, mut pending: mpsc::Receiver<Staged>) -> Result<(), RunError> {
+async fn write_staging(
+    store: Store,
+    run_id: String,
+    progress: ProgressHandle,
+    mut pending: mpsc::Receiver<Staged>,
+) -> Result<(), RunError> {
     while let Some(first) = pending.recv().await {
         let mut batch = StageBatch::default();
         let mut next = Some(first);
         while let Some(staged) = next {
             match staged {
-                Staged::Users(users) => batch.users.extend(users),
+                Staged::Users(page) => {
+                    let before = batch.users.len();
+                    batch.users.extend(
+                        page.iter()
+                            .filter_map(|app_user| app_user.embedded.as_ref())
+                            .filter_map(|embedded| normalize::stage_user(&embedded.inner)),
+                    );
+                    progress.add_users((batch.users.len() - before) as u64);
+                }
                 Staged::Groups(groups) => batch.groups.extend(groups),
-                Staged::Members(group_id, members) => batch.memberships.push((group_id, members)),
+                Staged::Members(members) => batch.members.push(members),
             }
             next = if batch.rows() < ROWS_PER_TRANSACTION {
                 pending.try_recv().ok()
@@ -155,7 +187,7 @@ async fn write_staging(ctx: &RunContext<'_>, mut pending: mpsc::Receiver<Staged>
                 None
             };
         }
-        ctx.store.stage_batch(ctx.run_id, &batch).await?;
+        store.stage_batch(&run_id, &batch).await?;
     }
     Ok(())
 }
@@ -165,28 +197,24 @@ async fn fetch_users(
     app_id: &str,
     queue: mpsc::Sender<Staged>,
 ) -> Result<(), RunError> {
-    let mut url = Some(ctx.url(&format!("/api/v1/apps/{app_id}/users?expand=user&limit=500")));
+    let mut url = Some(ctx.url(&format!(
+        "/api/v1/apps/{app_id}/users?expand=user&limit={APP_USERS_PAGE}"
+    )));
     while let Some(current) = url {
         let page = ctx
             .client
             .get_page::<model::AppUser>(&current, "the app's assigned users")
             .await?;
-        let staged: Vec<_> = page
-            .items
-            .iter()
-            .filter_map(|app_user| app_user.embedded.as_ref())
-            .filter_map(|embedded| normalize::stage_user(&embedded.inner))
-            .collect();
         ctx.progress.add_page();
-        ctx.progress.add_users(staged.len() as u64);
-        hand_over(&queue, Staged::Users(staged)).await?;
+        hand_over(&queue, Staged::Users(page.items)).await?;
         url = page.next;
     }
     Ok(())
 }
 
-/// The app's groups, then the members of those whose membership changed;
-/// the others keep their stored members (incremental sync).
+/// The app's groups, then the members of those whose membership changed,
+/// staged as changes to the stored members; the other groups keep theirs
+/// untouched (incremental sync).
 async fn fetch_groups_and_members(
     ctx: &RunContext<'_>,
     app_id: &str,
@@ -195,7 +223,9 @@ async fn fetch_groups_and_members(
     let stamps = ctx.store.membership_stamps(&ctx.directory.id).await?;
     let mut changed = Vec::new();
     let mut seen = HashSet::new();
-    let mut url = Some(ctx.url(&format!("/api/v1/apps/{app_id}/groups?expand=group&limit=200")));
+    let mut url = Some(ctx.url(&format!(
+        "/api/v1/apps/{app_id}/groups?expand=group&limit={APP_GROUPS_PAGE}"
+    )));
     while let Some(current) = url {
         let page = ctx
             .client
@@ -230,10 +260,19 @@ async fn fetch_groups_and_members(
     ctx.progress.set_phase("memberships");
     ctx.save_counters("memberships").await?;
 
+    let stamps = &stamps;
     stream::iter(changed)
         .map(|group_id| async move {
-            let members = group_members(ctx, &group_id).await?;
-            Ok::<_, RunError>(Staged::Members(group_id, members))
+            let fetched = group_members(ctx, &group_id).await?;
+            // A group not stored yet has no members to compare with.
+            let stored = if stamps.contains_key(&group_id) {
+                ctx.store
+                    .stored_group_members(&ctx.directory.id, &group_id)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, RunError>(Staged::Members(member_changes(group_id, fetched, stored)))
         })
         .buffer_unordered(MEMBER_FETCH_CONCURRENCY)
         .try_for_each(|staged| {
@@ -243,9 +282,30 @@ async fn fetch_groups_and_members(
         .await
 }
 
+/// Who joined and who left a group, from its members in Okta and in the store.
+fn member_changes(group_id: String, fetched: Vec<String>, stored: Vec<String>) -> StagedMembers {
+    let stored: HashSet<String> = stored.into_iter().collect();
+    let mut current = HashSet::with_capacity(fetched.len());
+    let mut added = Vec::new();
+    for id in fetched {
+        if current.insert(id.clone()) && !stored.contains(&id) {
+            added.push(id);
+        }
+    }
+    let mut removed: Vec<String> = stored.into_iter().filter(|id| !current.contains(id)).collect();
+    removed.sort_unstable();
+    StagedMembers {
+        group_id,
+        added,
+        removed,
+    }
+}
+
 async fn group_members(ctx: &RunContext<'_>, group_id: &str) -> Result<Vec<String>, RunError> {
     let mut ids = Vec::new();
-    let mut url = Some(ctx.url(&format!("/api/v1/groups/{group_id}/users?limit=200")));
+    let mut url = Some(ctx.url(&format!(
+        "/api/v1/groups/{group_id}/users?limit={GROUP_MEMBERS_PAGE}"
+    )));
     while let Some(current) = url {
         let page = ctx
             .client
@@ -267,6 +327,20 @@ struct MemberRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_changes_against_the_stored_members() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let changes = member_changes("g".into(), ids(&["b", "c", "d", "c"]), ids(&["a", "b", "e"]));
+        assert_eq!(
+            changes.added,
+            ids(&["c", "d"]),
+            "new members once, in Okta's order"
+        );
+        assert_eq!(changes.removed, ids(&["a", "e"]));
+        let first = member_changes("g".into(), ids(&["x", "y"]), Vec::new());
+        assert_eq!((first.added, first.removed), (ids(&["x", "y"]), Vec::new()));
+    }
 
     fn diff(users_removed: i64, users_live: i64, groups_removed: i64, groups_live: i64) -> DiffCounts {
         DiffCounts {

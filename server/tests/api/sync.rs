@@ -468,3 +468,84 @@ async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
     assert_eq!(f.stored_user_ids().await, before);
     assert_eq!(staging_rows(&f).await, 0);
 }
+
+async fn stored_membership_rows(f: &OktaFixture, group_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM directory_memberships WHERE directory_id = $1 AND group_id = $2")
+        .bind(&f.directory_id)
+        .bind(group_id)
+        .fetch_one(f.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn membership_changes_are_counted_and_an_unassigned_group_takes_its_members_along() {
+    let f = ready(start_sim(300, 12, 900).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let sim = f.sim();
+    let app = sim.roster_app_id();
+    let present = f.stored_user_ids().await;
+    let mut groups = sim.app_group_ids(&app).unwrap();
+    groups.sort_by_key(|g| sim.group_member_ids(g).unwrap().len());
+    let gone = groups[0].clone();
+    let changed = groups.last().unwrap().clone();
+    let members = sim.group_member_ids(&changed).unwrap();
+    let leaving = members.iter().find(|id| present.contains(id)).unwrap().clone();
+    let joining = present.iter().find(|id| !members.contains(id)).unwrap().clone();
+    sim.remove_group_member(&changed, &leaving).unwrap();
+    sim.add_group_member(&changed, &joining).unwrap();
+    let gone_rows = stored_membership_rows(&f, &gone).await;
+    sim.unassign_group_from_app(&app, &gone).unwrap();
+
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.memberships_added, 1, "{run:?}");
+    assert_eq!(run.memberships_removed, 1 + gone_rows, "{run:?}");
+    assert_eq!(
+        run.groups_skipped,
+        run.groups_fetched - 1,
+        "only the changed group's members were fetched"
+    );
+    assert_eq!(stored_membership_rows(&f, &gone).await, 0);
+    let stored = f.store.group_member_ids(&f.directory_id, &changed).await.unwrap();
+    assert!(stored.contains(&joining) && !stored.contains(&leaving));
+    assert_eq!(staging_rows(&f).await, 0);
+
+    let again = sync(&f).await;
+    let run = f.store.run(&again.run_id).await.unwrap().unwrap();
+    assert_eq!((run.memberships_added, run.memberships_removed), (0, 0));
+}
+
+#[tokio::test]
+async fn an_applied_run_discards_a_diff_still_waiting_for_confirmation() {
+    let f = ready(start_sim(100, 5, 200).await, ServiceApp::default()).await;
+    assert_eq!(sync(&f).await.status, "succeeded");
+    let sim = f.sim();
+    let before = f.stored_user_ids().await;
+    let held: Vec<String> = before.iter().take(before.len() * 3 / 10).cloned().collect();
+    for id in &held {
+        sim.update_user(id, status_patch("deactivate")).unwrap();
+    }
+    let pending = sync(&f).await;
+    assert_eq!(pending.status, "needs_confirmation");
+    for id in &held {
+        sim.update_user(id, status_patch("activate")).unwrap();
+    }
+    assert_eq!(
+        sync(&f).await.status,
+        "succeeded",
+        "the org is back: nothing to hold"
+    );
+    let run = f.store.run(&pending.run_id).await.unwrap().unwrap();
+    assert_eq!(
+        run.status, "discarded",
+        "its diff was against a state that is gone"
+    );
+    assert!(matches!(
+        f.service.engine().confirm(&f.directory_id).await,
+        Err(SyncError::NothingToConfirm)
+    ));
+    assert_eq!(staging_rows(&f).await, 0);
+    assert_eq!(f.stored_user_ids().await, before);
+}
