@@ -362,3 +362,19 @@ test("a run that would remove everyone is held for review; discard keeps, apply 
   await expect(c.getByTestId("card-groups")).toHaveText("0");
   await expect(c.getByTestId("status-badge")).toHaveText("Healthy");
 });
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the wizard's forms still work: Generate Keypair lands on the draft, the connection saves", async ({ page }) => {
+    await page.goto("/settings/directory-sync/new");
+    await page.getByRole("button", { name: "Generate Keypair" }).click();
+    await expect(page).toHaveURL(/\/settings\/directory-sync\/new\/[0-9a-f-]{36}$/);
+    expect(JSON.parse(await page.getByTestId("public-jwk").inputValue()).kty).toBe("RSA");
+    await page.getByLabel("Okta domain").fill(sim.url);
+    await page.getByLabel("Client ID").fill(SERVICE_CLIENT_ID);
+    await page.getByRole("button", { name: "Save connection" }).click();
+    await expect(page.getByLabel("Client ID")).toHaveValue(SERVICE_CLIENT_ID);
+    await expect(page.getByRole("button", { name: "Verify Now" })).toBeEnabled();
+  });
+});
