@@ -42,7 +42,7 @@ impl Store {
     pub async fn user_groups(&self, directory_id: &str, user_id: &str) -> Result<Vec<GroupRef>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT g.okta_id, g.name FROM directory_memberships m
-             JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
+             CROSS JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
              WHERE m.directory_id = $1 AND m.user_id = $2 ORDER BY g.name, g.okta_id",
         )
         .bind(directory_id)
@@ -80,7 +80,7 @@ impl Store {
         let (after_name, after_id) = after.unwrap_or(("", ""));
         Ok(sqlx::query_as(
             "SELECT u.okta_id, u.display_name, u.login, u.status FROM directory_memberships m
-             JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
              WHERE m.directory_id = $1 AND m.group_id = $2
                AND (u.display_name > $3 OR (u.display_name = $3 AND u.okta_id > $4))
              ORDER BY u.display_name, u.okta_id LIMIT $5",
@@ -97,7 +97,7 @@ impl Store {
     pub async fn count_group_members(&self, directory_id: &str, group_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM directory_memberships m
-             JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
              WHERE m.directory_id = $1 AND m.group_id = $2",
         )
         .bind(directory_id)
@@ -118,7 +118,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
                     (SELECT COUNT(*) FROM directory_memberships m
-                       JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+                       CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
                       WHERE m.directory_id = g.directory_id AND m.group_id = g.okta_id) AS members
              FROM directory_groups g
              WHERE g.directory_id = $1 AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')

@@ -112,7 +112,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT m.user_id FROM directory_memberships m
-             JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
              WHERE m.directory_id = $1 AND m.group_id = $2 ORDER BY m.user_id",
         )
         .bind(directory_id)
@@ -204,8 +204,20 @@ pub(super) fn like_pattern(search: &str) -> String {
     format!("%{escaped}%")
 }
 
-const USER_FILTERS: &str = "($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
-               AND ($3 = '' OR u.status = $3)";
+/// The search and status conditions, only when used: `$2 = '' OR …` would
+/// keep SQLite from answering a filter from an index.
+fn user_filters(filter: &UserFilter<'_>) -> String {
+    let mut sql = String::new();
+    if !filter.search.trim().is_empty() {
+        sql.push_str(
+            " AND (u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')",
+        );
+    }
+    if !filter.status.is_empty() {
+        sql.push_str(" AND u.status = $3");
+    }
+    sql
+}
 
 impl Store {
     /// Live users in the chosen order, keyset-paginated; search matches name, e-mail or login.
@@ -224,17 +236,20 @@ impl Store {
         let keyset = if filter.after.is_some() {
             format!("AND ({key} {cmp} $4 OR ({key} = $4 AND u.okta_id {cmp} $5))")
         } else {
-            "AND $4 = $4 AND $5 = $5".to_owned()
+            String::new()
         };
+        let filters = user_filters(filter);
         let (after_key, after_id) = filter.after.unwrap_or(("", ""));
         let sql = format!(
             "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
                     (SELECT COUNT(*) FROM directory_memberships m
-                       JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
-                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id) AS groups,
+                       -- CROSS JOIN: the user's memberships drive, not all groups.
+                       CROSS JOIN directory_groups g
+                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id
+                        AND g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL) AS groups,
                     {key} AS sort_key
              FROM directory_users u
-             WHERE u.directory_id = $1 AND u.deleted_at IS NULL AND {USER_FILTERS} {keyset}
+             WHERE u.directory_id = $1 AND u.deleted_at IS NULL{filters} {keyset}
              ORDER BY {key} {dir}, u.okta_id {dir} LIMIT $6"
         );
         Ok(sqlx::query_as(&sql)
@@ -249,16 +264,16 @@ impl Store {
     }
 
     pub async fn count_users(&self, directory_id: &str, filter: &UserFilter<'_>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM directory_users u WHERE u.directory_id = $1 AND u.deleted_at IS NULL
-               AND ($2 = '%%' OR u.display_name LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\' OR u.login LIKE $2 ESCAPE '\\')
-               AND ($3 = '' OR u.status = $3)",
-        )
-        .bind(directory_id)
-        .bind(like_pattern(filter.search))
-        .bind(filter.status)
-        .fetch_one(&self.pool)
-        .await?)
+        let sql = format!(
+            "SELECT COUNT(*) FROM directory_users u WHERE u.directory_id = $1 AND u.deleted_at IS NULL{}",
+            user_filters(filter)
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(directory_id)
+            .bind(like_pattern(filter.search))
+            .bind(filter.status)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Live groups by name with their live member counts.
@@ -266,7 +281,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
                     (SELECT COUNT(*) FROM directory_memberships m
-                       JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+                       CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
                       WHERE m.directory_id = g.directory_id AND m.group_id = g.okta_id) AS members
              FROM directory_groups g WHERE g.directory_id = $1 AND g.deleted_at IS NULL
              ORDER BY g.name, g.okta_id LIMIT $2",
