@@ -210,7 +210,6 @@ pub struct DirectoryDetail {
     pub card: DirectoryCard,
     pub settings: SettingsView,
     pub keys: KeysView,
-    pub groups: Vec<GroupRow>,
     pub runs: Vec<RunView>,
 }
 

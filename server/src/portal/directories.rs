@@ -9,9 +9,9 @@ use crate::{
     sync::{SyncError, Trigger},
 };
 use app::api::{
-    AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, ErrorView, GroupRow,
-    KeysView, NextKeyView, PendingDiffView, ProgressView, RunView, SettingsForm, SettingsView, UserQuery,
-    UserRow, UsersPage, VerifyView, WizardState,
+    AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, ErrorView, KeysView,
+    NextKeyView, PendingDiffView, ProgressView, RunView, SettingsForm, SettingsView, UserQuery, UserRow,
+    UsersPage, VerifyView, WizardState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
@@ -375,19 +375,6 @@ pub async fn create(state: &AppState, id: String, name: String) -> Result<String
 
 pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, AppError> {
     let d = active_directory(state, &id).await?;
-    let groups = state
-        .store
-        .list_groups(&id, 500)
-        .await?
-        .into_iter()
-        .map(|g| GroupRow {
-            okta_id: g.okta_id,
-            name: g.name,
-            kind: g.kind,
-            members: g.members,
-            last_membership_updated: g.okta_last_membership_updated,
-        })
-        .collect();
     let runs = state.store.runs(&id, 25).await?.iter().map(run_view).collect();
     let settings = SettingsView {
         interval_minutes: d.sync_interval_secs / 60,
@@ -399,7 +386,6 @@ pub async fn detail(state: &AppState, id: String) -> Result<DirectoryDetail, App
         card: card(state, &d).await?,
         settings,
         keys: keys_view(state, &id).await?,
-        groups,
         runs,
     })
 }

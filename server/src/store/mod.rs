@@ -17,9 +17,7 @@ pub use apply::{DiffCounts, DiffSample};
 pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory};
 pub use keys::StoredKey;
-pub use records::{
-    DirectoryCounts, GroupListRow, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort,
-};
+pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use setup_tokens::RedeemOutcome;
 pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};

@@ -136,16 +136,6 @@ pub struct UserListRow {
     pub sort_key: String,
 }
 
-/// A row of the groups table.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct GroupListRow {
-    pub okta_id: String,
-    pub name: String,
-    pub kind: String,
-    pub members: i64,
-    pub okta_last_membership_updated: Option<String>,
-}
-
 /// Sortable columns of the users table: SQL key expression and direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum UserSort {
@@ -274,21 +264,5 @@ impl Store {
             .bind(filter.status)
             .fetch_one(&self.pool)
             .await?)
-    }
-
-    /// Live groups by name with their live member counts.
-    pub async fn list_groups(&self, directory_id: &str, limit: i64) -> Result<Vec<GroupListRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
-                    (SELECT COUNT(*) FROM directory_memberships m
-                       CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-                      WHERE m.directory_id = g.directory_id AND m.group_id = g.okta_id) AS members
-             FROM directory_groups g WHERE g.directory_id = $1 AND g.deleted_at IS NULL
-             ORDER BY g.name, g.okta_id LIMIT $2",
-        )
-        .bind(directory_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
     }
 }
