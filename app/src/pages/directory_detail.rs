@@ -270,20 +270,18 @@ fn UsersTable(page: UsersPage, query: UserQuery, directory_id: String) -> impl I
     let heading = {
         let base = base.clone();
         let sort = sort.clone();
-        move |value: &'static str, label: &'static str| {
+        move |value: &'static str, label: &'static str, class: &'static str| {
             let active = sort == value;
-            let aria = if active {
-                if value == "updated" {
-                    "descending"
-                } else {
-                    "ascending"
-                }
-            } else {
-                "none"
+            // Last updated and groups count read best largest first.
+            let descending = matches!(value, "updated" | "groups");
+            let (aria, arrow) = match (active, descending) {
+                (false, _) => ("none", None),
+                (true, false) => ("ascending", Some(" ▴")),
+                (true, true) => ("descending", Some(" ▾")),
             };
             view! {
-                <th scope="col" aria-sort=aria>
-                    <a class="sort-link" href=format!("{base}&sort={value}") data-sort=value>{label}{active.then_some(" ▴")}</a>
+                <th scope="col" class=class aria-sort=aria>
+                    <a class="sort-link" href=format!("{base}&sort={value}") data-sort=value>{label}{arrow}</a>
                 </th>
             }
         }
@@ -297,9 +295,9 @@ fn UsersTable(page: UsersPage, query: UserQuery, directory_id: String) -> impl I
                 <div class="table-wrap">
                     <table class="data" data-testid="users-table">
                         <thead><tr>
-                            {USER_COLUMNS.iter().map(|(value, label)| heading(value, label)).collect_view()}
-                            <th scope="col" class="num">"Groups"</th>
-                            {heading("updated", "Last updated")}
+                            {USER_COLUMNS.iter().map(|(value, label)| heading(value, label, "")).collect_view()}
+                            {heading("groups", "Groups", "num")}
+                            {heading("updated", "Last updated", "")}
                         </tr></thead>
                         <tbody>
                             {page.rows.into_iter().map(|u| view! {

@@ -75,7 +75,12 @@ pub async fn user(state: &AppState, id: String, user_id: String) -> Result<UserD
         email: user.email,
         status: user.status,
         first_seen_at: user.first_seen_at,
-        last_seen_at: user.last_seen_at,
+        // A live user was seen by the last successful sync; a sync only
+        // writes the users it adds, changes or removes.
+        last_seen_at: match (&user.deleted_at, directory.last_success_at) {
+            (None, Some(last_success)) => last_success,
+            _ => user.last_seen_at,
+        },
         removed_at: user.deleted_at,
         groups: groups
             .into_iter()

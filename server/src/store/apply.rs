@@ -146,16 +146,30 @@ impl Store {
     pub async fn apply_run(&self, run_id: &str, directory_id: &str) -> Result<Vec<String>, StoreError> {
         let at = timestamp(now());
         let mut tx = self.pool.begin().await?;
-        let removed: Vec<String> = sqlx::query_scalar(&format!("SELECT u.okta_id {REMOVED_USERS}"))
-            .bind(run_id)
-            .bind(directory_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        record_user_events(&mut tx, run_id, directory_id, &at).await?;
-        // Memberships first: which groups were removed depends on the stored groups.
-        apply_memberships(&mut tx, run_id, directory_id).await?;
-        apply_users(&mut tx, run_id, directory_id, &at).await?;
-        apply_groups(&mut tx, run_id, directory_id, &at).await?;
+        let removed_users = ids_of(
+            &mut tx,
+            &format!("SELECT u.okta_id {REMOVED_USERS}"),
+            run_id,
+            directory_id,
+        )
+        .await?;
+        let removed_groups = ids_of(
+            &mut tx,
+            &format!("SELECT g.okta_id {REMOVED_GROUPS}"),
+            run_id,
+            directory_id,
+        )
+        .await?;
+        let change = Change {
+            run_id,
+            directory_id,
+            at: &at,
+        };
+        record_user_events(&mut tx, &change, &removed_users).await?;
+        // Memberships first: new users' group counts are read from them.
+        apply_memberships(&mut tx, &change, &removed_groups).await?;
+        apply_users(&mut tx, &change, &removed_users).await?;
+        apply_groups(&mut tx, &change, &removed_groups).await?;
         for table in [
             "sync_staging_users",
             "sync_staging_groups",
@@ -179,82 +193,116 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(removed)
+        Ok(removed_users)
     }
+}
+
+/// What one apply works on.
+struct Change<'a> {
+    run_id: &'a str,
+    directory_id: &'a str,
+    at: &'a str,
+}
+
+async fn ids_of(
+    tx: &mut Transaction<'_, Sqlite>,
+    select: &str,
+    run_id: &str,
+    directory_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(select)
+        .bind(run_id)
+        .bind(directory_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// Ids as one bound JSON array, for `IN (SELECT value FROM json_each(…))`.
+fn json_ids(ids: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Status history for the user page; must run before the users change.
 async fn record_user_events(
     tx: &mut Transaction<'_, Sqlite>,
-    run_id: &str,
-    directory_id: &str,
-    at: &str,
+    change: &Change<'_>,
+    removed_users: &[String],
 ) -> Result<(), StoreError> {
     let status_changed =
         "FROM sync_staging_users s JOIN directory_users u ON u.directory_id = $2 AND u.okta_id = s.okta_id
          WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.status != s.status";
+    let removed =
+        "FROM directory_users u WHERE u.directory_id = $2 AND u.okta_id IN (SELECT value FROM json_each($4))";
     for (event, source, from) in [
         ("added", "s", ADDED_USERS),
         ("status", "s", status_changed),
-        ("removed", "u", REMOVED_USERS),
+        ("removed", "u", removed),
     ] {
         sqlx::query(&format!(
             "INSERT INTO directory_user_events (directory_id, okta_id, run_id, event, status, at)
              SELECT $2, {source}.okta_id, $1, '{event}', {source}.status, $3 {from}"
         ))
-        .bind(run_id)
-        .bind(directory_id)
-        .bind(at)
+        .bind(change.run_id)
+        .bind(change.directory_id)
+        .bind(change.at)
+        .bind(json_ids(removed_users)?)
         .execute(&mut **tx)
         .await?;
     }
     Ok(())
 }
 
+/// Writes new and changed users (each with its group count) and soft-deletes
+/// the removed ones. Unchanged users are left alone: rewriting them would
+/// touch every index for nothing; their last sighting is the directory's
+/// last successful sync, written to `last_seen_at` when they are removed.
 async fn apply_users(
     tx: &mut Transaction<'_, Sqlite>,
-    run_id: &str,
-    directory_id: &str,
-    at: &str,
+    change: &Change<'_>,
+    removed_users: &[String],
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO directory_users (directory_id, okta_id, login, email, first_name, last_name, display_name, status,
-             suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
-         SELECT $2, okta_id, login, email, first_name, last_name, display_name, status, suspended, profile,
-             okta_last_updated, content_hash, $3, $3, $3, NULL
-         FROM sync_staging_users WHERE run_id = $1
+             suspended, profile, okta_last_updated, content_hash, group_count, first_seen_at, last_seen_at,
+             updated_at, deleted_at)
+         SELECT $2, s.okta_id, s.login, s.email, s.first_name, s.last_name, s.display_name, s.status, s.suspended,
+             s.profile, s.okta_last_updated, s.content_hash,
+             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.directory_id = $2 AND m.user_id = s.okta_id),
+             $3, $3, $3, NULL
+         FROM sync_staging_users s
+         WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.directory_id = $2
+             AND u.okta_id = s.okta_id AND u.deleted_at IS NULL AND u.content_hash = s.content_hash)
          ON CONFLICT (directory_id, okta_id) DO UPDATE SET
              login = excluded.login, email = excluded.email, first_name = excluded.first_name,
              last_name = excluded.last_name, display_name = excluded.display_name, status = excluded.status,
              suspended = excluded.suspended, profile = excluded.profile,
              okta_last_updated = excluded.okta_last_updated, last_seen_at = excluded.last_seen_at,
-             updated_at = CASE WHEN directory_users.content_hash != excluded.content_hash
-                                 OR directory_users.deleted_at IS NOT NULL
-                               THEN excluded.updated_at ELSE directory_users.updated_at END,
-             content_hash = excluded.content_hash, deleted_at = NULL",
+             updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL",
     )
-    .bind(run_id)
-    .bind(directory_id)
-    .bind(at)
+    .bind(change.run_id)
+    .bind(change.directory_id)
+    .bind(change.at)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(&format!(
-        "UPDATE directory_users SET deleted_at = $3, updated_at = $3 WHERE directory_id = $2 AND okta_id IN
-         (SELECT u.okta_id {REMOVED_USERS})"
-    ))
-    .bind(run_id)
-    .bind(directory_id)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    if !removed_users.is_empty() {
+        sqlx::query(
+            "UPDATE directory_users SET deleted_at = $2, updated_at = $2,
+                 last_seen_at = COALESCE((SELECT last_success_at FROM directories WHERE id = $1), last_seen_at)
+             WHERE directory_id = $1 AND okta_id IN (SELECT value FROM json_each($3))",
+        )
+        .bind(change.directory_id)
+        .bind(change.at)
+        .bind(json_ids(removed_users)?)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
 async fn apply_groups(
     tx: &mut Transaction<'_, Sqlite>,
-    run_id: &str,
-    directory_id: &str,
-    at: &str,
+    change: &Change<'_>,
+    removed_groups: &[String],
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO directory_groups (directory_id, okta_id, name, description, kind, okta_last_updated,
@@ -272,53 +320,97 @@ async fn apply_groups(
                                THEN excluded.updated_at ELSE directory_groups.updated_at END,
              content_hash = excluded.content_hash, deleted_at = NULL",
     )
-    .bind(run_id)
-    .bind(directory_id)
-    .bind(at)
+    .bind(change.run_id)
+    .bind(change.directory_id)
+    .bind(change.at)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(&format!(
-        "UPDATE directory_groups SET deleted_at = $3, updated_at = $3 WHERE directory_id = $2 AND okta_id IN
-         (SELECT g.okta_id {REMOVED_GROUPS})"
-    ))
-    .bind(run_id)
-    .bind(directory_id)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    if !removed_groups.is_empty() {
+        sqlx::query(
+            "UPDATE directory_groups SET deleted_at = $2, updated_at = $2
+             WHERE directory_id = $1 AND okta_id IN (SELECT value FROM json_each($3))",
+        )
+        .bind(change.directory_id)
+        .bind(change.at)
+        .bind(json_ids(removed_groups)?)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
+/// Changes both membership tables (by group and by user) the same way, each
+/// written in its own key order, then the group counts of stored users whose
+/// memberships changed; new users get theirs when they are inserted.
+///
 /// The staged changes were computed against the stored members, which no
 /// other run can change before this one applies (one run per directory; an
 /// applied run discards diffs still waiting for confirmation).
 async fn apply_memberships(
     tx: &mut Transaction<'_, Sqlite>,
-    run_id: &str,
-    directory_id: &str,
+    change: &Change<'_>,
+    removed_groups: &[String],
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!("DELETE {MEMBERSHIPS_OF_REMOVED_GROUPS}"))
-        .bind(run_id)
-        .bind(directory_id)
+    // Members of removed groups leave with the group.
+    let orphaned = "SELECT group_id, user_id FROM directory_memberships
+         WHERE directory_id = $2 AND group_id IN (SELECT value FROM json_each($3))";
+    let orphaned_users: Vec<String> = if removed_groups.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(&format!("SELECT DISTINCT user_id FROM ({orphaned})"))
+            .bind(change.run_id)
+            .bind(change.directory_id)
+            .bind(json_ids(removed_groups)?)
+            .fetch_all(&mut **tx)
+            .await?
+    };
+    let removed = format!("{} UNION ALL {orphaned}", staged_member_changes("removed"));
+    let added = staged_member_changes("added");
+    let statements = [
+        format!(
+            "DELETE FROM directory_user_groups WHERE directory_id = $2 AND (group_id, user_id) IN ({removed})"
+        ),
+        format!("DELETE FROM directory_memberships WHERE directory_id = $2 AND (group_id, user_id) IN ({removed})"),
+        format!(
+            "INSERT INTO directory_memberships (directory_id, group_id, user_id)
+             SELECT $2, c.group_id, c.user_id FROM ({added}) c WHERE true ORDER BY 2, 3
+             ON CONFLICT DO NOTHING"
+        ),
+        format!(
+            "INSERT INTO directory_user_groups (directory_id, user_id, group_id)
+             SELECT $2, c.user_id, c.group_id FROM ({added}) c WHERE true ORDER BY 2, 3
+             ON CONFLICT DO NOTHING"
+        ),
+    ];
+    for sql in statements {
+        sqlx::query(&sql)
+            .bind(change.run_id)
+            .bind(change.directory_id)
+            .bind(json_ids(removed_groups)?)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // A first sync has no stored users to recount (and half a million
+    // staged memberships to skip).
+    let has_users: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directory_users WHERE directory_id = $1)")
+            .bind(change.directory_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    if has_users {
+        sqlx::query(&format!(
+            "UPDATE directory_users SET group_count = (SELECT COUNT(*) FROM directory_user_groups m
+                 WHERE m.directory_id = $2 AND m.user_id = directory_users.okta_id)
+             WHERE directory_id = $2 AND okta_id IN (
+                 SELECT user_id FROM ({added}) UNION SELECT user_id FROM ({})
+                 UNION SELECT value FROM json_each($3))",
+            staged_member_changes("removed")
+        ))
+        .bind(change.run_id)
+        .bind(change.directory_id)
+        .bind(json_ids(&orphaned_users)?)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(&format!(
-        "DELETE FROM directory_memberships WHERE directory_id = $2 AND (group_id, user_id) IN ({})",
-        staged_member_changes("removed")
-    ))
-    .bind(run_id)
-    .bind(directory_id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(&format!(
-        "INSERT INTO directory_memberships (directory_id, group_id, user_id)
-         SELECT $2, c.group_id, c.user_id FROM ({}) c WHERE true
-         ON CONFLICT DO NOTHING",
-        staged_member_changes("added")
-    ))
-    .bind(run_id)
-    .bind(directory_id)
-    .execute(&mut **tx)
-    .await?;
+    }
     Ok(())
 }

@@ -41,7 +41,7 @@ impl Store {
     /// The live groups a user is a member of, by name.
     pub async fn user_groups(&self, directory_id: &str, user_id: &str) -> Result<Vec<GroupRef>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT g.okta_id, g.name FROM directory_memberships m
+            "SELECT g.okta_id, g.name FROM directory_user_groups m
              CROSS JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
              WHERE m.directory_id = $1 AND m.user_id = $2 ORDER BY g.name, g.okta_id",
         )

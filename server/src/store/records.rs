@@ -146,6 +146,8 @@ pub enum UserSort {
     Status,
     /// Most recently changed first.
     Updated,
+    /// Members of the most groups first.
+    Groups,
 }
 
 impl UserSort {
@@ -155,11 +157,12 @@ impl UserSort {
             "login" => Self::Login,
             "status" => Self::Status,
             "updated" => Self::Updated,
+            "groups" => Self::Groups,
             _ => Self::Name,
         }
     }
 
-    /// Matches the keyset indexes of migration 3 exactly, so SQLite walks one.
+    /// Matches the keyset indexes (`directory_users_by_*_key`) exactly, so SQLite walks one.
     fn key(self) -> &'static str {
         match self {
             Self::Name => "u.display_name",
@@ -167,11 +170,12 @@ impl UserSort {
             Self::Login => "u.login",
             Self::Status => "u.status",
             Self::Updated => "u.updated_at",
+            Self::Groups => "u.group_count",
         }
     }
 
     fn descending(self) -> bool {
-        self == Self::Updated
+        matches!(self, Self::Updated | Self::Groups)
     }
 }
 
@@ -231,13 +235,8 @@ impl Store {
         let filters = user_filters(filter);
         let (after_key, after_id) = filter.after.unwrap_or(("", ""));
         let sql = format!(
-            "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
-                    (SELECT COUNT(*) FROM directory_memberships m
-                       -- CROSS JOIN: the user's memberships drive, not all groups.
-                       CROSS JOIN directory_groups g
-                      WHERE m.directory_id = u.directory_id AND m.user_id = u.okta_id
-                        AND g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL) AS groups,
-                    {key} AS sort_key
+            "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at, u.group_count AS groups,
+                    CAST({key} AS TEXT) AS sort_key
              FROM directory_users u
              WHERE u.directory_id = $1 AND u.deleted_at IS NULL{filters} {keyset}
              ORDER BY {key} {dir}, u.okta_id {dir} LIMIT $6"

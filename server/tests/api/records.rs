@@ -22,6 +22,7 @@ async fn every_sort_order_pages_through_all_users_once_and_in_order() {
         UserSort::Login,
         UserSort::Status,
         UserSort::Updated,
+        UserSort::Groups,
     ] {
         let mut seen: Vec<(String, String)> = Vec::new();
         loop {
@@ -39,7 +40,22 @@ async fn every_sort_order_pages_through_all_users_once_and_in_order() {
         }
         let mut ids: Vec<String> = seen.iter().map(|(_, id)| id.clone()).collect();
         let mut ordered = seen.clone();
-        ordered.sort();
+        if sort == UserSort::Groups {
+            // Counts order as numbers: 10 groups before 9.
+            ordered.sort_by_key(|(k, id)| {
+                (
+                    std::cmp::Reverse(k.parse::<i64>().unwrap()),
+                    std::cmp::Reverse(id.clone()),
+                )
+            });
+            assert_ne!(
+                ordered.first().map(|o| &o.0),
+                ordered.last().map(|o| &o.0),
+                "counts vary"
+            );
+        } else {
+            ordered.sort();
+        }
         if sort == UserSort::Updated {
             ordered.reverse();
         }

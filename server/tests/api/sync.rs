@@ -29,6 +29,44 @@ async fn staging_rows(f: &OktaFixture) -> i64 {
     total
 }
 
+/// Every live user's group count is what the simulator says (members of the
+/// app's groups), and the two membership tables mirror each other.
+async fn assert_group_counts_match_the_sim(f: &OktaFixture) {
+    let sim = f.sim();
+    let mut expected: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for group_id in sim.app_group_ids(&sim.roster_app_id()).unwrap() {
+        for user_id in sim.group_member_ids(&group_id).unwrap() {
+            *expected.entry(user_id).or_default() += 1;
+        }
+    }
+    let users = f
+        .store
+        .list_users(&f.directory_id, &server::store::UserFilter::default(), 100_000)
+        .await
+        .unwrap();
+    assert!(!users.is_empty());
+    for user in users {
+        assert_eq!(
+            user.groups,
+            expected.get(&user.okta_id).copied().unwrap_or(0),
+            "group count of {}",
+            user.okta_id
+        );
+    }
+    let unmirrored: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (
+             SELECT directory_id, group_id, user_id FROM directory_memberships
+             EXCEPT SELECT directory_id, group_id, user_id FROM directory_user_groups
+             UNION ALL
+             SELECT directory_id, group_id, user_id FROM directory_user_groups
+             EXCEPT SELECT directory_id, group_id, user_id FROM directory_memberships)",
+    )
+    .fetch_one(f.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(unmirrored, 0, "memberships by group and by user agree");
+}
+
 fn new_user(first: &str) -> NewUser {
     NewUser {
         first_name: first.into(),
@@ -101,6 +139,7 @@ async fn first_sync_imports_exactly_the_assigned_users_groups_and_memberships() 
     assert_eq!(run.users_removed, 0);
     assert!(run.pages >= 3 && run.api_calls > run.pages, "{run:?}");
     assert_eq!(staging_rows(&f).await, 0, "staging is emptied after apply");
+    assert_group_counts_match_the_sim(&f).await;
 }
 
 #[tokio::test]
@@ -161,12 +200,37 @@ async fn user_and_membership_changes_are_applied() {
         },
     )
     .unwrap();
+    let last_sync = f
+        .store
+        .directory(&f.directory_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_success_at
+        .unwrap();
+    let untouched = f.store.user(&f.directory_id, &present[6]).await.unwrap().unwrap();
 
     let outcome = sync(&f).await;
     assert_eq!(outcome.status, "succeeded", "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     assert_eq!(run.users_added, 1);
     assert_eq!(run.users_removed, 1);
+    assert_group_counts_match_the_sim(&f).await;
+    assert_eq!(
+        f.store.user(&f.directory_id, &present[6]).await.unwrap().unwrap(),
+        untouched,
+        "an unchanged user is not rewritten"
+    );
+    assert_eq!(
+        f.store
+            .user(&f.directory_id, &to_deactivate)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at,
+        last_sync,
+        "a removed user was last seen by the sync before"
+    );
     assert!(run.users_updated >= 2, "suspended + renamed: {run:?}");
     assert!(
         run.groups_skipped < run.groups_fetched,
@@ -511,6 +575,7 @@ async fn membership_changes_are_counted_and_an_unassigned_group_takes_its_member
     let stored = f.store.group_member_ids(&f.directory_id, &changed).await.unwrap();
     assert!(stored.contains(&joining) && !stored.contains(&leaving));
     assert_eq!(staging_rows(&f).await, 0);
+    assert_group_counts_match_the_sim(&f).await;
 
     let again = sync(&f).await;
     let run = f.store.run(&again.run_id).await.unwrap().unwrap();
