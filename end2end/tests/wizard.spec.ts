@@ -154,6 +154,15 @@ test("the wizard guides through keypair, connection, failing and passing verifie
   await expect(page.getByRole("button", { name: "Create" })).toBeEnabled();
   await page.getByTestId("step-verify").screenshot({ path: "screenshots/wizard-verified.png" });
 
+  // Preview first: what the first sync would import, and nothing stored yet.
+  const expected = await sim.expectedCounts(rosterAppId);
+  await page.getByRole("button", { name: "Preview first" }).click();
+  await expect(page.getByTestId("preview-result")).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("preview-users")).toHaveText(String(expected.users));
+  await expect(page.getByTestId("preview-groups")).toHaveText(String(expected.groups));
+  await expect(page.getByTestId("preview-result")).toContainText("nothing imported yet");
+  await page.getByTestId("step-create").screenshot({ path: "screenshots/wizard-preview.png" });
+
   // A reload keeps the draft: values, key and the verification.
   const wizardUrl = page.url();
   await page.reload();
@@ -163,6 +172,15 @@ test("the wizard guides through keypair, connection, failing and passing verifie
   await expect(page.getByLabel("Client ID")).toHaveValue(SERVICE_CLIENT_ID);
   expect(JSON.parse(await page.getByTestId("public-jwk").inputValue()).kid).toBe(jwk.kid);
   await expect(page.getByText("Verified with the current domain, Client ID and key.")).toBeVisible();
+  await expect(page.getByTestId("preview-users")).toHaveText(String(expected.users));
+
+  // The Add Directory page lists the unfinished setup; Continue comes back here.
+  await page.goto("/settings/directory-sync/new");
+  const draftRow = page.getByTestId("draft").filter({ hasText: SERVICE_CLIENT_ID });
+  await expect(draftRow).toContainText("ready to create");
+  await draftRow.getByRole("link", { name: "Continue" }).click();
+  await expect(page).toHaveURL(wizardUrl);
+  await waitForHydration(page);
 
   // Abandoned so far: nothing active exists yet.
   const cardsBefore = await page.request.get("/settings/directory-sync");
@@ -242,9 +260,10 @@ test("the users table pages through keyset pages, searches and filters by status
   await expect(page.getByTestId("users-total")).toHaveText(`${expected.suspended} users match`);
   for (const status of await rows.locator("td:nth-child(4)").allTextContents()) expect(status).toBe("SUSPENDED");
 
-  // The run history records the syncs.
-  await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(2);
+  // The run history records the syncs, the wizard's preview included.
+  await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(3);
   await expect(page.getByTestId("runs-table")).toContainText("first");
+  await expect(page.getByTestId("runs-table")).toContainText("previewed");
 
   // Sorting by login: keyset order holds on the page.
   await page.getByLabel("Status").selectOption("");
@@ -255,6 +274,15 @@ test("the users table pages through keyset pages, searches and filters by status
   const logins = await rows.locator("td:nth-child(3)").allTextContents();
   expect(logins.length).toBe(50);
   expect([...logins].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(logins);
+
+  // Sorting by groups count: members of the most groups first.
+  await page.locator("a[data-sort=groups]").click();
+  await expect(page).toHaveURL(/sort=groups/);
+  await expect(page.locator("th[aria-sort=descending]")).toContainText("Groups");
+  const counts = (await rows.locator("td:nth-child(5)").allTextContents()).map(Number);
+  expect(counts.length).toBe(50);
+  expect([...counts].sort((a, b) => b - a)).toEqual(counts);
+  expect(counts[0]).toBeGreaterThan(0);
 
   // The latest manual run's page shows its counters and the diff sample.
   await page.getByTestId("runs-table").locator("tbody tr").first().getByRole("link").click();
@@ -268,8 +296,10 @@ test("the users table pages through keyset pages, searches and filters by status
   await page.getByLabel("Status").selectOption("");
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(rows).toHaveCount(1);
+  const groupsOfSomeone = Number(await rows.first().locator("td:nth-child(5)").textContent());
   await rows.first().getByRole("link").click();
   await expect(page.getByTestId("user-okta-id")).toHaveText(someone.id);
+  await expect(page.getByTestId("user-groups").locator("li")).toHaveCount(groupsOfSomeone);
   await expect(page.getByTestId("user-traits")).toContainText(String(someone.profile.login));
   await expect(page.getByTestId("user-history")).toContainText(/Added as/);
 
@@ -376,5 +406,17 @@ test.describe("without JavaScript", () => {
     await page.getByRole("button", { name: "Save connection" }).click();
     await expect(page.getByLabel("Client ID")).toHaveValue(SERVICE_CLIENT_ID);
     await expect(page.getByRole("button", { name: "Verify Now" })).toBeEnabled();
+
+    // An abandoned setup is listed on the Add Directory page and can be discarded with its keys.
+    const id = page.url().match(/new\/([0-9a-f-]{36})/)![1];
+    expect((await page.request.get(`/directories/${id}/jwks.json`)).status()).toBe(200);
+    await page.goto("/settings/directory-sync/new");
+    const row = page.locator(`[data-testid=draft][data-directory-id="${id}"]`);
+    await expect(row).toContainText(SERVICE_CLIENT_ID);
+    await row.getByRole("button", { name: "Discard" }).click();
+    await expect(page).toHaveURL(/\/settings\/directory-sync\/new$/);
+    await expect(page.getByRole("heading", { name: "Connect an Okta directory" })).toBeVisible();
+    await expect(row).toHaveCount(0);
+    expect((await page.request.get(`/directories/${id}/jwks.json`)).status()).toBe(404);
   });
 });

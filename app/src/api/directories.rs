@@ -102,6 +102,32 @@ pub struct WizardState {
     pub app_id: Option<String>,
     pub verified: bool,
     pub sso_configured: bool,
+    /// The last "Preview first" of this draft, so it survives a reload.
+    pub preview: Option<PreviewView>,
+}
+
+/// What the first sync of a draft would import, from a dry run that applied nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewView {
+    pub run_id: String,
+    pub finished_at: String,
+    pub users: i64,
+    pub groups: i64,
+    pub memberships: i64,
+    pub users_sample: Vec<String>,
+    pub groups_sample: Vec<String>,
+    pub error: Option<ErrorView>,
+}
+
+/// An unfinished wizard, listed on the Add Directory page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftView {
+    pub id: String,
+    pub okta_domain: String,
+    pub client_id: String,
+    pub created_at: String,
+    pub created_ago: String,
+    pub verified: bool,
 }
 
 /// Inline validation of the wizard's connection fields (`None` = fine).
@@ -391,6 +417,29 @@ pub async fn verify_directory(directory_id: String, app_id: Option<String>) -> R
     portal()?
         .verify(directory_id, app_id.filter(|a| !a.is_empty()))
         .await
+}
+
+/// "Preview first": a dry run of the verified draft; nothing is imported.
+#[server]
+pub async fn preview_directory(directory_id: String) -> Result<PreviewView, AppError> {
+    require_admin().await?;
+    portal()?.preview(directory_id).await
+}
+
+#[server]
+pub async fn list_drafts() -> Result<Vec<DraftView>, AppError> {
+    require_admin().await?;
+    portal()?.drafts().await
+}
+
+/// Deletes an unfinished wizard with its keys; active directories are not touched.
+#[server]
+pub async fn discard_draft(directory_id: String) -> Result<(), AppError> {
+    require_admin().await?;
+    portal()?.discard_draft(directory_id).await?;
+    // Without wasm the form posts natively: back to the list it came from.
+    leptos_axum::redirect("/settings/directory-sync/new");
+    Ok(())
 }
 
 /// Activates a verified draft, starts its first sync and lands on the cards.

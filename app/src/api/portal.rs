@@ -3,9 +3,9 @@
 //! crate never sees SQL or HTTP clients.
 
 use super::{
-    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, GroupDetail, GroupQuery,
-    GroupsPage, InstanceName, Overview, RunDetail, SettingsForm, UserDetail, UserQuery, UsersPage,
-    VerifyView, WizardState,
+    AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView, GroupDetail,
+    GroupQuery, GroupsPage, InstanceName, Overview, PreviewView, RunDetail, SettingsForm, UserDetail,
+    UserQuery, UsersPage, VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -59,6 +59,9 @@ pub trait Portal: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<VerifyView, AppError>>;
     fn create_directory(&self, directory_id: String, name: String)
         -> BoxFuture<'_, Result<String, AppError>>;
+    fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>>;
+    fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>>;
+    fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
 
     fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>>;
     fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>>;

@@ -4,10 +4,11 @@
 //! Every form is an `ActionForm`, so the wizard also works without wasm.
 
 use crate::api::{
-    get_wizard, CheckConnection, CreateDirectory, SaveConnection, StartWizard, VerifyDirectory, VerifyView,
-    WizardState,
+    get_wizard, list_drafts, CheckConnection, CreateDirectory, DiscardDraft, DraftView, PreviewDirectory,
+    PreviewView, SaveConnection, StartWizard, VerifyDirectory, VerifyView, WizardState,
 };
 use crate::components::{CopyButton, ErrorNotice};
+use crate::pages::directory_detail::short_time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -24,6 +25,7 @@ pub fn NewDirectory() -> impl IntoView {
     view! {
         <Title text="Add Directory" />
         <WizardHead />
+        <Drafts />
         <ol class="stepper">
             <SsoStep configured=false />
             <RoleStep />
@@ -68,6 +70,63 @@ pub fn DirectoryWizard() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Wizards started earlier and not finished: continue one or discard it
+/// (with its keys) instead of leaving drafts behind.
+#[component]
+fn Drafts() -> impl IntoView {
+    let discard = ServerAction::<DiscardDraft>::new();
+    let drafts = Resource::new(move || discard.version().get(), |_| list_drafts());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match drafts.await {
+                    Ok(list) if list.is_empty() => ().into_any(),
+                    Ok(list) => view! {
+                        <section class="drafts" data-testid="drafts" aria-labelledby="drafts-heading">
+                            <h2 id="drafts-heading">"Unfinished setups"</h2>
+                            <p class="muted">"Continue where you left off, or discard a setup you no longer need (its keys are deleted; remove them from Okta too)."</p>
+                            <ul class="draft-list">
+                                {list.into_iter().map(|draft| view! { <DraftRow draft discard /> }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || discard.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+    }
+}
+
+#[component]
+fn DraftRow(draft: DraftView, discard: ServerAction<DiscardDraft>) -> impl IntoView {
+    let what = if draft.okta_domain.is_empty() {
+        "Keypair generated; no Okta domain yet".to_owned()
+    } else {
+        format!("{} · Client ID {}", draft.okta_domain, draft.client_id)
+    };
+    let continue_href = format!("/settings/directory-sync/new/{}", draft.id);
+    let id = draft.id.clone();
+    view! {
+        <li class="draft" data-testid="draft" data-directory-id=draft.id>
+            <div>
+                <p><strong>{what}</strong></p>
+                <p class="muted">
+                    "Started "<time datetime=draft.created_at.clone() title=draft.created_at.clone()>{draft.created_ago}</time>
+                    {draft.verified.then_some(" · verified, ready to create")}
+                </p>
+            </div>
+            <div class="draft-actions">
+                <a class="button button-small" href=continue_href>"Continue"</a>
+                <ActionForm action=discard>
+                    <input type="hidden" name="directory_id" value=id />
+                    <button class="button button-small button-danger" type="submit" disabled=move || discard.pending().get()>"Discard"</button>
+                </ActionForm>
+            </div>
+        </li>
     }
 }
 
@@ -374,6 +433,7 @@ fn Checklist(report: VerifyView) -> impl IntoView {
 #[component]
 fn CreateStep(state: RwSignal<WizardState>) -> impl IntoView {
     let create = ServerAction::<CreateDirectory>::new();
+    let preview = ServerAction::<PreviewDirectory>::new();
     let initial = state.get_untracked();
     let default_name = if initial.okta_domain.is_empty() {
         "Okta".to_owned()
@@ -381,6 +441,13 @@ fn CreateStep(state: RwSignal<WizardState>) -> impl IntoView {
         format!("Okta — {}", initial.okta_domain)
     };
     let verified = move || state.with(|s| s.verified);
+    let busy = move || create.pending().get() || preview.pending().get();
+    // The newest preview: this page's, else the one stored with the draft.
+    let shown_preview = move || match preview.value().get() {
+        Some(Ok(view)) => Some(view),
+        _ => state.with(|s| s.preview.clone()),
+    };
+    let directory_id = initial.directory_id.clone();
     view! {
         <li class="step" data-state=move || if verified() { "current" } else { "todo" } data-testid="step-create">
             <h2><span class="step-number">"7"</span>"Create the directory"</h2>
@@ -390,15 +457,62 @@ fn CreateStep(state: RwSignal<WizardState>) -> impl IntoView {
                 <label for="directory-name">"Directory name"</label>
                 <input id="directory-name" name="name" type="text" autocomplete="off" value=default_name />
                 <div>
-                    <button class="button button-primary" type="submit" disabled=move || !verified() || create.pending().get()>
+                    <button class="button button-primary" type="submit" disabled=move || !verified() || busy()>
                         {move || if create.pending().get() { "Creating…" } else { "Create" }}
                     </button>
                 </div>
                 {move || (!verified()).then(|| view! { <p class="hint">"Create unlocks after a successful verify of the current values."</p> })}
                 {move || create.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
             </ActionForm>
+            <div class="preview-block">
+                <p class="muted">"Optional: see what the first sync would import before anything is stored. Roster reads everything from Okta once and imports nothing."</p>
+                <ActionForm action=preview>
+                    <input type="hidden" name="directory_id" value=directory_id />
+                    <button class="button" type="submit" disabled=move || !verified() || busy()>
+                        {move || if preview.pending().get() { "Previewing… (reading Okta)" } else { "Preview first" }}
+                    </button>
+                </ActionForm>
+                {move || preview.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                {move || shown_preview().map(|p| view! { <PreviewResult preview=p /> })}
+            </div>
         </li>
     }
+}
+
+/// The dry run's counts and a few names of each kind.
+#[component]
+fn PreviewResult(preview: PreviewView) -> impl IntoView {
+    if let Some(error) = preview.error {
+        return view! {
+            <div class="notice notice-error" role="alert" data-testid="preview-result">
+                <p><strong>"The preview failed: "{error.message}</strong></p>
+                <p class="hint">{error.hint}</p>
+            </div>
+        }
+        .into_any();
+    }
+    let names = |sample: Vec<String>, total: i64| {
+        let more = total - sample.len() as i64;
+        let mut text = sample.join(", ");
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        text
+    };
+    view! {
+        <div class="notice notice-info" role="status" data-testid="preview-result">
+            <p>
+                "Preview — nothing imported yet. Creating this directory would import "
+                <strong data-testid="preview-users">{preview.users}</strong>" users, "
+                <strong data-testid="preview-groups">{preview.groups}</strong>" groups and "
+                <strong data-testid="preview-memberships">{preview.memberships}</strong>" group memberships."
+            </p>
+            {(!preview.users_sample.is_empty()).then(|| view! { <p class="muted">"Users: "{names(preview.users_sample.clone(), preview.users)}</p> })}
+            {(!preview.groups_sample.is_empty()).then(|| view! { <p class="muted">"Groups: "{names(preview.groups_sample.clone(), preview.groups)}</p> })}
+            <p class="hint">"Previewed "<time datetime=preview.finished_at.clone()>{short_time(&preview.finished_at)}</time>"."</p>
+        </div>
+    }
+    .into_any()
 }
 
 #[component]

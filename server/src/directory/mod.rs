@@ -5,7 +5,7 @@ use crate::{
     crypto::MasterKey,
     okta::{self, ClientId, KeyPair, OktaOrigin, PublicJwk, RetryPolicy, VerifyInput, VerifyReport},
     store::{Directory, NewDirectory, Store, StoreError},
-    sync::{seal_purpose, SyncEngine, SyncError, Trigger},
+    sync::{seal_purpose, RunOutcome, SyncEngine, SyncError, Trigger},
 };
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -296,9 +296,29 @@ impl DirectoryService {
     }
 
     /// The wizard's "Create": activates and starts the first sync in the background.
-    pub async fn create(&self, directory_id: &str, name: &str) -> Result<String, DirectoryError> {
+    pub async fn create(&self, directory_id: &str, name: &str) -> Result<(), DirectoryError> {
         self.activate(directory_id, name).await?;
-        Ok(self.engine.sync_now(directory_id, Trigger::First).await?)
+        match self.engine.sync_now(directory_id, Trigger::First).await {
+            // A preview still running: the scheduler starts the first sync
+            // right after it (activation made the directory due now).
+            Ok(_) | Err(SyncError::AlreadySyncing) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The wizard's "Preview first": a dry run of a verified draft that
+    /// fetches everything and records what the first sync would import,
+    /// applying nothing.
+    pub async fn preview(&self, directory_id: &str) -> Result<RunOutcome, DirectoryError> {
+        let directory = self
+            .store
+            .directory(directory_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
+        if !self.is_verified(&directory).await? {
+            return Err(DirectoryError::NotVerified);
+        }
+        Ok(self.engine.sync_and_wait(directory_id, Trigger::Preview).await?)
     }
 
     /// Makes a verified draft an active directory (it is then scheduled).

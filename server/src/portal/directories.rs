@@ -2,16 +2,16 @@
 //! engine and store into the UI's shapes and their errors into AppError.
 
 use crate::{
-    directory::{DirectoryError, DirectoryService, RawSyncSettings},
+    directory::{DirectoryError, RawSyncSettings},
     okta::{CheckStatus, VerifyReport},
     state::AppState,
     store::{Directory, RunRow, StoreError, UserFilter, UserSort},
     sync::{SyncError, Trigger},
 };
 use app::api::{
-    AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, ErrorView, KeysView,
-    NextKeyView, PendingDiffView, ProgressView, RunView, SettingsForm, SettingsView, UserQuery, UserRow,
-    UsersPage, VerifyView, WizardState,
+    AppError, AppView, CheckView, DirectoryCard, DirectoryDetail, DirectoryStatus, DraftView, ErrorView,
+    KeysView, NextKeyView, PendingDiffView, PreviewView, ProgressView, RunView, SettingsForm, SettingsView,
+    UserQuery, UserRow, UsersPage, VerifyView, WizardState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
@@ -271,16 +271,43 @@ pub async fn delete(state: &AppState, id: String, confirm_name: String) -> Resul
     Ok(())
 }
 
-async fn wizard_state(service: &DirectoryService, d: &Directory) -> Result<WizardState, AppError> {
+/// A finished preview run as the wizard shows it.
+fn preview_view(run: &RunRow) -> PreviewView {
+    let sample: crate::store::DiffSample = run
+        .diff_sample
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    PreviewView {
+        run_id: run.id.clone(),
+        finished_at: run.finished_at.clone().unwrap_or_default(),
+        users: run.users_added,
+        groups: run.groups_added,
+        memberships: run.memberships_added,
+        users_sample: sample.users_added,
+        groups_sample: sample.groups_added,
+        error: error_view(run),
+    }
+}
+
+fn okta_domain(d: &Directory) -> String {
+    // https is implied; a plain-http test origin keeps its scheme so it re-validates.
+    d.okta_origin
+        .strip_prefix("https://")
+        .unwrap_or(&d.okta_origin)
+        .to_owned()
+}
+
+async fn wizard_state(state: &AppState, d: &Directory) -> Result<WizardState, AppError> {
+    let service = &state.directories;
     let key = service.public_key(&d.id).await?;
+    let preview = state
+        .store
+        .latest_finished_run(&d.id, Trigger::Preview.as_str())
+        .await?;
     Ok(WizardState {
         directory_id: d.id.clone(),
-        // https is implied; a plain-http test origin keeps its scheme so it re-validates.
-        okta_domain: d
-            .okta_origin
-            .strip_prefix("https://")
-            .unwrap_or(&d.okta_origin)
-            .to_owned(),
+        okta_domain: okta_domain(d),
         client_id: d.client_id.clone(),
         jwk_json: serde_json::to_string_pretty(&key.jwk).unwrap_or_default(),
         pem: key.pem,
@@ -288,18 +315,19 @@ async fn wizard_state(service: &DirectoryService, d: &Directory) -> Result<Wizar
         app_id: d.app_id.clone(),
         verified: service.is_verified(d).await?,
         sso_configured: false,
+        preview: preview.as_ref().map(preview_view),
     })
 }
 
 pub async fn start_wizard(state: &AppState) -> Result<WizardState, AppError> {
     let view = state.directories.create_draft_with_keys().await?;
     let d = draft(state, &view.directory_id).await?;
-    wizard_state(&state.directories, &d).await
+    wizard_state(state, &d).await
 }
 
 pub async fn wizard(state: &AppState, id: String) -> Result<WizardState, AppError> {
     let d = draft(state, &id).await?;
-    wizard_state(&state.directories, &d).await
+    wizard_state(state, &d).await
 }
 
 pub async fn save_connection(
@@ -315,7 +343,7 @@ pub async fn save_connection(
         .set_connection(&id, &domain, &client_id, app)
         .await?;
     let d = draft(state, &id).await?;
-    wizard_state(&state.directories, &d).await
+    wizard_state(state, &d).await
 }
 
 fn verify_view(report: &VerifyReport) -> VerifyView {
@@ -365,6 +393,44 @@ pub async fn verify(state: &AppState, id: String, app_id: Option<String>) -> Res
     }
     let report = state.directories.verify(&id, None).await?;
     Ok(verify_view(&report))
+}
+
+pub async fn preview(state: &AppState, id: String) -> Result<PreviewView, AppError> {
+    draft(state, &id).await?;
+    let outcome = state.directories.preview(&id).await?;
+    let run = state
+        .store
+        .run(&outcome.run_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The preview run".into()))?;
+    Ok(preview_view(&run))
+}
+
+pub async fn drafts(state: &AppState) -> Result<Vec<DraftView>, AppError> {
+    let mut views = Vec::new();
+    for d in state.store.list_drafts().await? {
+        views.push(DraftView {
+            id: d.id.clone(),
+            okta_domain: okta_domain(&d),
+            client_id: d.client_id.clone(),
+            created_ago: relative(&d.created_at),
+            created_at: d.created_at.clone(),
+            verified: state.directories.is_verified(&d).await?,
+        });
+    }
+    Ok(views)
+}
+
+pub async fn discard_draft(state: &AppState, id: String) -> Result<(), AppError> {
+    draft(state, &id).await?;
+    if state.directories.engine().progress(&id).is_some() {
+        return Err(AppError::Invalid(
+            "Wait for the preview to finish, then discard the draft.".into(),
+        ));
+    }
+    state.store.delete_directory(&id).await?;
+    tracing::info!(directory_id = id, "draft directory discarded");
+    Ok(())
 }
 
 pub async fn create(state: &AppState, id: String, name: String) -> Result<String, AppError> {

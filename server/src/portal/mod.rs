@@ -6,9 +6,9 @@ mod records;
 
 use crate::{state::AppState, store::StoreError};
 use app::api::{
-    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, GroupDetail,
-    GroupQuery, GroupsPage, InstanceName, Overview, Portal, RunDetail, SettingsForm, UserDetail, UserQuery,
-    UsersPage, VerifyView, WizardState,
+    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
+    GroupDetail, GroupQuery, GroupsPage, InstanceName, Overview, Portal, PreviewView, RunDetail,
+    SettingsForm, UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
 };
 
 pub struct RosterPortal {
@@ -185,6 +185,18 @@ impl Portal for RosterPortal {
         name: String,
     ) -> BoxFuture<'_, Result<String, AppError>> {
         Box::pin(directories::create(&self.state, directory_id, name))
+    }
+
+    fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>> {
+        Box::pin(directories::preview(&self.state, directory_id))
+    }
+
+    fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>> {
+        Box::pin(directories::drafts(&self.state))
+    }
+
+    fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(directories::discard_draft(&self.state, directory_id))
     }
 
     fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>> {

@@ -52,6 +52,13 @@ impl Store {
         Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
+    /// Wizards not finished yet, newest first.
+    pub async fn list_drafts(&self) -> Result<Vec<Directory>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM directories WHERE state = 'draft' ORDER BY created_at DESC, id");
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
     pub async fn directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM directories WHERE id = $1");
         Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)

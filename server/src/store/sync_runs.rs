@@ -200,6 +200,23 @@ impl Store {
             .await?)
     }
 
+    /// The newest finished run of one kind (`preview`, …) of a directory.
+    pub async fn latest_finished_run(
+        &self,
+        directory_id: &str,
+        trigger: &str,
+    ) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND trigger = $2 AND finished_at IS NOT NULL
+             ORDER BY started_at DESC, id LIMIT 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .bind(trigger)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn pending_confirmation(&self, directory_id: &str) -> Result<Option<RunRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND status = 'needs_confirmation'

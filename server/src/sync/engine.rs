@@ -271,7 +271,7 @@ impl SyncEngine {
             }
             Err(e) => Err(RunError::Okta(e)),
         };
-        let outcome = self.finish(&directory.id, run_id, result).await?;
+        let outcome = self.finish(&directory.id, run_id, result, trigger).await?;
         if trigger != Trigger::Preview {
             let next = time::OffsetDateTime::now_utc()
                 + time::Duration::seconds(directory.sync_interval_secs.max(60));
@@ -285,6 +285,7 @@ impl SyncEngine {
         directory_id: &str,
         run_id: &str,
         result: Result<RunEnd, RunError>,
+        trigger: Trigger,
     ) -> Result<RunOutcome, SyncError> {
         let store = &self.inner.store;
         let outcome = |status: &str, error: Option<OktaErrorSummary>| RunOutcome {
@@ -334,8 +335,11 @@ impl SyncEngine {
                         }),
                     )
                     .await?;
-                store.mark_directory_failing(directory_id).await?;
-                if summary.class == ErrorClass::Configuration {
+                // A preview only reports: the directory's health and schedule stay as they were.
+                if trigger != Trigger::Preview {
+                    store.mark_directory_failing(directory_id).await?;
+                }
+                if summary.class == ErrorClass::Configuration && trigger != Trigger::Preview {
                     // Retrying cannot help until the admin fixes and re-verifies.
                     store.set_paused(directory_id, true, Some(&summary.code)).await?;
                 }

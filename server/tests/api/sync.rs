@@ -1,6 +1,6 @@
 //! The sync engine against the simulator: correctness, incrementality, safety.
 
-use crate::okta_fixture::{ready, start_sim, OktaFixture, ServiceApp};
+use crate::okta_fixture::{connect, ready, start_sim, OktaFixture, ServiceApp};
 use okta_sim::{FaultKind, FaultRule, NewUser, RateLimitConfig, ServiceAppPatch, UserPatch};
 use server::sync::{SyncError, Trigger};
 use std::time::Duration;
@@ -613,4 +613,58 @@ async fn an_applied_run_discards_a_diff_still_waiting_for_confirmation() {
     ));
     assert_eq!(staging_rows(&f).await, 0);
     assert_eq!(f.stored_user_ids().await, before);
+}
+
+#[tokio::test]
+async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing() {
+    let (f, client_id) = connect(start_sim(300, 10, 800).await, ServiceApp::default()).await;
+    assert!(
+        matches!(
+            f.service.preview(&f.directory_id).await,
+            Err(server::directory::DirectoryError::NotVerified)
+        ),
+        "only a verified draft is previewed"
+    );
+    let report = f
+        .service
+        .verify(&f.directory_id, Some(okta_sim::ROSTER_CLIENT_ID))
+        .await
+        .unwrap();
+    assert!(report.ok(), "{:#?}", report.items);
+
+    let outcome = f.service.preview(&f.directory_id).await.unwrap();
+    assert_eq!(outcome.status, "previewed", "{outcome:?}");
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    let sim = f.sim();
+    let groups = sim.app_group_ids(&sim.roster_app_id()).unwrap();
+    let memberships: usize = groups
+        .iter()
+        .map(|g| sim.group_member_ids(g).unwrap().len())
+        .sum();
+    assert_eq!(run.users_added as usize, f.expected_user_ids().len());
+    assert_eq!(run.groups_added as usize, groups.len());
+    assert_eq!(run.memberships_added as usize, memberships);
+    assert!(run.diff_sample.unwrap().contains('@'), "a sample of logins");
+
+    let counts = f.store.directory_counts(&f.directory_id).await.unwrap();
+    assert_eq!((counts.users, counts.groups), (0, 0), "nothing imported");
+    assert_eq!(staging_rows(&f).await, 0);
+    let draft = f.store.directory(&f.directory_id).await.unwrap().unwrap();
+    assert_eq!(draft.state, "draft");
+    assert!(draft.last_success_at.is_none());
+
+    // A preview that fails reports why, and neither pauses nor flags the draft.
+    sim.update_service_app(
+        &client_id,
+        ServiceAppPatch {
+            scopes: Some(vec!["okta.apps.read".into(), "okta.groups.read".into()]),
+            ..ServiceAppPatch::default()
+        },
+    )
+    .unwrap();
+    let failed = f.service.preview(&f.directory_id).await.unwrap();
+    assert_eq!(failed.status, "failed");
+    assert!(failed.error.unwrap().hint.contains("okta.users.read"));
+    let draft = f.store.directory(&f.directory_id).await.unwrap().unwrap();
+    assert!(!draft.paused && draft.failing_since.is_none(), "{draft:?}");
 }
