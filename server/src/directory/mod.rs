@@ -310,6 +310,12 @@ impl DirectoryService {
     /// fetches everything and records what the first sync would import,
     /// applying nothing.
     pub async fn preview(&self, directory_id: &str) -> Result<RunOutcome, DirectoryError> {
+        self.verified_directory(directory_id).await?;
+        Ok(self.engine.sync_and_wait(directory_id, Trigger::Preview).await?)
+    }
+
+    /// The directory, if its current domain, Client ID, key and app passed a verify.
+    async fn verified_directory(&self, directory_id: &str) -> Result<Directory, DirectoryError> {
         let directory = self
             .store
             .directory(directory_id)
@@ -318,7 +324,7 @@ impl DirectoryService {
         if !self.is_verified(&directory).await? {
             return Err(DirectoryError::NotVerified);
         }
-        Ok(self.engine.sync_and_wait(directory_id, Trigger::Preview).await?)
+        Ok(directory)
     }
 
     /// Makes a verified draft an active directory (it is then scheduled).
@@ -329,14 +335,7 @@ impl DirectoryService {
                 "Give the directory a name of 1 to 80 characters.".into(),
             ));
         }
-        let directory = self
-            .store
-            .directory(directory_id)
-            .await?
-            .ok_or(DirectoryError::NotFound)?;
-        if !self.is_verified(&directory).await? {
-            return Err(DirectoryError::NotVerified);
-        }
+        self.verified_directory(directory_id).await?;
         self.store.activate_directory(directory_id, name).await?;
         Ok(())
     }
