@@ -1,7 +1,7 @@
 //! Turning a run's staging into the directory's state: the diff (for the
 //! circuit breaker and the run record) and the one-transaction apply.
 
-use super::{now, timestamp, Store, StoreError};
+use super::{first_sync::finish_applied, now, timestamp, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
@@ -32,24 +32,24 @@ pub struct DiffSample {
 }
 
 const ADDED_USERS: &str =
-    "FROM sync_staging_users s LEFT JOIN directory_users u ON u.directory_id = $2 AND u.okta_id = s.okta_id
+    "FROM sync_staging_users s LEFT JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (u.okta_id IS NULL OR u.deleted_at IS NOT NULL)";
 const UPDATED_USERS: &str =
-    "FROM sync_staging_users s JOIN directory_users u ON u.directory_id = $2 AND u.okta_id = s.okta_id
+    "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash";
-const REMOVED_USERS: &str = "FROM directory_users u WHERE u.directory_id = $2 AND u.deleted_at IS NULL
+const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
      AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
-    "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = s.okta_id
+    "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)";
 const UPDATED_GROUPS: &str =
-    "FROM sync_staging_groups s JOIN directory_groups g ON g.directory_id = $2 AND g.okta_id = s.okta_id
+    "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
-const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
+const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 /// Stored memberships of live groups the run no longer sees: they go with the group.
-const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE directory_id = $2
-     AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.directory_id = $2 AND g.deleted_at IS NULL
+const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
+     AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
 /// The staged member changes as (group_id, user_id) rows; `{column}` is `added` or `removed`.
 fn staged_member_changes(column: &str) -> String {
@@ -60,10 +60,10 @@ fn staged_member_changes(column: &str) -> String {
 }
 
 impl Store {
-    async fn count(&self, from: &str, run_id: &str, directory_id: &str) -> Result<i64, StoreError> {
+    async fn count(&self, from: &str, run_id: &str, dataset: Option<i64>) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
             .bind(run_id)
-            .bind(directory_id)
+            .bind(dataset)
             .fetch_one(&self.pool)
             .await?)
     }
@@ -73,71 +73,64 @@ impl Store {
         column: &str,
         from: &str,
         run_id: &str,
-        directory_id: &str,
+        dataset: Option<i64>,
     ) -> Result<Vec<String>, StoreError> {
         Ok(
             sqlx::query_scalar(&format!("SELECT {column} {from} ORDER BY 1 LIMIT 20"))
                 .bind(run_id)
-                .bind(directory_id)
+                .bind(dataset)
                 .fetch_all(&self.pool)
                 .await?,
         )
     }
 
+    /// The run's staging against the directory's live records (none before its first sync).
     pub async fn compute_diff(&self, run_id: &str, directory_id: &str) -> Result<DiffCounts, StoreError> {
+        let dataset = live_dataset(&self.pool, directory_id).await?;
         let live = |table: &'static str| async move {
             sqlx::query_scalar::<_, i64>(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE directory_id = $1 AND deleted_at IS NULL"
+                "SELECT COUNT(*) FROM {table} WHERE dataset = $1 AND deleted_at IS NULL"
             ))
-            .bind(directory_id)
+            .bind(dataset)
             .fetch_one(&self.pool)
             .await
         };
         Ok(DiffCounts {
-            users_added: self.count(ADDED_USERS, run_id, directory_id).await?,
-            users_updated: self.count(UPDATED_USERS, run_id, directory_id).await?,
-            users_removed: self.count(REMOVED_USERS, run_id, directory_id).await?,
+            users_added: self.count(ADDED_USERS, run_id, dataset).await?,
+            users_updated: self.count(UPDATED_USERS, run_id, dataset).await?,
+            users_removed: self.count(REMOVED_USERS, run_id, dataset).await?,
             users_live: live("directory_users").await?,
-            groups_added: self.count(ADDED_GROUPS, run_id, directory_id).await?,
-            groups_updated: self.count(UPDATED_GROUPS, run_id, directory_id).await?,
-            groups_removed: self.count(REMOVED_GROUPS, run_id, directory_id).await?,
+            groups_added: self.count(ADDED_GROUPS, run_id, dataset).await?,
+            groups_updated: self.count(UPDATED_GROUPS, run_id, dataset).await?,
+            groups_removed: self.count(REMOVED_GROUPS, run_id, dataset).await?,
             groups_live: live("directory_groups").await?,
             memberships_added: self
                 .count(
                     &format!("FROM ({})", staged_member_changes("added")),
                     run_id,
-                    directory_id,
+                    dataset,
                 )
                 .await?,
             memberships_removed: self
                 .count(
                     &format!("FROM ({})", staged_member_changes("removed")),
                     run_id,
-                    directory_id,
+                    dataset,
                 )
                 .await?
-                + self
-                    .count(MEMBERSHIPS_OF_REMOVED_GROUPS, run_id, directory_id)
-                    .await?,
+                + self.count(MEMBERSHIPS_OF_REMOVED_GROUPS, run_id, dataset).await?,
         })
     }
 
     pub async fn diff_sample(&self, run_id: &str, directory_id: &str) -> Result<DiffSample, StoreError> {
+        let dataset = live_dataset(&self.pool, directory_id).await?;
         Ok(DiffSample {
-            users_added: self.sample("s.login", ADDED_USERS, run_id, directory_id).await?,
-            users_updated: self
-                .sample("s.login", UPDATED_USERS, run_id, directory_id)
-                .await?,
-            users_removed: self
-                .sample("u.login", REMOVED_USERS, run_id, directory_id)
-                .await?,
-            groups_added: self.sample("s.name", ADDED_GROUPS, run_id, directory_id).await?,
-            groups_updated: self
-                .sample("s.name", UPDATED_GROUPS, run_id, directory_id)
-                .await?,
-            groups_removed: self
-                .sample("g.name", REMOVED_GROUPS, run_id, directory_id)
-                .await?,
+            users_added: self.sample("s.login", ADDED_USERS, run_id, dataset).await?,
+            users_updated: self.sample("s.login", UPDATED_USERS, run_id, dataset).await?,
+            users_removed: self.sample("u.login", REMOVED_USERS, run_id, dataset).await?,
+            groups_added: self.sample("s.name", ADDED_GROUPS, run_id, dataset).await?,
+            groups_updated: self.sample("s.name", UPDATED_GROUPS, run_id, dataset).await?,
+            groups_removed: self.sample("g.name", REMOVED_GROUPS, run_id, dataset).await?,
         })
     }
 
@@ -146,23 +139,25 @@ impl Store {
     pub async fn apply_run(&self, run_id: &str, directory_id: &str) -> Result<Vec<String>, StoreError> {
         let at = timestamp(now());
         let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let removed_users = ids_of(
             &mut tx,
             &format!("SELECT u.okta_id {REMOVED_USERS}"),
             run_id,
-            directory_id,
+            dataset,
         )
         .await?;
         let removed_groups = ids_of(
             &mut tx,
             &format!("SELECT g.okta_id {REMOVED_GROUPS}"),
             run_id,
-            directory_id,
+            dataset,
         )
         .await?;
         let change = Change {
             run_id,
             directory_id,
+            dataset,
             at: &at,
         };
         record_user_events(&mut tx, &change, &removed_users).await?;
@@ -180,18 +175,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "UPDATE sync_runs SET status = 'succeeded', phase = 'done', finished_at = $1 WHERE id = $2",
-        )
-        .bind(&at)
-        .bind(run_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE directories SET last_success_at = $1, failing_since = NULL WHERE id = $2")
-            .bind(&at)
-            .bind(directory_id)
-            .execute(&mut *tx)
-            .await?;
+        finish_applied(&mut tx, run_id, directory_id, &at).await?;
         tx.commit().await?;
         Ok(removed_users)
     }
@@ -201,18 +185,51 @@ impl Store {
 struct Change<'a> {
     run_id: &'a str,
     directory_id: &'a str,
+    /// The directory's live dataset, which the change goes into.
+    dataset: i64,
     at: &'a str,
+}
+
+/// The key of a directory's live dataset, if it has one.
+pub(crate) async fn live_dataset<'e, E>(executor: E, directory_id: &str) -> Result<Option<i64>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(
+        sqlx::query_scalar("SELECT key FROM directory_datasets WHERE directory_id = $1 AND live = 1")
+            .bind(directory_id)
+            .fetch_optional(executor)
+            .await?,
+    )
+}
+
+/// The live dataset, made (empty) when the directory has none yet.
+async fn live_or_new_dataset(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+) -> Result<i64, StoreError> {
+    if let Some(key) = live_dataset(&mut **tx, directory_id).await? {
+        return Ok(key);
+    }
+    Ok(
+        sqlx::query_scalar(
+            "INSERT INTO directory_datasets (directory_id, live) VALUES ($1, 1) RETURNING key",
+        )
+        .bind(directory_id)
+        .fetch_one(&mut **tx)
+        .await?,
+    )
 }
 
 async fn ids_of(
     tx: &mut Transaction<'_, Sqlite>,
     select: &str,
     run_id: &str,
-    directory_id: &str,
+    dataset: i64,
 ) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(select)
         .bind(run_id)
-        .bind(directory_id)
+        .bind(dataset)
         .fetch_all(&mut **tx)
         .await?)
 }
@@ -229,21 +246,21 @@ async fn record_user_events(
     removed_users: &[String],
 ) -> Result<(), StoreError> {
     let status_changed =
-        "FROM sync_staging_users s JOIN directory_users u ON u.directory_id = $2 AND u.okta_id = s.okta_id
+        "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
          WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.status != s.status";
     let removed =
-        "FROM directory_users u WHERE u.directory_id = $2 AND u.okta_id IN (SELECT value FROM json_each($4))";
+        "FROM directory_users u WHERE u.dataset = $2 AND u.okta_id IN (SELECT value FROM json_each($4))";
     for (event, source, from) in [
         ("added", "s", ADDED_USERS),
         ("status", "s", status_changed),
         ("removed", "u", removed),
     ] {
         sqlx::query(&format!(
-            "INSERT INTO directory_user_events (directory_id, okta_id, run_id, event, status, at)
+            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
              SELECT $2, {source}.okta_id, $1, '{event}', {source}.status, $3 {from}"
         ))
         .bind(change.run_id)
-        .bind(change.directory_id)
+        .bind(change.dataset)
         .bind(change.at)
         .bind(json_ids(removed_users)?)
         .execute(&mut **tx)
@@ -262,17 +279,17 @@ async fn apply_users(
     removed_users: &[String],
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO directory_users (directory_id, okta_id, login, email, first_name, last_name, display_name, status,
+        "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
              suspended, profile, okta_last_updated, content_hash, group_count, first_seen_at, last_seen_at,
              updated_at, deleted_at)
          SELECT $2, s.okta_id, s.login, s.email, s.first_name, s.last_name, s.display_name, s.status, s.suspended,
              s.profile, s.okta_last_updated, s.content_hash,
-             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.directory_id = $2 AND m.user_id = s.okta_id),
+             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = $2 AND m.user_id = s.okta_id),
              $3, $3, $3, NULL
          FROM sync_staging_users s
-         WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.directory_id = $2
+         WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.dataset = $2
              AND u.okta_id = s.okta_id AND u.deleted_at IS NULL AND u.content_hash = s.content_hash)
-         ON CONFLICT (directory_id, okta_id) DO UPDATE SET
+         ON CONFLICT (dataset, okta_id) DO UPDATE SET
              login = excluded.login, email = excluded.email, first_name = excluded.first_name,
              last_name = excluded.last_name, display_name = excluded.display_name, status = excluded.status,
              suspended = excluded.suspended, profile = excluded.profile,
@@ -280,19 +297,20 @@ async fn apply_users(
              updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL",
     )
     .bind(change.run_id)
-    .bind(change.directory_id)
+    .bind(change.dataset)
     .bind(change.at)
     .execute(&mut **tx)
     .await?;
     if !removed_users.is_empty() {
         sqlx::query(
             "UPDATE directory_users SET deleted_at = $2, updated_at = $2,
-                 last_seen_at = COALESCE((SELECT last_success_at FROM directories WHERE id = $1), last_seen_at)
-             WHERE directory_id = $1 AND okta_id IN (SELECT value FROM json_each($3))",
+                 last_seen_at = COALESCE((SELECT last_success_at FROM directories WHERE id = $4), last_seen_at)
+             WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($3))",
         )
-        .bind(change.directory_id)
+        .bind(change.dataset)
         .bind(change.at)
         .bind(json_ids(removed_users)?)
+        .bind(change.directory_id)
         .execute(&mut **tx)
         .await?;
     }
@@ -305,12 +323,12 @@ async fn apply_groups(
     removed_groups: &[String],
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO directory_groups (directory_id, okta_id, name, description, kind, okta_last_updated,
+        "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
              okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
          SELECT $2, okta_id, name, description, kind, okta_last_updated, okta_last_membership_updated, content_hash,
              $3, $3, $3, NULL
          FROM sync_staging_groups WHERE run_id = $1
-         ON CONFLICT (directory_id, okta_id) DO UPDATE SET
+         ON CONFLICT (dataset, okta_id) DO UPDATE SET
              name = excluded.name, description = excluded.description, kind = excluded.kind,
              okta_last_updated = excluded.okta_last_updated,
              okta_last_membership_updated = excluded.okta_last_membership_updated,
@@ -321,16 +339,16 @@ async fn apply_groups(
              content_hash = excluded.content_hash, deleted_at = NULL",
     )
     .bind(change.run_id)
-    .bind(change.directory_id)
+    .bind(change.dataset)
     .bind(change.at)
     .execute(&mut **tx)
     .await?;
     if !removed_groups.is_empty() {
         sqlx::query(
             "UPDATE directory_groups SET deleted_at = $2, updated_at = $2
-             WHERE directory_id = $1 AND okta_id IN (SELECT value FROM json_each($3))",
+             WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($3))",
         )
-        .bind(change.directory_id)
+        .bind(change.dataset)
         .bind(change.at)
         .bind(json_ids(removed_groups)?)
         .execute(&mut **tx)
@@ -353,13 +371,13 @@ async fn apply_memberships(
 ) -> Result<(), StoreError> {
     // Members of removed groups leave with the group.
     let orphaned = "SELECT group_id, user_id FROM directory_memberships
-         WHERE directory_id = $2 AND group_id IN (SELECT value FROM json_each($3))";
+         WHERE dataset = $2 AND group_id IN (SELECT value FROM json_each($3))";
     let orphaned_users: Vec<String> = if removed_groups.is_empty() {
         Vec::new()
     } else {
         sqlx::query_scalar(&format!("SELECT DISTINCT user_id FROM ({orphaned})"))
             .bind(change.run_id)
-            .bind(change.directory_id)
+            .bind(change.dataset)
             .bind(json_ids(removed_groups)?)
             .fetch_all(&mut **tx)
             .await?
@@ -368,16 +386,18 @@ async fn apply_memberships(
     let added = staged_member_changes("added");
     let statements = [
         format!(
-            "DELETE FROM directory_user_groups WHERE directory_id = $2 AND (group_id, user_id) IN ({removed})"
+            "DELETE FROM directory_user_groups WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
         ),
-        format!("DELETE FROM directory_memberships WHERE directory_id = $2 AND (group_id, user_id) IN ({removed})"),
         format!(
-            "INSERT INTO directory_memberships (directory_id, group_id, user_id)
+            "DELETE FROM directory_memberships WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
+        ),
+        format!(
+            "INSERT INTO directory_memberships (dataset, group_id, user_id)
              SELECT $2, c.group_id, c.user_id FROM ({added}) c WHERE true ORDER BY 2, 3
              ON CONFLICT DO NOTHING"
         ),
         format!(
-            "INSERT INTO directory_user_groups (directory_id, user_id, group_id)
+            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
              SELECT $2, c.user_id, c.group_id FROM ({added}) c WHERE true ORDER BY 2, 3
              ON CONFLICT DO NOTHING"
         ),
@@ -385,7 +405,7 @@ async fn apply_memberships(
     for sql in statements {
         sqlx::query(&sql)
             .bind(change.run_id)
-            .bind(change.directory_id)
+            .bind(change.dataset)
             .bind(json_ids(removed_groups)?)
             .execute(&mut **tx)
             .await?;
@@ -393,21 +413,21 @@ async fn apply_memberships(
     // A first sync has no stored users to recount (and half a million
     // staged memberships to skip).
     let has_users: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directory_users WHERE directory_id = $1)")
-            .bind(change.directory_id)
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directory_users WHERE dataset = $1)")
+            .bind(change.dataset)
             .fetch_one(&mut **tx)
             .await?;
     if has_users {
         sqlx::query(&format!(
             "UPDATE directory_users SET group_count = (SELECT COUNT(*) FROM directory_user_groups m
-                 WHERE m.directory_id = $2 AND m.user_id = directory_users.okta_id)
-             WHERE directory_id = $2 AND okta_id IN (
+                 WHERE m.dataset = $2 AND m.user_id = directory_users.okta_id)
+             WHERE dataset = $2 AND okta_id IN (
                  SELECT user_id FROM ({added}) UNION SELECT user_id FROM ({})
                  UNION SELECT value FROM json_each($3))",
             staged_member_changes("removed")
         ))
         .bind(change.run_id)
-        .bind(change.directory_id)
+        .bind(change.dataset)
         .bind(json_ids(&orphaned_users)?)
         .execute(&mut **tx)
         .await?;

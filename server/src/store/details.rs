@@ -1,6 +1,6 @@
 //! Reads behind the user, group and groups-table pages.
 
-use super::{records::like_pattern, Store, StoreError};
+use super::{records::like_pattern, Store, StoreError, LIVE_DATASET};
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -41,9 +41,9 @@ impl Store {
     /// The live groups a user is a member of, by name.
     pub async fn user_groups(&self, directory_id: &str, user_id: &str) -> Result<Vec<GroupRef>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT g.okta_id, g.name FROM directory_user_groups m
-             CROSS JOIN directory_groups g ON g.directory_id = m.directory_id AND g.okta_id = m.group_id AND g.deleted_at IS NULL
-             WHERE m.directory_id = $1 AND m.user_id = $2 ORDER BY g.name, g.okta_id",
+            &format!("SELECT g.okta_id, g.name FROM directory_user_groups m
+             CROSS JOIN directory_groups g ON g.dataset = m.dataset AND g.okta_id = m.group_id AND g.deleted_at IS NULL
+             WHERE m.dataset = {LIVE_DATASET} AND m.user_id = $2 ORDER BY g.name, g.okta_id"),
         )
         .bind(directory_id)
         .bind(user_id)
@@ -58,10 +58,10 @@ impl Store {
         user_id: &str,
         limit: i64,
     ) -> Result<Vec<UserEvent>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as(&format!(
             "SELECT run_id, event, status, at FROM directory_user_events
-             WHERE directory_id = $1 AND okta_id = $2 ORDER BY at DESC, rowid DESC LIMIT $3",
-        )
+             WHERE dataset = {LIVE_DATASET} AND okta_id = $2 ORDER BY at DESC, rowid DESC LIMIT $3"
+        ))
         .bind(directory_id)
         .bind(user_id)
         .bind(limit)
@@ -79,11 +79,11 @@ impl Store {
     ) -> Result<Vec<MemberRow>, StoreError> {
         let (after_name, after_id) = after.unwrap_or(("", ""));
         Ok(sqlx::query_as(
-            "SELECT u.okta_id, u.display_name, u.login, u.status FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-             WHERE m.directory_id = $1 AND m.group_id = $2
+            &format!("SELECT u.okta_id, u.display_name, u.login, u.status FROM directory_memberships m
+             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2
                AND (u.display_name > $3 OR (u.display_name = $3 AND u.okta_id > $4))
-             ORDER BY u.display_name, u.okta_id LIMIT $5",
+             ORDER BY u.display_name, u.okta_id LIMIT $5"),
         )
         .bind(directory_id)
         .bind(group_id)
@@ -96,9 +96,9 @@ impl Store {
 
     pub async fn count_group_members(&self, directory_id: &str, group_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-             WHERE m.directory_id = $1 AND m.group_id = $2",
+            &format!("SELECT COUNT(*) FROM directory_memberships m
+             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2"),
         )
         .bind(directory_id)
         .bind(group_id)
@@ -116,14 +116,14 @@ impl Store {
     ) -> Result<Vec<GroupPageRow>, StoreError> {
         let (after_name, after_id) = after.unwrap_or(("", ""));
         Ok(sqlx::query_as(
-            "SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
+            &format!("SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
                     (SELECT COUNT(*) FROM directory_memberships m
-                       CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-                      WHERE m.directory_id = g.directory_id AND m.group_id = g.okta_id) AS members
+                       CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+                      WHERE m.dataset = g.dataset AND m.group_id = g.okta_id) AS members
              FROM directory_groups g
-             WHERE g.directory_id = $1 AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')
+             WHERE g.dataset = {LIVE_DATASET} AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')
                AND (g.name > $3 OR (g.name = $3 AND g.okta_id > $4))
-             ORDER BY g.name, g.okta_id LIMIT $5",
+             ORDER BY g.name, g.okta_id LIMIT $5"),
         )
         .bind(directory_id)
         .bind(like_pattern(search))
@@ -136,8 +136,8 @@ impl Store {
 
     pub async fn count_groups(&self, directory_id: &str, search: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM directory_groups g
-             WHERE g.directory_id = $1 AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')",
+            &format!("SELECT COUNT(*) FROM directory_groups g
+             WHERE g.dataset = {LIVE_DATASET} AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')"),
         )
         .bind(directory_id)
         .bind(like_pattern(search))

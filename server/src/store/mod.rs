@@ -5,6 +5,7 @@ mod admins;
 mod apply;
 mod details;
 mod directories;
+mod first_sync;
 mod keys;
 mod records;
 mod settings;
@@ -16,6 +17,7 @@ pub use admins::Admin;
 pub use apply::{DiffCounts, DiffSample};
 pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory};
+pub use first_sync::{NewDataset, Written};
 pub use keys::StoredKey;
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use setup_tokens::RedeemOutcome;
@@ -79,7 +81,7 @@ impl Store {
             // Checkpoints run in the background (`spawn_checkpointer`), not in
             // whichever connection commits past the WAL threshold.
             .pragma("wal_autocheckpoint", "0")
-            .pragma("journal_size_limit", "67108864");
+            .pragma("journal_size_limit", "268435456");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -121,6 +123,11 @@ impl Store {
 }
 
 /// How often the WAL is copied back into the database file.
+/// The key of a directory's live dataset (its synced records), with the
+/// directory id bound as `$1`; NULL, so matching nothing, before its first sync.
+pub(crate) const LIVE_DATASET: &str =
+    "(SELECT key FROM directory_datasets WHERE directory_id = $1 AND live = 1)";
+
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log into the database file every second, on a

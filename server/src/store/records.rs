@@ -1,6 +1,6 @@
 //! Reading synced users and groups (keyset pagination by Okta id).
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, LIVE_DATASET};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRecord {
@@ -45,14 +45,14 @@ pub struct DirectoryCounts {
 impl Store {
     pub async fn directory_counts(&self, directory_id: &str) -> Result<DirectoryCounts, StoreError> {
         let (users, suspended): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(suspended), 0) FROM directory_users WHERE directory_id = $1 AND deleted_at IS NULL",
+            &format!("SELECT COUNT(*), COALESCE(SUM(suspended), 0) FROM directory_users WHERE dataset = {LIVE_DATASET} AND deleted_at IS NULL"),
         )
         .bind(directory_id)
         .fetch_one(&self.pool)
         .await?;
-        let groups: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM directory_groups WHERE directory_id = $1 AND deleted_at IS NULL",
-        )
+        let groups: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM directory_groups WHERE dataset = {LIVE_DATASET} AND deleted_at IS NULL"
+        ))
         .bind(directory_id)
         .fetch_one(&self.pool)
         .await?;
@@ -71,7 +71,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM directory_users WHERE directory_id = $1 AND deleted_at IS NULL AND okta_id > $2
+            "SELECT {USER_COLUMNS} FROM directory_users WHERE dataset = {LIVE_DATASET} AND deleted_at IS NULL AND okta_id > $2
              ORDER BY okta_id LIMIT $3"
         );
         Ok(sqlx::query_as(&sql)
@@ -84,8 +84,9 @@ impl Store {
 
     /// A user including soft-deleted ones.
     pub async fn user(&self, directory_id: &str, okta_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM directory_users WHERE directory_id = $1 AND okta_id = $2");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM directory_users WHERE dataset = {LIVE_DATASET} AND okta_id = $2"
+        );
         Ok(sqlx::query_as(&sql)
             .bind(directory_id)
             .bind(okta_id)
@@ -94,10 +95,10 @@ impl Store {
     }
 
     pub async fn group(&self, directory_id: &str, okta_id: &str) -> Result<Option<GroupRecord>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as(&format!(
             "SELECT okta_id, name, description, kind, okta_last_membership_updated, deleted_at
-             FROM directory_groups WHERE directory_id = $1 AND okta_id = $2",
-        )
+             FROM directory_groups WHERE dataset = {LIVE_DATASET} AND okta_id = $2"
+        ))
         .bind(directory_id)
         .bind(okta_id)
         .fetch_optional(&self.pool)
@@ -111,9 +112,9 @@ impl Store {
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT m.user_id FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.directory_id = m.directory_id AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-             WHERE m.directory_id = $1 AND m.group_id = $2 ORDER BY m.user_id",
+            &format!("SELECT m.user_id FROM directory_memberships m
+             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2 ORDER BY m.user_id"),
         )
         .bind(directory_id)
         .bind(group_id)
@@ -238,7 +239,7 @@ impl Store {
             "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at, u.group_count AS groups,
                     CAST({key} AS TEXT) AS sort_key
              FROM directory_users u
-             WHERE u.directory_id = $1 AND u.deleted_at IS NULL{filters} {keyset}
+             WHERE u.dataset = {LIVE_DATASET} AND u.deleted_at IS NULL{filters} {keyset}
              ORDER BY {key} {dir}, u.okta_id {dir} LIMIT $6"
         );
         Ok(sqlx::query_as(&sql)
@@ -254,7 +255,7 @@ impl Store {
 
     pub async fn count_users(&self, directory_id: &str, filter: &UserFilter<'_>) -> Result<i64, StoreError> {
         let sql = format!(
-            "SELECT COUNT(*) FROM directory_users u WHERE u.directory_id = $1 AND u.deleted_at IS NULL{}",
+            "SELECT COUNT(*) FROM directory_users u WHERE u.dataset = {LIVE_DATASET} AND u.deleted_at IS NULL{}",
             user_filters(filter)
         );
         Ok(sqlx::query_scalar(&sql)

@@ -1,6 +1,6 @@
 //! A run's fetched data, written page by page before anything is applied.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, LIVE_DATASET};
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::HashMap;
 
@@ -173,10 +173,10 @@ impl Store {
         &self,
         directory_id: &str,
     ) -> Result<HashMap<String, Option<String>>, StoreError> {
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
             "SELECT okta_id, okta_last_membership_updated FROM directory_groups
-             WHERE directory_id = $1 AND deleted_at IS NULL",
-        )
+             WHERE dataset = {LIVE_DATASET} AND deleted_at IS NULL"
+        ))
         .bind(directory_id)
         .fetch_all(&self.pool)
         .await?;
@@ -189,16 +189,19 @@ impl Store {
         directory_id: &str,
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT user_id FROM directory_memberships WHERE directory_id = $1 AND group_id = $2",
-        )
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT user_id FROM directory_memberships WHERE dataset = {LIVE_DATASET} AND group_id = $2"
+        ))
         .bind(directory_id)
         .bind(group_id)
         .fetch_all(&self.pool)
         .await?)
     }
 
+    /// Throws away what a run wrote and did not apply: its staging rows and,
+    /// for a first sync, the dataset it was building.
     pub async fn clear_staging(&self, run_id: &str) -> Result<(), StoreError> {
+        self.drop_unfinished_dataset(run_id).await?;
         let mut tx = self.pool.begin().await?;
         for table in [
             "sync_staging_users",

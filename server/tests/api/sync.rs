@@ -55,11 +55,11 @@ async fn assert_group_counts_match_the_sim(f: &OktaFixture) {
     }
     let unmirrored: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (
-             SELECT directory_id, group_id, user_id FROM directory_memberships
-             EXCEPT SELECT directory_id, group_id, user_id FROM directory_user_groups
+             SELECT dataset, group_id, user_id FROM directory_memberships
+             EXCEPT SELECT dataset, group_id, user_id FROM directory_user_groups
              UNION ALL
-             SELECT directory_id, group_id, user_id FROM directory_user_groups
-             EXCEPT SELECT directory_id, group_id, user_id FROM directory_memberships)",
+             SELECT dataset, group_id, user_id FROM directory_user_groups
+             EXCEPT SELECT dataset, group_id, user_id FROM directory_memberships)",
     )
     .fetch_one(f.store.pool())
     .await
@@ -534,12 +534,15 @@ async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
 }
 
 async fn stored_membership_rows(f: &OktaFixture, group_id: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM directory_memberships WHERE directory_id = $1 AND group_id = $2")
-        .bind(&f.directory_id)
-        .bind(group_id)
-        .fetch_one(f.store.pool())
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM directory_memberships WHERE group_id = $2
+         AND dataset = (SELECT key FROM directory_datasets WHERE directory_id = $1 AND live = 1)",
+    )
+    .bind(&f.directory_id)
+    .bind(group_id)
+    .fetch_one(f.store.pool())
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -667,4 +670,128 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
     assert!(failed.error.unwrap().hint.contains("okta.users.read"));
     let draft = f.store.directory(&f.directory_id).await.unwrap().unwrap();
     assert!(!draft.paused && draft.failing_since.is_none(), "{draft:?}");
+}
+
+/// Rows in the synced-record tables, whichever dataset they belong to.
+async fn record_rows(f: &OktaFixture) -> i64 {
+    let mut total = 0;
+    for table in [
+        "directory_users",
+        "directory_groups",
+        "directory_memberships",
+        "directory_user_groups",
+        "directory_user_events",
+        "directory_datasets",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(f.store.pool())
+            .await
+            .unwrap();
+        total += n;
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
+    let f = ready(start_sim(400, 12, 900).await, ServiceApp::default()).await;
+    let sim = f.sim();
+
+    // Killed mid-way through the members: the records written so far go.
+    sim.add_fault(FaultRule {
+        path_prefix: "/api/v1/groups".into(),
+        kind: FaultKind::Status500,
+        count: 1_000,
+        after: 5,
+    });
+    let failed = sync(&f).await;
+    assert_eq!(failed.status, "failed", "{failed:?}");
+    assert_eq!(record_rows(&f).await, 0, "a failed first sync leaves no records");
+    assert!(f.stored_user_ids().await.is_empty());
+    sim.clear_faults();
+
+    // A crash while a first sync is writing: nothing is visible meanwhile,
+    // and the restart drops what it wrote.
+    let run_id = f.store.start_run(&f.directory_id, "first").await.unwrap();
+    let dataset = f
+        .store
+        .begin_first_sync(&f.directory_id, &run_id, "2026-11-23T00:00:00Z")
+        .await
+        .unwrap()
+        .expect("no live records yet, so the run builds a dataset");
+    let half = server::store::StageBatch {
+        users: vec![server::store::StagedUser {
+            okta_id: "00uHalfWritten".into(),
+            login: "half@example.com".into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            display_name: "Half".into(),
+            status: "ACTIVE".into(),
+            suspended: false,
+            profile_json: "{}".into(),
+            okta_last_updated: None,
+            content_hash: "h".into(),
+        }],
+        ..Default::default()
+    };
+    f.store
+        .write_first_sync(&dataset, &run_id, &half, &mut Default::default())
+        .await
+        .unwrap();
+    assert!(record_rows(&f).await > 0, "written in place");
+    assert!(f.stored_user_ids().await.is_empty(), "but not live");
+    assert_eq!(f.store.directory_counts(&f.directory_id).await.unwrap().users, 0);
+    assert!(f
+        .store
+        .user(&f.directory_id, "00uHalfWritten")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(f.service.engine().recover().await.unwrap(), 1);
+    assert_eq!(
+        record_rows(&f).await,
+        0,
+        "the restart dropped the unfinished dataset"
+    );
+
+    // Then a first sync that succeeds shows everything at once, with the run
+    // record a staged sync would have.
+    let outcome = sync(&f).await;
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let expected = f.expected_user_ids();
+    assert_eq!(f.stored_user_ids().await, expected);
+    let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+    assert_eq!(run.users_added as usize, expected.len());
+    assert_eq!(
+        run.groups_added as usize,
+        sim.app_group_ids(&sim.roster_app_id()).unwrap().len()
+    );
+    let sample: serde_json::Value = serde_json::from_str(run.diff_sample.as_deref().unwrap()).unwrap();
+    let mut logins: Vec<String> = Vec::new();
+    for id in &expected {
+        logins.push(f.store.user(&f.directory_id, id).await.unwrap().unwrap().login);
+    }
+    logins.sort();
+    logins.truncate(20);
+    assert_eq!(sample["users_added"], serde_json::json!(logins));
+    let history = f
+        .store
+        .user_events(&f.directory_id, &expected[0], 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].event.as_str(), history[0].run_id.as_str()),
+        ("added", outcome.run_id.as_str())
+    );
+    assert_group_counts_match_the_sim(&f).await;
+    assert!(
+        f.store
+            .begin_first_sync(&f.directory_id, "later", "2026-11-23T00:00:00Z")
+            .await
+            .unwrap()
+            .is_none(),
+        "later runs stage and diff against the live records"
+    );
 }

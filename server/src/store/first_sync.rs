@@ -1,0 +1,311 @@
+//! A directory's first sync, written in place: its records go straight into
+//! the live tables under a dataset that is not live yet, and the apply makes
+//! that dataset live in one small transaction. Nobody reads a dataset that is
+//! not live, and a run that fails drops it, so nothing is half-applied; but
+//! the half million rows of a large org are written once, while the fetch is
+//! still waiting on Okta, instead of staged and then copied.
+
+use super::{
+    apply::{live_dataset, DiffCounts, DiffSample},
+    StageBatch, StagedMembers, StagedUser, Store, StoreError,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use std::collections::HashSet;
+
+/// SQLite allows 32 766 bound parameters per statement; stay well below.
+const ROWS_PER_INSERT: usize = 400;
+
+/// The dataset a first sync builds, and the timestamp its records carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDataset {
+    pub key: i64,
+    pub at: String,
+}
+
+/// What a first sync has written so far: Okta may repeat a user or a group
+/// across pages when the list changes while it is read.
+#[derive(Debug, Default)]
+pub struct Written {
+    users: HashSet<String>,
+    member_groups: HashSet<String>,
+}
+
+impl Store {
+    /// A new dataset for `run_id` to build, when the directory has no live one
+    /// (its first sync); `None` when the run must stage and diff instead.
+    pub async fn begin_first_sync(
+        &self,
+        directory_id: &str,
+        run_id: &str,
+        at: &str,
+    ) -> Result<Option<NewDataset>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if live_dataset(&mut *tx, directory_id).await?.is_some() {
+            return Ok(None);
+        }
+        let key: i64 = sqlx::query_scalar(
+            "INSERT INTO directory_datasets (directory_id, run_id, live) VALUES ($1, $2, 0) RETURNING key",
+        )
+        .bind(directory_id)
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(NewDataset {
+            key,
+            at: at.to_owned(),
+        }))
+    }
+
+    /// Writes one batch of fetched records into the dataset being built.
+    pub async fn write_first_sync(
+        &self,
+        dataset: &NewDataset,
+        run_id: &str,
+        batch: &StageBatch,
+        written: &mut Written,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<&StagedUser> = batch
+            .users
+            .iter()
+            .filter(|u| written.users.insert(u.okta_id.clone()))
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        insert_users(&mut tx, dataset, run_id, &users).await?;
+        insert_groups(&mut tx, dataset, batch).await?;
+        insert_members(&mut tx, dataset.key, &batch.members, written).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What the first sync would import: everything in the dataset is new.
+    pub async fn first_sync_diff(&self, dataset: i64) -> Result<(DiffCounts, DiffSample), StoreError> {
+        let count = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(dataset)
+                .fetch_one(&self.pool)
+                .await
+        };
+        let sample = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(dataset)
+                .fetch_all(&self.pool)
+                .await
+        };
+        let diff = DiffCounts {
+            users_added: count("SELECT COUNT(*) FROM directory_users WHERE dataset = $1").await?,
+            groups_added: count("SELECT COUNT(*) FROM directory_groups WHERE dataset = $1").await?,
+            memberships_added: count("SELECT COUNT(*) FROM directory_memberships WHERE dataset = $1").await?,
+            ..DiffCounts::default()
+        };
+        let sample = DiffSample {
+            users_added: sample(
+                "SELECT login FROM directory_users WHERE dataset = $1 AND deleted_at IS NULL ORDER BY login LIMIT 20",
+            )
+            .await?,
+            groups_added: sample(
+                "SELECT name FROM directory_groups WHERE dataset = $1 AND deleted_at IS NULL ORDER BY name LIMIT 20",
+            )
+            .await?,
+            ..DiffSample::default()
+        };
+        Ok((diff, sample))
+    }
+
+    /// Makes the dataset live and marks the run succeeded, in one transaction.
+    pub async fn commit_first_sync(
+        &self,
+        run_id: &str,
+        directory_id: &str,
+        dataset: &NewDataset,
+    ) -> Result<(), StoreError> {
+        let at = super::timestamp(super::now());
+        let mut tx = self.pool.begin().await?;
+        // Memberships by user, in that table's key order: written during the
+        // fetch they would land all over it, once per batch.
+        sqlx::query(
+            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
+             SELECT dataset, user_id, group_id FROM directory_memberships WHERE dataset = $1
+             ORDER BY user_id, group_id",
+        )
+        .bind(dataset.key)
+        .execute(&mut *tx)
+        .await?;
+        // Users were written before their groups were known.
+        sqlx::query(
+            "UPDATE directory_users SET group_count = g.count
+             FROM (SELECT user_id, COUNT(*) AS count FROM directory_user_groups WHERE dataset = $1 GROUP BY user_id) g
+             WHERE directory_users.dataset = $1 AND directory_users.okta_id = g.user_id",
+        )
+        .bind(dataset.key)
+        .execute(&mut *tx)
+        .await?;
+        // Fails on the unique live index if the directory got a live dataset
+        // meanwhile, which one run per directory rules out.
+        let made_live = sqlx::query(
+            "UPDATE directory_datasets SET live = 1, run_id = NULL
+             WHERE key = $1 AND directory_id = $2 AND run_id = $3 AND live = 0",
+        )
+        .bind(dataset.key)
+        .bind(directory_id)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if made_live != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "the dataset of run {run_id} was dropped before it could go live"
+            )));
+        }
+        finish_applied(&mut tx, run_id, directory_id, &at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Drops what a run built and did not make live (cascading to its records).
+    pub(crate) async fn drop_unfinished_dataset(&self, run_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM directory_datasets WHERE run_id = $1 AND live = 0")
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The run succeeded and the directory was synced at `at`.
+pub(crate) async fn finish_applied(
+    tx: &mut Transaction<'_, Sqlite>,
+    run_id: &str,
+    directory_id: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sync_runs SET status = 'succeeded', phase = 'done', finished_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE directories SET last_success_at = $1, failing_since = NULL WHERE id = $2")
+        .bind(at)
+        .bind(directory_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// New users with their "added" history entry. Group counts come at commit.
+async fn insert_users(
+    conn: &mut SqliteConnection,
+    dataset: &NewDataset,
+    run_id: &str,
+    users: &[&StagedUser],
+) -> Result<(), StoreError> {
+    for chunk in users.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, \
+             status, suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, u| {
+            row.push_bind(dataset.key)
+                .push_bind(&u.okta_id)
+                .push_bind(&u.login)
+                .push_bind(&u.email)
+                .push_bind(&u.first_name)
+                .push_bind(&u.last_name)
+                .push_bind(&u.display_name)
+                .push_bind(&u.status)
+                .push_bind(u.suspended)
+                .push_bind(&u.profile_json)
+                .push_bind(&u.okta_last_updated)
+                .push_bind(&u.content_hash)
+                .push_bind(&dataset.at)
+                .push_bind(&dataset.at)
+                .push_bind(&dataset.at);
+        });
+        insert.build().execute(&mut *conn).await?;
+        let mut events = QueryBuilder::new(
+            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at) ",
+        );
+        events.push_values(chunk, |mut row, u| {
+            row.push_bind(dataset.key)
+                .push_bind(&u.okta_id)
+                .push_bind(run_id)
+                .push_bind("added")
+                .push_bind(&u.status)
+                .push_bind(&dataset.at);
+        });
+        events.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_groups(
+    conn: &mut SqliteConnection,
+    dataset: &NewDataset,
+    batch: &StageBatch,
+) -> Result<(), StoreError> {
+    for chunk in batch.groups.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
+             okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, g| {
+            row.push_bind(dataset.key)
+                .push_bind(&g.okta_id)
+                .push_bind(&g.name)
+                .push_bind(&g.description)
+                .push_bind(&g.kind)
+                .push_bind(&g.okta_last_updated)
+                .push_bind(&g.okta_last_membership_updated)
+                .push_bind(&g.content_hash)
+                .push_bind(&dataset.at)
+                .push_bind(&dataset.at)
+                .push_bind(&dataset.at);
+        });
+        // A group listed twice: the later listing wins.
+        insert.push(
+            " ON CONFLICT (dataset, okta_id) DO UPDATE SET name = excluded.name, description = excluded.description,
+              kind = excluded.kind, okta_last_updated = excluded.okta_last_updated,
+              okta_last_membership_updated = excluded.okta_last_membership_updated,
+              content_hash = excluded.content_hash",
+        );
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Members by group, sorted into the table's key order (by user comes at commit).
+async fn insert_members(
+    conn: &mut SqliteConnection,
+    dataset: i64,
+    members: &[StagedMembers],
+    written: &mut Written,
+) -> Result<(), StoreError> {
+    for group in members {
+        // Fetched twice (the group list moved while it was read): the later
+        // member list replaces the earlier one.
+        if !written.member_groups.insert(group.group_id.clone()) {
+            sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
+                .bind(dataset)
+                .bind(&group.group_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = members
+        .iter()
+        .flat_map(|m| m.added.iter().map(|user| (m.group_id.as_str(), user.as_str())))
+        .collect();
+    pairs.sort_unstable();
+    for chunk in pairs.chunks(ROWS_PER_INSERT * 4) {
+        let mut insert = QueryBuilder::new("INSERT INTO directory_memberships (dataset, group_id, user_id) ");
+        insert.push_values(chunk, |mut row, (a, b)| {
+            row.push_bind(dataset).push_bind(*a).push_bind(*b);
+        });
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
