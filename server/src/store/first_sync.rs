@@ -7,7 +7,7 @@
 
 use super::{
     apply::{live_dataset, DiffCounts, DiffSample},
-    StageBatch, StagedMembers, StagedUser, Store, StoreError,
+    StageBatch, StagedMembers, Store, StoreError,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::HashSet;
@@ -22,11 +22,10 @@ pub struct NewDataset {
     pub at: String,
 }
 
-/// What a first sync has written so far: Okta may repeat a user or a group
+/// What a first sync has written so far: Okta may repeat a group
 /// across pages when the list changes while it is read.
 #[derive(Debug, Default)]
 pub struct Written {
-    users: HashSet<String>,
     member_groups: HashSet<String>,
 }
 
@@ -68,15 +67,46 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let users: Vec<&StagedUser> = batch
-            .users
-            .iter()
-            .filter(|u| written.users.insert(u.okta_id.clone()))
-            .collect();
         let mut tx = self.pool.begin().await?;
-        insert_users(&mut tx, dataset, run_id, &users).await?;
+        // Users are staged (appended in key order) and go into the dataset in
+        // one pass once all are fetched: written batch by batch they would
+        // rewrite every page of the six users indexes with each commit.
+        super::staging::insert_users(&mut tx, run_id, &batch.users).await?;
         insert_groups(&mut tx, dataset, batch).await?;
         insert_members(&mut tx, dataset.key, &batch.members, written).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the run's staged users into the dataset with their "added"
+    /// history entry, in one transaction. Group counts come at commit.
+    pub async fn move_staged_users(&self, dataset: &NewDataset, run_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
+                 suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at)
+             SELECT $1, okta_id, login, email, first_name, last_name, display_name, status, suspended, profile,
+                 okta_last_updated, content_hash, $3, $3, $3
+             FROM sync_staging_users WHERE run_id = $2 ORDER BY okta_id",
+        )
+        .bind(dataset.key)
+        .bind(run_id)
+        .bind(&dataset.at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
+             SELECT $1, okta_id, $2, 'added', status, $3 FROM sync_staging_users WHERE run_id = $2 ORDER BY okta_id",
+        )
+        .bind(dataset.key)
+        .bind(run_id)
+        .bind(&dataset.at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sync_staging_users WHERE run_id = $1")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -192,52 +222,6 @@ pub(crate) async fn finish_applied(
         .bind(directory_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
-}
-
-/// New users with their "added" history entry. Group counts come at commit.
-async fn insert_users(
-    conn: &mut SqliteConnection,
-    dataset: &NewDataset,
-    run_id: &str,
-    users: &[&StagedUser],
-) -> Result<(), StoreError> {
-    for chunk in users.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, \
-             status, suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at) ",
-        );
-        insert.push_values(chunk, |mut row, u| {
-            row.push_bind(dataset.key)
-                .push_bind(&u.okta_id)
-                .push_bind(&u.login)
-                .push_bind(&u.email)
-                .push_bind(&u.first_name)
-                .push_bind(&u.last_name)
-                .push_bind(&u.display_name)
-                .push_bind(&u.status)
-                .push_bind(u.suspended)
-                .push_bind(&u.profile_json)
-                .push_bind(&u.okta_last_updated)
-                .push_bind(&u.content_hash)
-                .push_bind(&dataset.at)
-                .push_bind(&dataset.at)
-                .push_bind(&dataset.at);
-        });
-        insert.build().execute(&mut *conn).await?;
-        let mut events = QueryBuilder::new(
-            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at) ",
-        );
-        events.push_values(chunk, |mut row, u| {
-            row.push_bind(dataset.key)
-                .push_bind(&u.okta_id)
-                .push_bind(run_id)
-                .push_bind("added")
-                .push_bind(&u.status)
-                .push_bind(&dataset.at);
-        });
-        events.build().execute(&mut *conn).await?;
-    }
     Ok(())
 }
 

@@ -122,12 +122,12 @@ impl Store {
     }
 }
 
-/// How often the WAL is copied back into the database file.
 /// The key of a directory's live dataset (its synced records), with the
 /// directory id bound as `$1`; NULL, so matching nothing, before its first sync.
 pub(crate) const LIVE_DATASET: &str =
     "(SELECT key FROM directory_datasets WHERE directory_id = $1 AND live = 1)";
 
+/// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log into the database file every second, on a

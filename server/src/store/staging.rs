@@ -68,7 +68,7 @@ impl StageBatch {
     }
 }
 
-async fn insert_users(
+pub(super) async fn insert_users(
     conn: &mut SqliteConnection,
     run_id: &str,
     users: &[StagedUser],

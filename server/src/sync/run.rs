@@ -172,6 +172,14 @@ enum Staged {
     Users(Vec<model::AppUser>),
     Groups(Vec<StagedGroup>),
     Members(StagedMembers),
+    /// The last page of app users was handed over.
+    UsersDone,
+}
+
+/// What the collector hands to the writer task.
+enum Write {
+    Batch(StageBatch),
+    UsersDone,
 }
 
 /// Fetches users and groups side by side (their members come from another
@@ -224,6 +232,7 @@ async fn write_fetched(
     let writer = tokio::spawn(write_batches(store, run_id, target, to_write));
     while let Some(first) = pending.recv().await {
         let mut batch = StageBatch::default();
+        let mut users_done = false;
         let mut next = Some(first);
         while let Some(staged) = next {
             match staged {
@@ -238,6 +247,10 @@ async fn write_fetched(
                 }
                 Staged::Groups(groups) => batch.groups.extend(groups),
                 Staged::Members(members) => batch.members.push(members),
+                Staged::UsersDone => {
+                    users_done = true;
+                    break;
+                }
             }
             next = if batch.rows() >= budget {
                 None
@@ -247,9 +260,15 @@ async fn write_fetched(
                 pending.try_recv().ok()
             };
         }
-        if batches.send(batch).await.is_err() {
-            // The writer stopped on an error, reported below.
-            break;
+        let mut writes = vec![Write::Batch(batch)];
+        if users_done {
+            writes.push(Write::UsersDone);
+        }
+        for write in writes {
+            if batches.send(write).await.is_err() {
+                // The writer stopped on an error, reported below.
+                break;
+            }
         }
     }
     drop(batches);
@@ -260,17 +279,21 @@ async fn write_batches(
     store: Store,
     run_id: String,
     target: Target,
-    mut batches: mpsc::Receiver<StageBatch>,
+    mut batches: mpsc::Receiver<Write>,
 ) -> Result<(), RunError> {
     let mut written = Written::default();
-    while let Some(batch) = batches.recv().await {
-        match &target {
-            Target::Staging => store.stage_batch(&run_id, &batch).await?,
-            Target::Dataset(dataset) => {
+    while let Some(write) = batches.recv().await {
+        match (&target, write) {
+            (Target::Staging, Write::Batch(batch)) => store.stage_batch(&run_id, &batch).await?,
+            (Target::Staging, Write::UsersDone) => {}
+            (Target::Dataset(dataset), Write::Batch(batch)) => {
                 store
                     .write_first_sync(dataset, &run_id, &batch, &mut written)
                     .await?
             }
+            // All users are staged: they go into the dataset in one pass
+            // while the members are still being fetched.
+            (Target::Dataset(dataset), Write::UsersDone) => store.move_staged_users(dataset, &run_id).await?,
         }
     }
     Ok(())
@@ -293,7 +316,7 @@ async fn fetch_users(
         hand_over(&queue, Staged::Users(page.items)).await?;
         url = page.next;
     }
-    Ok(())
+    hand_over(&queue, Staged::UsersDone).await
 }
 
 /// The app's groups, then the members of those whose membership changed,

@@ -733,13 +733,27 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
             okta_last_updated: None,
             content_hash: "h".into(),
         }],
-        ..Default::default()
+        groups: vec![server::store::StagedGroup {
+            okta_id: "00gHalfWritten".into(),
+            name: "Half".into(),
+            description: None,
+            kind: "OKTA_GROUP".into(),
+            okta_last_updated: None,
+            okta_last_membership_updated: None,
+            content_hash: "g".into(),
+        }],
+        members: vec![server::store::StagedMembers {
+            group_id: "00gHalfWritten".into(),
+            added: vec!["00uHalfWritten".into()],
+            removed: Vec::new(),
+        }],
     };
     f.store
         .write_first_sync(&dataset, &run_id, &half, &mut Default::default())
         .await
         .unwrap();
-    assert!(record_rows(&f).await > 0, "written in place");
+    assert!(record_rows(&f).await > 2, "groups and members written in place");
+    assert_eq!(staging_rows(&f).await, 1, "users staged until all are fetched");
     assert!(f.stored_user_ids().await.is_empty(), "but not live");
     assert_eq!(f.store.directory_counts(&f.directory_id).await.unwrap().users, 0);
     assert!(f
