@@ -23,6 +23,10 @@ pub const GROUP_MEMBERS_PAGE: usize = 1000;
 /// Pages and groups fetched but not yet staged; bounds memory when the
 /// database is slower than the network.
 const WRITE_QUEUE: usize = 16;
+/// Batches gathered and waiting for the writer. Members' batches are small
+/// (ids only) and pile up while a first sync moves its users in one pass;
+/// the fetch goes on meanwhile.
+const BATCHES_WAITING: usize = 8;
 /// Rows staged in one transaction at most (when that many are waiting).
 const ROWS_PER_TRANSACTION: usize = 10_000;
 /// Rows a first sync gathers before it writes them in one transaction. Its
@@ -228,7 +232,7 @@ async fn write_fetched(
     let budget = target.rows_per_transaction();
     // A first sync gathers full batches; staging writes whatever is waiting.
     let gather = matches!(target, Target::Dataset(_));
-    let (batches, to_write) = mpsc::channel(1);
+    let (batches, to_write) = mpsc::channel(BATCHES_WAITING);
     let writer = tokio::spawn(write_batches(store, run_id, target, to_write));
     while let Some(first) = pending.recv().await {
         let mut batch = StageBatch::default();
