@@ -1,7 +1,7 @@
 //! Turning a run's staging into the directory's state: the diff (for the
 //! circuit breaker and the run record) and the one-transaction apply.
 
-use super::{first_sync::finish_applied, now, timestamp, Store, StoreError};
+use super::{first_sync::finish_applied, now, timestamp, Store, StoreError, LIVE_DATASET};
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
@@ -195,12 +195,10 @@ pub(crate) async fn live_dataset<'e, E>(executor: E, directory_id: &str) -> Resu
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
-    Ok(
-        sqlx::query_scalar("SELECT key FROM directory_datasets WHERE directory_id = $1 AND live = 1")
-            .bind(directory_id)
-            .fetch_optional(executor)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(&format!("SELECT {LIVE_DATASET}"))
+        .bind(directory_id)
+        .fetch_one(executor)
+        .await?)
 }
 
 /// The live dataset, made (empty) when the directory has none yet.

@@ -7,6 +7,7 @@
 
 use super::{
     apply::{live_dataset, DiffCounts, DiffSample},
+    staging::push_group_fields,
     StageBatch, StagedMembers, Store, StoreError,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
@@ -236,25 +237,14 @@ async fn insert_groups(
              okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at) ",
         );
         insert.push_values(chunk, |mut row, g| {
-            row.push_bind(dataset.key)
-                .push_bind(&g.okta_id)
-                .push_bind(&g.name)
-                .push_bind(&g.description)
-                .push_bind(&g.kind)
-                .push_bind(&g.okta_last_updated)
-                .push_bind(&g.okta_last_membership_updated)
-                .push_bind(&g.content_hash)
-                .push_bind(&dataset.at)
+            row.push_bind(dataset.key);
+            push_group_fields(&mut row, g);
+            row.push_bind(&dataset.at)
                 .push_bind(&dataset.at)
                 .push_bind(&dataset.at);
         });
-        // A group listed twice: the later listing wins.
-        insert.push(
-            " ON CONFLICT (dataset, okta_id) DO UPDATE SET name = excluded.name, description = excluded.description,
-              kind = excluded.kind, okta_last_updated = excluded.okta_last_updated,
-              okta_last_membership_updated = excluded.okta_last_membership_updated,
-              content_hash = excluded.content_hash",
-        );
+        // A group listed twice keeps its first listing, as staging does.
+        insert.push(" ON CONFLICT (dataset, okta_id) DO NOTHING");
         insert.build().execute(&mut *conn).await?;
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! A run's fetched data, written page by page before anything is applied.
 
 use super::{Store, StoreError, LIVE_DATASET};
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::{query_builder::Separated, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
 /// A user as fetched, normalised for storage.
@@ -99,6 +99,18 @@ pub(super) async fn insert_users(
     Ok(())
 }
 
+/// A fetched group's columns, in the order `okta_id, name, description, kind,
+/// okta_last_updated, okta_last_membership_updated, content_hash`.
+pub(super) fn push_group_fields<'q>(row: &mut Separated<'_, 'q, Sqlite, &'static str>, g: &'q StagedGroup) {
+    row.push_bind(&g.okta_id)
+        .push_bind(&g.name)
+        .push_bind(&g.description)
+        .push_bind(&g.kind)
+        .push_bind(&g.okta_last_updated)
+        .push_bind(&g.okta_last_membership_updated)
+        .push_bind(&g.content_hash);
+}
+
 async fn insert_groups(
     conn: &mut SqliteConnection,
     run_id: &str,
@@ -110,14 +122,8 @@ async fn insert_groups(
              okta_last_membership_updated, content_hash) ",
         );
         insert.push_values(chunk, |mut row, g| {
-            row.push_bind(run_id)
-                .push_bind(&g.okta_id)
-                .push_bind(&g.name)
-                .push_bind(&g.description)
-                .push_bind(&g.kind)
-                .push_bind(&g.okta_last_updated)
-                .push_bind(&g.okta_last_membership_updated)
-                .push_bind(&g.content_hash);
+            row.push_bind(run_id);
+            push_group_fields(&mut row, g);
         });
         insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
         insert.build().execute(&mut *conn).await?;

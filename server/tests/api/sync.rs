@@ -13,13 +13,9 @@ async fn sync(f: &OktaFixture) -> server::sync::RunOutcome {
         .unwrap()
 }
 
-async fn staging_rows(f: &OktaFixture) -> i64 {
+async fn rows_in(f: &OktaFixture, tables: &[&str]) -> i64 {
     let mut total = 0;
-    for table in [
-        "sync_staging_users",
-        "sync_staging_groups",
-        "sync_staging_memberships",
-    ] {
+    for table in tables {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(f.store.pool())
             .await
@@ -27,6 +23,18 @@ async fn staging_rows(f: &OktaFixture) -> i64 {
         total += n;
     }
     total
+}
+
+async fn staging_rows(f: &OktaFixture) -> i64 {
+    rows_in(
+        f,
+        &[
+            "sync_staging_users",
+            "sync_staging_groups",
+            "sync_staging_memberships",
+        ],
+    )
+    .await
 }
 
 /// Every live user's group count is what the simulator says (members of the
@@ -674,22 +682,18 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
 
 /// Rows in the synced-record tables, whichever dataset they belong to.
 async fn record_rows(f: &OktaFixture) -> i64 {
-    let mut total = 0;
-    for table in [
-        "directory_users",
-        "directory_groups",
-        "directory_memberships",
-        "directory_user_groups",
-        "directory_user_events",
-        "directory_datasets",
-    ] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(f.store.pool())
-            .await
-            .unwrap();
-        total += n;
-    }
-    total
+    rows_in(
+        f,
+        &[
+            "directory_users",
+            "directory_groups",
+            "directory_memberships",
+            "directory_user_groups",
+            "directory_user_events",
+            "directory_datasets",
+        ],
+    )
+    .await
 }
 
 #[tokio::test]
