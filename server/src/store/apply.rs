@@ -161,7 +161,8 @@ impl Store {
             at: &at,
         };
         record_user_events(&mut tx, &change, &removed_users).await?;
-        // Memberships first: new users' group counts are read from them.
+        // Memberships (and group counts) first: the removed users are found
+        // by what is still stored.
         apply_memberships(&mut tx, &change, &removed_groups).await?;
         apply_users(&mut tx, &change, &removed_users).await?;
         apply_groups(&mut tx, &change, &removed_groups).await?;
@@ -267,7 +268,7 @@ async fn record_user_events(
     Ok(())
 }
 
-/// Writes new and changed users (each with its group count) and soft-deletes
+/// Writes new and changed users and soft-deletes
 /// the removed ones. Unchanged users are left alone: rewriting them would
 /// touch every index for nothing; their last sighting is the directory's
 /// last successful sync, written to `last_seen_at` when they are removed.
@@ -278,12 +279,10 @@ async fn apply_users(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
-             suspended, profile, okta_last_updated, content_hash, group_count, first_seen_at, last_seen_at,
+             suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at,
              updated_at, deleted_at)
          SELECT $2, s.okta_id, s.login, s.email, s.first_name, s.last_name, s.display_name, s.status, s.suspended,
-             s.profile, s.okta_last_updated, s.content_hash,
-             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = $2 AND m.user_id = s.okta_id),
-             $3, $3, $3, NULL
+             s.profile, s.okta_last_updated, s.content_hash, $3, $3, $3, NULL
          FROM sync_staging_users s
          WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.dataset = $2
              AND u.okta_id = s.okta_id AND u.deleted_at IS NULL AND u.content_hash = s.content_hash)
@@ -356,8 +355,7 @@ async fn apply_groups(
 }
 
 /// Changes both membership tables (by group and by user) the same way, each
-/// written in its own key order, then the group counts of stored users whose
-/// memberships changed; new users get theirs when they are inserted.
+/// written in its own key order, then the group counts.
 ///
 /// The staged changes were computed against the stored members, which no
 /// other run can change before this one applies (one run per directory; an
@@ -408,27 +406,41 @@ async fn apply_memberships(
             .execute(&mut **tx)
             .await?;
     }
-    // A first sync has no stored users to recount (and half a million
-    // staged memberships to skip).
-    let has_users: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directory_users WHERE dataset = $1)")
-            .bind(change.dataset)
-            .fetch_one(&mut **tx)
-            .await?;
-    if has_users {
-        sqlx::query(&format!(
-            "UPDATE directory_users SET group_count = (SELECT COUNT(*) FROM directory_user_groups m
-                 WHERE m.dataset = $2 AND m.user_id = directory_users.okta_id)
-             WHERE dataset = $2 AND okta_id IN (
-                 SELECT user_id FROM ({added}) UNION SELECT user_id FROM ({})
-                 UNION SELECT value FROM json_each($3))",
-            staged_member_changes("removed")
-        ))
-        .bind(change.run_id)
-        .bind(change.dataset)
-        .bind(json_ids(&orphaned_users)?)
-        .execute(&mut **tx)
-        .await?;
-    }
+    apply_group_counts(tx, change, &orphaned_users).await
+}
+
+/// Keeps one group count per present user: recounted for the users whose
+/// memberships changed and for those (re)appearing; dropped for the removed.
+/// Runs after the memberships changed and before the users do.
+async fn apply_group_counts(
+    tx: &mut Transaction<'_, Sqlite>,
+    change: &Change<'_>,
+    orphaned_users: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "DELETE FROM directory_user_group_counts WHERE dataset = $2 AND user_id IN (SELECT u.okta_id {REMOVED_USERS})"
+    ))
+    .bind(change.run_id)
+    .bind(change.dataset)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
+         SELECT $2, present.okta_id,
+             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = $2 AND m.user_id = present.okta_id)
+         FROM sync_staging_users present
+         WHERE present.run_id = $1 AND present.okta_id IN (
+             SELECT user_id FROM ({added}) UNION SELECT user_id FROM ({removed})
+             UNION SELECT value FROM json_each($3) UNION SELECT s.okta_id {ADDED_USERS})
+         ORDER BY 2
+         ON CONFLICT (dataset, user_id) DO UPDATE SET group_count = excluded.group_count",
+        added = staged_member_changes("added"),
+        removed = staged_member_changes("removed"),
+    ))
+    .bind(change.run_id)
+    .bind(change.dataset)
+    .bind(json_ids(orphaned_users)?)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

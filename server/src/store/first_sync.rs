@@ -167,9 +167,10 @@ impl Store {
         .await?;
         // Users were written before their groups were known.
         sqlx::query(
-            "UPDATE directory_users SET group_count = g.count
-             FROM (SELECT user_id, COUNT(*) AS count FROM directory_user_groups WHERE dataset = $1 GROUP BY user_id) g
-             WHERE directory_users.dataset = $1 AND directory_users.okta_id = g.user_id",
+            "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
+             SELECT u.dataset, u.okta_id,
+                 (SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = u.dataset AND m.user_id = u.okta_id)
+             FROM directory_users u WHERE u.dataset = $1 ORDER BY u.okta_id",
         )
         .bind(dataset.key)
         .execute(&mut *tx)

@@ -163,7 +163,8 @@ impl UserSort {
         }
     }
 
-    /// Matches the keyset indexes (`directory_users_by_*_key`) exactly, so SQLite walks one.
+    /// Matches the keyset indexes (`directory_users_by_*_key`, and the group
+    /// counts' own) exactly, so SQLite walks one.
     fn key(self) -> &'static str {
         match self {
             Self::Name => "u.display_name",
@@ -171,7 +172,15 @@ impl UserSort {
             Self::Login => "u.login",
             Self::Status => "u.status",
             Self::Updated => "u.updated_at",
-            Self::Groups => "u.group_count",
+            Self::Groups => "c.group_count",
+        }
+    }
+
+    /// The tiebreaker, from the same index as the key.
+    fn id(self) -> &'static str {
+        match self {
+            Self::Groups => "c.user_id",
+            _ => "u.okta_id",
         }
     }
 
@@ -222,25 +231,36 @@ impl Store {
         filter: &UserFilter<'_>,
         limit: i64,
     ) -> Result<Vec<UserListRow>, StoreError> {
-        let key = filter.sort.key();
+        let (key, id) = (filter.sort.key(), filter.sort.id());
         let (cmp, dir) = if filter.sort.descending() {
             ("<", "DESC")
         } else {
             (">", "ASC")
         };
         let keyset = if filter.after.is_some() {
-            format!("AND ({key} {cmp} $4 OR ({key} = $4 AND u.okta_id {cmp} $5))")
+            format!("AND ({key} {cmp} $4 OR ({key} = $4 AND {id} {cmp} $5))")
         } else {
             String::new()
         };
         let filters = user_filters(filter);
         let (after_key, after_id) = filter.after.unwrap_or(("", ""));
+        // Sorted by group count, the counts' index leads and each row finds
+        // its user; otherwise a users index leads and each row its count.
+        let from = if filter.sort == UserSort::Groups {
+            "directory_user_group_counts c
+             CROSS JOIN directory_users u ON u.dataset = c.dataset AND u.okta_id = c.user_id
+             WHERE c.dataset = {LIVE_DATASET}"
+        } else {
+            "directory_users u
+             LEFT JOIN directory_user_group_counts c ON c.dataset = u.dataset AND c.user_id = u.okta_id
+             WHERE u.dataset = {LIVE_DATASET}"
+        }
+        .replace("{LIVE_DATASET}", LIVE_DATASET);
         let sql = format!(
-            "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at, u.group_count AS groups,
-                    CAST({key} AS TEXT) AS sort_key
-             FROM directory_users u
-             WHERE u.dataset = {LIVE_DATASET} AND u.deleted_at IS NULL{filters} {keyset}
-             ORDER BY {key} {dir}, u.okta_id {dir} LIMIT $6"
+            "SELECT u.okta_id, u.display_name, u.email, u.login, u.status, u.updated_at,
+                    IFNULL(c.group_count, 0) AS groups, CAST({key} AS TEXT) AS sort_key
+             FROM {from} AND u.deleted_at IS NULL{filters} {keyset}
+             ORDER BY {key} {dir}, {id} {dir} LIMIT $6"
         );
         Ok(sqlx::query_as(&sql)
             .bind(directory_id)

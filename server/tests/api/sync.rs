@@ -73,6 +73,21 @@ async fn assert_group_counts_match_the_sim(f: &OktaFixture) {
     .await
     .unwrap();
     assert_eq!(unmirrored, 0, "memberships by group and by user agree");
+    let (counted, present, mismatched): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM directory_user_group_counts),
+                (SELECT COUNT(*) FROM directory_users WHERE deleted_at IS NULL),
+                (SELECT COUNT(*) FROM directory_user_group_counts c
+                  LEFT JOIN directory_users u ON u.dataset = c.dataset AND u.okta_id = c.user_id
+                  WHERE u.okta_id IS NULL OR u.deleted_at IS NOT NULL)",
+    )
+    .fetch_one(f.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (counted, mismatched),
+        (present, 0),
+        "one group count per present user, none for others"
+    );
 }
 
 fn new_user(first: &str) -> NewUser {
@@ -266,11 +281,18 @@ async fn user_and_membership_changes_are_applied() {
         sim.unassign_user_from_app(&app, &newcomer).unwrap();
     });
     sim.remove_group_member(&group, &newcomer).ok();
+    // The deactivated user comes back: present again, with a group count.
+    sim.update_user(&to_deactivate, status_patch("activate")).unwrap();
     assert_eq!(sync(&f).await.status, "succeeded");
     assert!(
         stored(newcomer).await.deleted_at.is_some(),
         "unassigned users are removed"
     );
+    assert!(
+        stored(to_deactivate).await.deleted_at.is_none(),
+        "a reactivated user is back"
+    );
+    assert_group_counts_match_the_sim(&f).await;
 }
 
 #[tokio::test]
@@ -304,6 +326,7 @@ async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
         f.stored_user_ids().await.len(),
         before.len() - before.len() * 3 / 10
     );
+    assert_group_counts_match_the_sim(&f).await;
     assert!(matches!(
         f.service.engine().confirm(&f.directory_id).await,
         Err(SyncError::NothingToConfirm)
@@ -689,6 +712,7 @@ async fn record_rows(f: &OktaFixture) -> i64 {
             "directory_groups",
             "directory_memberships",
             "directory_user_groups",
+            "directory_user_group_counts",
             "directory_user_events",
             "directory_datasets",
         ],
