@@ -12,7 +12,7 @@
 //! | `BENCH_PACED_USERS` / `_GROUPS` / `_MEMBERSHIPS` | 20000 / 500 / 50000 | the paced org |
 //! | `BENCH_PACED_LIMIT` / `BENCH_PACED_WINDOW_MS` | 20 / 1000 | each bucket's limit per window |
 //! | `BENCH_SHARE` | 0.5 | the directory's rate-limit share in the paced run |
-//! | `BENCH_ROUNDS` | 3 | bare fetch + full sync pairs; the median pair counts |
+//! | `BENCH_ROUNDS` | 5 | full syncs, each set against the mean of the bare fetches right before and after it; the median round counts |
 //! | `BENCH_SKIP_PACED` | unset | `1` skips the paced run |
 //! | `BENCH_KEEP_DB` | unset | a directory: the full-sync database is kept there |
 //! | `OKTA_SIM_BIN` | `okta-sim` next to `target/release` | the simulator binary |
@@ -639,11 +639,29 @@ impl BareClient {
     }
 }
 
-/// One bare fetch and the full sync measured right after it.
-struct Round {
+/// A bare fetch with the calls it made and the CPU it took.
+struct BareRun {
     bare: BareResult,
-    bare_calls: u64,
-    bare_cpu: CpuUse,
+    calls: u64,
+    cpu: CpuUse,
+}
+
+async fn measure_bare(sim: &SimProcess, client: &BareClient, org: &OrgInfo) -> BenchResult<BareRun> {
+    let calls_before = client.calls.load(Ordering::Relaxed);
+    let (bare, cpu) = measure_cpu(sim.pid(), bare_fetch(client, &sim.base_url, &org.roster_app_id)).await;
+    let bare = bare?;
+    Ok(BareRun {
+        calls: bare.calls - calls_before,
+        bare,
+        cpu,
+    })
+}
+
+/// One full sync, the bare fetch measured right before it, and the mean of
+/// that and the one right after it, which the full sync is compared with.
+struct Round {
+    bare: BareRun,
+    reference: Duration,
     full: SyncResult,
     full_cpu: CpuUse,
     full_sim: SimStats,
@@ -748,22 +766,16 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
     bare_fetch(&bare_client, &sim.base_url, &org.roster_app_id).await?;
 
     // This machine's speed drifts by tens of percent within minutes, so each
-    // full sync (into a fresh store) is paired with a bare fetch measured
-    // right before it, and the median pair is the result.
-    let rounds = env_num("BENCH_ROUNDS", 3usize).max(1);
+    // full sync (into a fresh store) is set against the bare fetches measured
+    // right before and right after it (their mean), and the median round is
+    // the result.
+    let rounds = env_num("BENCH_ROUNDS", 5usize).max(1);
     let mut measured = Vec::with_capacity(rounds);
     let mut roster = None;
     let mut peak_kb = 0;
     let mut peak_reset = false;
+    let mut before = measure_bare(&sim, &bare_client, &org).await?;
     for round in 1..=rounds {
-        let calls_before = bare_client.calls.load(Ordering::Relaxed);
-        let (bare, bare_cpu) = measure_cpu(
-            sim.pid(),
-            bare_fetch(&bare_client, &sim.base_url, &org.roster_app_id),
-        )
-        .await;
-        let bare = bare?;
-        let bare_calls = bare.calls - calls_before;
         // The previous round's store is closed before the next one opens.
         drop(roster.take());
         let fresh = connect_roster(&sim, &org, 1.0, &format!("round-{round}")).await?;
@@ -778,16 +790,18 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
             peak_kb = status_kb("VmHWM:").unwrap_or(0);
         }
         let full_sim = sim.stats().await?;
-        let ratio = full.wall.as_secs_f64() / bare.wall.as_secs_f64().max(1e-9);
+        let after = measure_bare(&sim, &bare_client, &org).await?;
+        let reference = (before.bare.wall + after.bare.wall) / 2;
+        let ratio = full.wall.as_secs_f64() / reference.as_secs_f64().max(1e-9);
         println!(
-            "  round {round}: full sync {:>7}, bare fetch {:>7} → {ratio:.2} ×",
+            "  round {round}: full sync {:>7}, bare fetch {:>7} before and {:>7} after → {ratio:.2} ×",
             secs(full.wall),
-            secs(bare.wall)
+            secs(before.bare.wall),
+            secs(after.bare.wall)
         );
         measured.push(Round {
-            bare,
-            bare_calls,
-            bare_cpu,
+            bare: std::mem::replace(&mut before, after),
+            reference,
             full,
             full_cpu,
             full_sim,
@@ -798,9 +812,12 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
     let roster = roster.ok_or("no round ran")?;
     measured.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
     let Round {
-        bare,
-        bare_calls,
-        bare_cpu,
+        bare: BareRun {
+            bare,
+            calls: bare_calls,
+            cpu: bare_cpu,
+        },
+        reference,
         full,
         full_cpu,
         full_sim,
@@ -823,7 +840,11 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
     );
     println!("{INDENT}{}", full_cpu.line(full.wall));
     println!(
-        "  bare fetch-and-parse     {:>12}   (the same round; app users done at {:.2} s; {} pages, {} users, {} groups, {} memberships; {} groups at a time, no store)",
+        "  bare fetch-and-parse     {:>12}   (the mean of the bare fetches right before and after that sync)",
+        secs(reference)
+    );
+    println!(
+        "  the one before           {:>12}   (app users done at {:.2} s; {} pages, {} users, {} groups, {} memberships; {} groups at a time, no store)",
         secs(bare.wall),
         bare.users_done.as_secs_f64(),
         thousands(bare_calls),
