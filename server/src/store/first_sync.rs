@@ -7,26 +7,30 @@
 
 use super::{
     apply::{live_dataset, DiffCounts, DiffSample},
-    staging::push_group_fields,
-    StageBatch, StagedMembers, Store, StoreError,
+    staging::{push_group_fields, push_user_fields, ROWS_PER_INSERT, USER_COLUMNS},
+    StageBatch, StagedMembers, StagedUser, Store, StoreError,
 };
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::HashSet;
-
-/// SQLite allows 32 766 bound parameters per statement; stay well below.
-const ROWS_PER_INSERT: usize = 400;
 
 /// The dataset a first sync builds, and the timestamp its records carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDataset {
     pub key: i64,
+    pub run_id: String,
     pub at: String,
 }
 
-/// What a first sync has written so far: Okta may repeat a group
-/// across pages when the list changes while it is read.
-#[derive(Debug, Default)]
-pub struct Written {
+/// Writes a first sync's records as they are fetched, on a connection of its
+/// own: users wait in a temporary table on that connection (a file SQLite
+/// deletes with it, never part of the database or its write-ahead log) and
+/// go into the dataset in one pass once all are fetched; groups and members
+/// go straight into the dataset. Dropping the writer drops what it staged.
+pub struct FirstSyncWriter {
+    conn: SqliteConnection,
+    dataset: NewDataset,
+    /// Groups whose members were written: Okta may repeat a group across
+    /// pages when the list changes while it is read.
     member_groups: HashSet<String>,
 }
 
@@ -53,63 +57,31 @@ impl Store {
         tx.commit().await?;
         Ok(Some(NewDataset {
             key,
+            run_id: run_id.to_owned(),
             at: at.to_owned(),
         }))
     }
 
-    /// Writes one batch of fetched records into the dataset being built.
-    pub async fn write_first_sync(
-        &self,
-        dataset: &NewDataset,
-        run_id: &str,
-        batch: &StageBatch,
-        written: &mut Written,
-    ) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        // Users are staged (appended in key order) and go into the dataset in
-        // one pass once all are fetched: written batch by batch they would
-        // rewrite every page of the six users indexes with each commit.
-        super::staging::insert_users(&mut tx, run_id, &batch.users).await?;
-        insert_groups(&mut tx, dataset, batch).await?;
-        insert_members(&mut tx, dataset.key, &batch.members, written).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Moves the run's staged users into the dataset with their "added"
-    /// history entry, in one transaction. Group counts come at commit.
-    pub async fn move_staged_users(&self, dataset: &NewDataset, run_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+    /// The writer of the dataset a first sync builds.
+    pub async fn first_sync_writer(&self, dataset: NewDataset) -> Result<FirstSyncWriter, StoreError> {
+        // Detached: the connection closes (and its temporary table goes) when
+        // the writer is dropped, instead of returning to the pool.
+        let mut conn = self.pool.acquire().await?.detach();
+        // On disk, not in memory: a large org's users are tens of megabytes.
+        sqlx::query("PRAGMA temp_store = FILE").execute(&mut conn).await?;
         sqlx::query(
-            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
-                 suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at)
-             SELECT $1, okta_id, login, email, first_name, last_name, display_name, status, suspended, profile,
-                 okta_last_updated, content_hash, $3, $3, $3
-             FROM sync_staging_users WHERE run_id = $2 ORDER BY okta_id",
+            "CREATE TEMP TABLE first_sync_users (
+                 okta_id TEXT PRIMARY KEY NOT NULL, login TEXT NOT NULL, email TEXT, first_name TEXT,
+                 last_name TEXT, display_name TEXT NOT NULL, status TEXT NOT NULL, suspended INTEGER NOT NULL,
+                 profile TEXT NOT NULL, okta_last_updated TEXT, content_hash TEXT NOT NULL)",
         )
-        .bind(dataset.key)
-        .bind(run_id)
-        .bind(&dataset.at)
-        .execute(&mut *tx)
+        .execute(&mut conn)
         .await?;
-        sqlx::query(
-            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
-             SELECT $1, okta_id, $2, 'added', status, $3 FROM sync_staging_users WHERE run_id = $2 ORDER BY okta_id",
-        )
-        .bind(dataset.key)
-        .bind(run_id)
-        .bind(&dataset.at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sync_staging_users WHERE run_id = $1")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(FirstSyncWriter {
+            conn,
+            dataset,
+            member_groups: HashSet::new(),
+        })
     }
 
     /// What the first sync would import: everything in the dataset is new.
@@ -207,6 +179,63 @@ impl Store {
     }
 }
 
+impl FirstSyncWriter {
+    /// Writes one batch of fetched records, in one transaction.
+    pub async fn write(&mut self, batch: &StageBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.conn.begin().await?;
+        // Users go into the dataset in one pass once all are fetched: written
+        // batch by batch they would rewrite every page of the users indexes
+        // with each commit.
+        stage_users(&mut tx, &batch.users).await?;
+        insert_groups(&mut tx, &self.dataset, batch).await?;
+        insert_members(&mut tx, self.dataset.key, &batch.members, &mut self.member_groups).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the staged users into the dataset, in key order and with their
+    /// "added" history entry, in one transaction. Group counts come at commit.
+    pub async fn move_users(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.conn.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at)
+             SELECT $1, {USER_COLUMNS}, $2, $2, $2 FROM temp.first_sync_users ORDER BY okta_id"
+        ))
+        .bind(self.dataset.key)
+        .bind(&self.dataset.at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
+             SELECT $1, okta_id, $2, 'added', status, $3 FROM temp.first_sync_users ORDER BY okta_id",
+        )
+        .bind(self.dataset.key)
+        .bind(&self.dataset.run_id)
+        .bind(&self.dataset.at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        sqlx::query("DELETE FROM temp.first_sync_users")
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn stage_users(conn: &mut SqliteConnection, users: &[StagedUser]) -> Result<(), StoreError> {
+    for chunk in users.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(format!("INSERT INTO temp.first_sync_users ({USER_COLUMNS}) "));
+        insert.push_values(chunk, |mut row, u| push_user_fields(&mut row, u));
+        // A user listed twice keeps the first listing, as staging does.
+        insert.push(" ON CONFLICT (okta_id) DO NOTHING");
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The run succeeded and the directory was synced at `at`.
 pub(crate) async fn finish_applied(
     tx: &mut Transaction<'_, Sqlite>,
@@ -256,12 +285,12 @@ async fn insert_members(
     conn: &mut SqliteConnection,
     dataset: i64,
     members: &[StagedMembers],
-    written: &mut Written,
+    member_groups: &mut HashSet<String>,
 ) -> Result<(), StoreError> {
     for group in members {
         // Fetched twice (the group list moved while it was read): the later
         // member list replaces the earlier one.
-        if !written.member_groups.insert(group.group_id.clone()) {
+        if !member_groups.insert(group.group_id.clone()) {
             sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
                 .bind(dataset)
                 .bind(&group.group_id)

@@ -17,7 +17,7 @@ pub use admins::Admin;
 pub use apply::{DiffCounts, DiffSample};
 pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory};
-pub use first_sync::{NewDataset, Written};
+pub use first_sync::{FirstSyncWriter, NewDataset};
 pub use keys::StoredKey;
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use setup_tokens::RedeemOutcome;

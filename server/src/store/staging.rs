@@ -32,7 +32,7 @@ pub struct StagedGroup {
 }
 
 /// SQLite allows 32 766 bound parameters per statement; stay well below.
-const ROWS_PER_INSERT: usize = 400;
+pub(super) const ROWS_PER_INSERT: usize = 400;
 
 /// How a group's members changed: Okta user ids to add and to remove,
 /// relative to the stored members when the run fetched them.
@@ -74,29 +74,37 @@ pub(super) async fn insert_users(
     users: &[StagedUser],
 ) -> Result<(), StoreError> {
     for chunk in users.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO sync_staging_users (run_id, okta_id, login, email, first_name, last_name, display_name, \
-             status, suspended, profile, okta_last_updated, content_hash) ",
-        );
+        let mut insert = QueryBuilder::new(format!(
+            "INSERT INTO sync_staging_users (run_id, {USER_COLUMNS}) "
+        ));
         insert.push_values(chunk, |mut row, u| {
-            row.push_bind(run_id)
-                .push_bind(&u.okta_id)
-                .push_bind(&u.login)
-                .push_bind(&u.email)
-                .push_bind(&u.first_name)
-                .push_bind(&u.last_name)
-                .push_bind(&u.display_name)
-                .push_bind(&u.status)
-                .push_bind(u.suspended)
-                .push_bind(&u.profile_json)
-                .push_bind(&u.okta_last_updated)
-                .push_bind(&u.content_hash);
+            row.push_bind(run_id);
+            push_user_fields(&mut row, u);
         });
         // Okta may repeat a user across pages when the list changes mid-sync.
         insert.push(" ON CONFLICT (run_id, okta_id) DO NOTHING");
         insert.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// A staged user's columns, in the order of [`USER_COLUMNS`].
+pub(super) const USER_COLUMNS: &str =
+    "okta_id, login, email, first_name, last_name, display_name, status, suspended, profile, okta_last_updated, \
+     content_hash";
+
+pub(super) fn push_user_fields<'q>(row: &mut Separated<'_, 'q, Sqlite, &'static str>, u: &'q StagedUser) {
+    row.push_bind(&u.okta_id)
+        .push_bind(&u.login)
+        .push_bind(&u.email)
+        .push_bind(&u.first_name)
+        .push_bind(&u.last_name)
+        .push_bind(&u.display_name)
+        .push_bind(&u.status)
+        .push_bind(u.suspended)
+        .push_bind(&u.profile_json)
+        .push_bind(&u.okta_last_updated)
+        .push_bind(&u.content_hash);
 }
 
 /// A fetched group's columns, in the order `okta_id, name, description, kind,

@@ -6,7 +6,7 @@ use crate::{
     okta::{model, CallStats, OktaClient, OktaError},
     store::{
         now, timestamp, DiffCounts, Directory, NewDataset, RunCounters, StageBatch, StagedGroup,
-        StagedMembers, Store, StoreError, Written,
+        StagedMembers, Store, StoreError,
     },
 };
 use futures_util::{future, stream, StreamExt, TryStreamExt};
@@ -285,19 +285,24 @@ async fn write_batches(
     target: Target,
     mut batches: mpsc::Receiver<Write>,
 ) -> Result<(), RunError> {
-    let mut written = Written::default();
-    while let Some(write) = batches.recv().await {
-        match (&target, write) {
-            (Target::Staging, Write::Batch(batch)) => store.stage_batch(&run_id, &batch).await?,
-            (Target::Staging, Write::UsersDone) => {}
-            (Target::Dataset(dataset), Write::Batch(batch)) => {
-                store
-                    .write_first_sync(dataset, &run_id, &batch, &mut written)
-                    .await?
+    match target {
+        Target::Staging => {
+            while let Some(write) = batches.recv().await {
+                if let Write::Batch(batch) = write {
+                    store.stage_batch(&run_id, &batch).await?;
+                }
             }
-            // All users are staged: they go into the dataset in one pass
-            // while the members are still being fetched.
-            (Target::Dataset(dataset), Write::UsersDone) => store.move_staged_users(dataset, &run_id).await?,
+        }
+        Target::Dataset(dataset) => {
+            let mut writer = store.first_sync_writer(dataset).await?;
+            while let Some(write) = batches.recv().await {
+                match write {
+                    Write::Batch(batch) => writer.write(&batch).await?,
+                    // All users are in: they go into the dataset in one pass
+                    // while the members are still being fetched.
+                    Write::UsersDone => writer.move_users().await?,
+                }
+            }
         }
     }
     Ok(())

@@ -776,12 +776,14 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
             removed: Vec::new(),
         }],
     };
-    f.store
-        .write_first_sync(&dataset, &run_id, &half, &mut Default::default())
-        .await
-        .unwrap();
+    let mut writer = f.store.first_sync_writer(dataset).await.unwrap();
+    writer.write(&half).await.unwrap();
+    let users_in_dataset = || async { rows_in(&f, &["directory_users"]).await };
     assert!(record_rows(&f).await > 2, "groups and members written in place");
-    assert_eq!(staging_rows(&f).await, 1, "users staged until all are fetched");
+    assert_eq!(users_in_dataset().await, 0, "users wait until all are fetched");
+    assert_eq!(staging_rows(&f).await, 0, "in the writer's own temporary table");
+    writer.move_users().await.unwrap();
+    assert_eq!(users_in_dataset().await, 1);
     assert!(f.stored_user_ids().await.is_empty(), "but not live");
     assert_eq!(f.store.directory_counts(&f.directory_id).await.unwrap().users, 0);
     assert!(f
@@ -790,6 +792,7 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
         .await
         .unwrap()
         .is_none());
+    drop(writer);
     assert_eq!(f.service.engine().recover().await.unwrap(), 1);
     assert_eq!(
         record_rows(&f).await,
