@@ -16,8 +16,11 @@ use crate::{
 use app::{api::PortalHandle, shell, App};
 use axum::{routing::get, routing::post, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{path::Path, sync::Arc};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::{
+    path::Path,
+    sync::{Arc, OnceLock},
+};
 use tokio::net::TcpListener;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -171,6 +174,15 @@ fn leptos_options(config: &Config, listener: &TcpListener) -> Result<LeptosOptio
         .build())
 }
 
+/// The app's routes, generated once per process. Generating them runs the app
+/// with resource loading suppressed process-wide (a leptos_server global), so a
+/// page rendered meanwhile by another instance in the same process (the
+/// integration tests run dozens) could wait forever on its data.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(state: AppState, session_store: SqliteStore) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("roster_session")
@@ -181,7 +193,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
 
     let portal = PortalHandle(Arc::new(RosterPortal::new(state.clone())));
     let context = move || provide_context(portal.clone());
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
 
     Router::new()

@@ -56,6 +56,8 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        // A request that hangs fails its test instead of stalling the suite.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("http client")
 }
