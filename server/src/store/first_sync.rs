@@ -121,10 +121,10 @@ impl Store {
     /// Makes the dataset live and marks the run succeeded, in one transaction.
     pub async fn commit_first_sync(
         &self,
-        run_id: &str,
         directory_id: &str,
         dataset: &NewDataset,
     ) -> Result<(), StoreError> {
+        let run_id = dataset.run_id.as_str();
         let at = super::timestamp(super::now());
         let mut tx = self.pool.begin().await?;
         // Memberships by user, in that table's key order: written during the

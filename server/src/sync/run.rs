@@ -152,9 +152,7 @@ pub async fn execute(ctx: &RunContext<'_>) -> Result<RunEnd, RunError> {
     let removed_users = match &target {
         Target::Staging => ctx.store.apply_run(ctx.run_id, &ctx.directory.id).await?,
         Target::Dataset(dataset) => {
-            ctx.store
-                .commit_first_sync(ctx.run_id, &ctx.directory.id, dataset)
-                .await?;
+            ctx.store.commit_first_sync(&ctx.directory.id, dataset).await?;
             Vec::new()
         }
     };
