@@ -52,7 +52,8 @@ async function expectCardCounts(page: Page) {
   const expected = await sim.expectedCounts(rosterAppId);
   const c = card(page);
   await expect(c.getByTestId("status-badge")).toHaveText("Healthy", { timeout: 30_000 });
-  await expect(c.getByTestId("card-users")).toHaveText(String(expected.users));
+  // Active and suspended users are counted apart: no figure includes the other.
+  await expect(c.getByTestId("card-active-users")).toHaveText(String(expected.users - expected.suspended));
   await expect(c.getByTestId("card-groups")).toHaveText(String(expected.groups));
   await expect(c.getByTestId("card-suspended")).toHaveText(String(expected.suspended));
   return expected;
@@ -382,13 +383,13 @@ test("a run that would remove everyone is held for review; discard keeps, apply 
   // Discard: nothing removed.
   await review.getByRole("button", { name: "Discard" }).click();
   await expect(c.getByTestId("pending-review")).toBeHidden();
-  await expect(c.getByTestId("card-users")).toHaveText(String(before.users));
+  await expect(c.getByTestId("card-active-users")).toHaveText(String(before.users - before.suspended));
 
   // Held again, then applied.
   await c.getByRole("button", { name: "Sync Now" }).click();
   await expect(c.getByTestId("status-badge")).toHaveText("Needs confirmation", { timeout: 30_000 });
   await c.getByTestId("pending-review").getByRole("button", { name: "Apply" }).click();
-  await expect(c.getByTestId("card-users")).toHaveText("0");
+  await expect(c.getByTestId("card-active-users")).toHaveText("0");
   await expect(c.getByTestId("card-groups")).toHaveText("0");
   await expect(c.getByTestId("status-badge")).toHaveText("Healthy");
 });
@@ -419,4 +420,34 @@ test.describe("without JavaScript", () => {
     await expect(row).toHaveCount(0);
     expect((await page.request.get(`/directories/${id}/jwks.json`)).status()).toBe(404);
   });
+});
+
+test("Save connection works on the first click straight from the Client ID field", async ({ page }) => {
+  await page.goto("/settings/directory-sync/new");
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Generate Keypair" }).click();
+  await expect(page).toHaveURL(/\/settings\/directory-sync\/new\/[0-9a-f-]{36}$/);
+  await waitForHydration(page);
+
+  // Typed as a person types: the domain field's change check runs while the
+  // Client ID is still empty, and its (stale) answer must not get in the way.
+  await page.getByLabel("Okta domain").click();
+  await page.getByLabel("Okta domain").pressSequentially(sim.url);
+  await page.getByLabel("Client ID").click();
+  await page.getByLabel("Client ID").pressSequentially(SERVICE_CLIENT_ID);
+  const saves: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST" && /\/api\/save_connection/.test(r.url())) saves.push(r.url());
+  });
+  // One click, with the focus still in the field.
+  await page.getByRole("button", { name: "Save connection" }).click();
+  await expect(page.getByText("Saved. Now verify the connection.")).toBeVisible();
+  expect(saves).toHaveLength(1);
+  await expect(page.getByTestId("step-connection").locator(".field-error")).toHaveCount(0);
+
+  // Leave nothing behind for other tests.
+  const id = page.url().match(/new\/([0-9a-f-]{36})/)![1];
+  await page.goto("/settings/directory-sync/new");
+  await page.locator(`[data-testid=draft][data-directory-id="${id}"]`).getByRole("button", { name: "Discard" }).click();
+  await expect(page.locator(`[data-testid=draft][data-directory-id="${id}"]`)).toHaveCount(0);
 });

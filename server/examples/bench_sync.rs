@@ -25,10 +25,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use server::model::RunStatus;
 use server::{
     config::DatabaseUrl,
     crypto::MasterKey,
-    directory::DirectoryService,
+    domain::directories::DirectoryService,
     okta::{model, KeyPair, RetryPolicy, SYNC_SCOPES},
     store::{RunRow, Store},
     sync::{
@@ -432,8 +433,8 @@ impl Roster {
         let ended_cpu = cpu_secs("self");
         done.store(true, Ordering::Relaxed);
         let seen = monitor.await?;
-        if outcome.status != "succeeded" {
-            return Err(format!("sync ended {}: {:?}", outcome.status, outcome.error).into());
+        if outcome.status != RunStatus::Succeeded {
+            return Err(format!("sync ended {:?}: {:?}", outcome.status, outcome.error).into());
         }
         let run = self
             .store

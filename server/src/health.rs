@@ -1,7 +1,7 @@
 //! Probes for orchestrators and load balancers: `/healthz` says the process
 //! answers, `/readyz` that the database is reachable and fully migrated.
 
-use crate::state::AppState;
+use crate::{domain::instance::Readiness, state::AppState};
 use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
 
@@ -10,27 +10,22 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database = state.store.ping().await;
-    let schema = state.store.schema_status().await;
-    match (database, schema) {
-        (Ok(()), Ok(schema)) if schema.is_current() => (
+    match state.core.instance.readiness().await {
+        Readiness::Ready { applied, expected } => (
             StatusCode::OK,
             Json(
-                json!({ "status": "ready", "database": "ok", "migrations": { "applied": schema.applied, "expected": schema.expected } }),
+                json!({ "status": "ready", "database": "ok", "migrations": { "applied": applied, "expected": expected } }),
             ),
         ),
-        (Ok(()), Ok(schema)) => (
+        Readiness::SchemaBehind { applied, expected } => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
-                json!({ "status": "not ready", "database": "ok", "migrations": { "applied": schema.applied, "expected": schema.expected } }),
+                json!({ "status": "not ready", "database": "ok", "migrations": { "applied": applied, "expected": expected } }),
             ),
         ),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "not ready", "database": "unreachable" })),
-            )
-        }
+        Readiness::DatabaseUnreachable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "database": "unreachable" })),
+        ),
     }
 }

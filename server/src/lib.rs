@@ -4,13 +4,16 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod crypto;
-pub mod directory;
+pub mod domain;
 pub mod health;
 pub mod jwks;
+pub mod model;
 pub mod okta;
 pub mod portal;
+pub mod rest;
 pub mod startup;
 pub mod state;
 pub mod store;

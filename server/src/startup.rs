@@ -5,13 +5,13 @@ use crate::{
     auth,
     config::{Config, PublicUrl},
     crypto::{KeyError, MasterKey},
-    directory::DirectoryService,
+    domain::Core,
     health, jwks,
-    okta::RetryPolicy,
     portal::RosterPortal,
+    rest,
     state::AppState,
     store::{Store, StoreError},
-    sync::{self, EngineConfig, SyncEngine},
+    sync,
 };
 use app::{api::PortalHandle, shell, App};
 use axum::{routing::get, routing::post, Router};
@@ -48,6 +48,23 @@ pub enum StartupError {
     HttpClient(String),
 }
 
+/// The instance service over the data directory, without serving: what
+/// `roster admin …` uses on the host (the server may be running meanwhile).
+pub async fn open_instance(config: Config) -> Result<crate::domain::instance::Instance, StartupError> {
+    prepare_data_dir(&config.data_dir)?;
+    let store = Store::connect(&config.database).await?;
+    store.migrate().await?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| PublicUrl::for_listen_address(config.listen));
+    Ok(crate::domain::instance::Instance::new(
+        store,
+        Arc::new(config),
+        public_url.as_str().to_owned(),
+    ))
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -80,43 +97,33 @@ impl Application {
             .unwrap_or_else(|| PublicUrl::for_listen_address(leptos_options.site_addr));
         let master_key = Arc::new(master_key);
         let http = sync::http_client().map_err(|e| StartupError::HttpClient(e.to_string()))?;
-        let engine = SyncEngine::new(
-            store.clone(),
-            Arc::clone(&master_key),
-            http.clone(),
-            EngineConfig {
-                extra_origins: config.okta_extra_origins.clone(),
-                ..EngineConfig::default()
-            },
+        let config = Arc::new(config);
+        let core = Core::new(
+            store,
+            master_key,
+            http,
+            Arc::clone(&config),
+            public_url.as_str().to_owned(),
         );
-        let interrupted = engine.recover().await?;
+        let interrupted = core.directories.engine().recover().await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
                 "marked sync runs interrupted by the last shutdown as failed"
             );
         }
-        let directories = DirectoryService::new(
-            store.clone(),
-            Arc::clone(&master_key),
-            http,
-            engine,
-            config.okta_extra_origins.clone(),
-            public_url.as_str().to_owned(),
-            RetryPolicy::default(),
-        );
-        let state = AppState {
-            public_url,
-            config: Arc::new(config),
-            store,
-            master_key,
-            directories,
-            leptos_options,
-            started_at: time::OffsetDateTime::now_utc(),
-        };
-        let setup_link = auth::issue_setup_link(&state)
+        let setup_link = core
+            .instance
+            .setup_links()
+            .issue_if_no_admin()
             .await
             .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let state = AppState {
+            public_url,
+            config,
+            core,
+            leptos_options,
+        };
         let router = router(state.clone(), session_store);
         Ok(Self {
             listener,
@@ -140,7 +147,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let scheduler = self.state.directories.engine().spawn_scheduler(SCHEDULER_TICK);
+        let scheduler = self.state.core.sync.spawn_scheduler(SCHEDULER_TICK);
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await;
@@ -191,7 +198,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .with_secure(state.public_url.is_https())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
-    let portal = PortalHandle(Arc::new(RosterPortal::new(state.clone())));
+    let portal = PortalHandle(Arc::new(RosterPortal::new(state.core.clone())));
     let context = move || provide_context(portal.clone());
     let routes = route_list();
     let options = state.leptos_options.clone();
@@ -211,6 +218,9 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
             auth::require_session,
         ))
         .layer(sessions)
+        // After the session layers: the REST API takes API tokens only, and
+        // never sees (or sets) the UI's cookie.
+        .nest("/api/v1", rest::router(state.clone()))
         .with_state(state)
 }
 

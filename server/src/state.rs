@@ -1,24 +1,20 @@
-use crate::directory::DirectoryService;
 use crate::{
     config::{Config, PublicUrl},
-    crypto::MasterKey,
-    store::Store,
+    domain::Core,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
-/// Everything a request handler may need; cloned per request (all `Arc`s).
+/// What a request handler may need: the configuration and the core. No
+/// adapter reaches the store; everything goes through `core`'s services.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     /// The configured public URL, or the one derived from the bound address.
     pub public_url: PublicUrl,
-    pub store: Store,
-    pub master_key: Arc<MasterKey>,
-    pub directories: DirectoryService,
+    pub core: Core,
     pub leptos_options: LeptosOptions,
-    pub started_at: time::OffsetDateTime,
 }
 
 impl FromRef<AppState> for LeptosOptions {

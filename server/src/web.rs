@@ -1,6 +1,6 @@
 //! The HTTP boundary's error type and the plain pages served outside Leptos.
 
-use crate::store::StoreError;
+use crate::{domain::DomainError, store::StoreError};
 use axum::{
     http::StatusCode,
     response::{Html, IntoResponse, Response},
@@ -11,6 +11,8 @@ use axum::{
 pub enum WebError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
     #[error("session store: {0}")]
     Session(String),
 }

@@ -80,7 +80,9 @@ pub struct DirectoryCard {
     pub last_success_ago: Option<String>,
     pub next_sync_at: Option<String>,
     pub next_sync_in: Option<String>,
-    pub users: i64,
+    /// Present users that are not suspended.
+    pub active_users: i64,
+    /// Present users that are suspended (not part of `active_users`).
     pub suspended: i64,
     pub groups: i64,
     pub last_error: Option<ErrorView>,

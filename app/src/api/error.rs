@@ -8,11 +8,21 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Your session has ended. Sign in again to continue.")]
     Unauthorized,
+    /// Wrong input; the message names the field and the fix.
     #[error("{0}")]
     Invalid(String),
-    #[error("{0} was not found.")]
+    /// The whole sentence, e.g. "The directory was not found."
+    #[error("{0}")]
     NotFound(String),
-    #[error("The server could not complete this request ({0}). Details are in the server log.")]
+    /// The action clashes with the current state (already syncing, paused…).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// Okta answered with an error or could not be reached.
+    #[error("{0}")]
+    Upstream(String),
+    #[error("{0}")]
     Internal(String),
     #[error("Could not reach Roster's server: {0}")]
     Transport(String),

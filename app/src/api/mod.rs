@@ -64,7 +64,9 @@ pub async fn require_admin() -> Result<CurrentAdmin, AppError> {
 
 #[cfg(feature = "ssr")]
 pub(crate) fn portal() -> Result<PortalHandle, AppError> {
-    use_context::<PortalHandle>().ok_or_else(|| AppError::Internal("portal state is not configured".into()))
+    use_context::<PortalHandle>().ok_or_else(|| {
+        AppError::Internal("The portal is not configured on this server; see the server log.".into())
+    })
 }
 
 #[server]

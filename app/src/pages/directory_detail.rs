@@ -193,7 +193,7 @@ fn Summary(detail: DirectoryDetail) -> impl IntoView {
             {card.last_success_ago.clone().unwrap_or_else(|| "never".into())}
         </p>
         <dl class="card-stats">
-            <div><dt>"Users"</dt><dd>{card.users}</dd></div>
+            <div><dt>"Active users"</dt><dd>{card.active_users}</dd></div>
             <div><dt>"Groups"</dt><dd>{card.groups}</dd></div>
             <div><dt>"Suspended"</dt><dd>{card.suspended}</dd></div>
         </dl>

@@ -16,8 +16,12 @@ pub fn SignIn() -> impl IntoView {
                 </p>
                 <p class="muted">
                     "Setting up a new instance? Roster printed a one-time setup link in its server log "
-                    "when it started. Open that link to create the first administrator session. "
-                    "If it has expired, restart Roster to print a new one."
+                    "when it started. Open that link to create the first administrator session."
+                </p>
+                <p class="muted">
+                    "Lost your session, or the link expired? On the server, run "
+                    <code>"roster admin setup-link"</code>
+                    " (it works on the data directory, with or without Roster running) and open the link it prints."
                 </p>
             </div>
         </main>

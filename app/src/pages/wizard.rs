@@ -289,7 +289,12 @@ fn ConnectionStep(state: RwSignal<WizardState>, save: ServerAction<SaveConnectio
     let client_id = RwSignal::new(initial.client_id.clone());
     let touched_domain = RwSignal::new(false);
     let touched_client = RwSignal::new(false);
+    // A result checked other values: showing it now (a field just became
+    // "touched" on blur) would insert a stale error above the Save button as
+    // the pointer goes down on it, moving the button away before the click
+    // completes. The first click on Save was lost that way.
     let validate = move || {
+        check.value().set(None);
         check.dispatch(CheckConnection {
             okta_domain: domain.get_untracked(),
             client_id: client_id.get_untracked(),

@@ -76,7 +76,7 @@ pub async fn require_session(
 
 async fn current_admin(state: &AppState, session: &Session) -> Option<CurrentAdmin> {
     let id: uuid::Uuid = session.get(SESSION_ADMIN_ID).await.ok().flatten()?;
-    match state.store.admin(id).await {
+    match state.core.instance.admin(id).await {
         Ok(Some(admin)) => Some(CurrentAdmin {
             id: admin.id.to_string(),
             display_name: admin.display_name,

@@ -5,7 +5,7 @@ mod guard;
 mod setup;
 
 pub use guard::require_session;
-pub use setup::{issue_setup_link, print_setup_link, setup_handler, signout_handler};
+pub use setup::{print_recovery_link, print_setup_link, setup_handler, signout_handler};
 
 /// Session key holding the signed-in admin's id.
 pub(crate) const SESSION_ADMIN_ID: &str = "admin_id";

@@ -1,91 +1,76 @@
 use super::SESSION_ADMIN_ID;
 use crate::{
+    domain::instance::SignInOutcome,
     state::AppState,
-    store::RedeemOutcome,
     web::{error_response, WebError},
 };
 use axum::{
     extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tower_sessions::Session;
-
-const SETUP_LINK_VALIDITY: time::Duration = time::Duration::hours(1);
-const FIRST_ADMIN_NAME: &str = "Setup administrator";
-
-/// When no admin exists, creates a one-time setup token and returns the link
-/// to print. Only the token's hash is stored.
-pub async fn issue_setup_link(state: &AppState) -> Result<Option<String>, WebError> {
-    if state.store.count_admins().await? > 0 {
-        return Ok(None);
-    }
-    let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
-    state
-        .store
-        .insert_setup_token(&hash_token(&token), SETUP_LINK_VALIDITY)
-        .await?;
-    Ok(Some(format!("{}/setup?token={token}", state.public_url.as_str())))
-}
-
-pub(crate) fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[derive(Deserialize)]
 pub struct SetupQuery {
     token: Option<String>,
 }
 
-/// `GET /setup?token=…`: spends the token, creates the first admin and signs them in.
+/// `GET /setup?token=…`: spends a one-time link: creates the first admin, or
+/// (a link from `roster admin setup-link`) signs in an existing one.
 pub async fn setup_handler(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<SetupQuery>,
 ) -> Result<Response, WebError> {
     let token = query.token.unwrap_or_default();
-    match state
-        .store
-        .redeem_setup_token(&hash_token(&token), FIRST_ADMIN_NAME)
-        .await?
-    {
-        RedeemOutcome::Created(admin) => {
-            // A fresh session id: whatever id the browser brought is not trusted.
-            session.cycle_id().await.map_err(WebError::session)?;
-            session
-                .insert(SESSION_ADMIN_ID, admin.id)
-                .await
-                .map_err(WebError::session)?;
+    let links = state.core.instance.setup_links();
+    let admin = match links.redeem(&token).await? {
+        SignInOutcome::FirstAdmin(admin) => {
             tracing::info!(admin_id = %admin.id, "first administrator created through the setup link");
-            Ok(Redirect::to("/welcome").into_response())
+            admin
         }
-        RedeemOutcome::AlreadySetUp => Ok(Redirect::to("/").into_response()),
-        RedeemOutcome::Invalid => {
+        SignInOutcome::Recovered(admin) => {
+            tracing::warn!(admin_id = %admin.id, "administrator signed in with a host-issued recovery link");
+            admin
+        }
+        SignInOutcome::Invalid => {
             // Give the operator a way forward without a restart.
-            if let Some(link) = issue_setup_link(&state).await? {
-                print_setup_link(&link);
-            }
-            Ok(error_response(
+            let printed = match links.issue_if_no_admin().await? {
+                Some(link) => {
+                    print_setup_link(&link);
+                    "A new link has been printed in Roster's server log"
+                }
+                None => "On the server, run `roster admin setup-link` to print a new one",
+            };
+            return Ok(error_response(
                 axum::http::StatusCode::FORBIDDEN,
-                "Setup link not valid",
-                "This setup link is unknown, already used or expired (links are valid for one hour and work once). \
-                 A new link has been printed in Roster's server log.",
-            ))
+                "Sign-in link not valid",
+                &format!(
+                    "This link is unknown, already used or expired (links are valid for one hour and work once). \
+                     {printed}."
+                ),
+            ));
         }
-    }
+    };
+    // A fresh session id: whatever id the browser brought is not trusted.
+    session.cycle_id().await.map_err(WebError::session)?;
+    session
+        .insert(SESSION_ADMIN_ID, admin.id)
+        .await
+        .map_err(WebError::session)?;
+    Ok(Redirect::to("/welcome").into_response())
 }
 
 pub fn print_setup_link(link: &str) {
     println!(
         "\n  No administrator exists yet. Open this one-time setup link (valid for 1 hour):\n\n    {link}\n"
+    );
+}
+
+pub fn print_recovery_link(link: &str) {
+    println!(
+        "\n  One-time sign-in link (valid for 1 hour; it signs in as the first administrator):\n\n    {link}\n"
     );
 }
 

@@ -38,13 +38,13 @@ pub struct GroupPageRow {
 }
 
 impl Store {
-    /// The live groups a user is a member of, by name.
+    /// The present groups a present user is a member of, by name (none for a removed user).
     pub async fn user_groups(&self, directory_id: &str, user_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        Ok(sqlx::query_as(
-            &format!("SELECT g.okta_id, g.name FROM directory_user_groups m
-             CROSS JOIN directory_groups g ON g.dataset = m.dataset AND g.okta_id = m.group_id AND g.deleted_at IS NULL
-             WHERE m.dataset = {LIVE_DATASET} AND m.user_id = $2 ORDER BY g.name, g.okta_id"),
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT g.okta_id, g.name FROM present_user_groups m
+             CROSS JOIN directory_groups g ON g.dataset = m.dataset AND g.okta_id = m.group_id
+             WHERE m.dataset = {LIVE_DATASET} AND m.user_id = $2 ORDER BY g.name, g.okta_id"
+        ))
         .bind(directory_id)
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -78,13 +78,13 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<MemberRow>, StoreError> {
         let (after_name, after_id) = after.unwrap_or(("", ""));
-        Ok(sqlx::query_as(
-            &format!("SELECT u.okta_id, u.display_name, u.login, u.status FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+        Ok(sqlx::query_as(&format!(
+            "SELECT u.okta_id, u.display_name, u.login, u.status FROM present_memberships m
+             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id
              WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2
                AND (u.display_name > $3 OR (u.display_name = $3 AND u.okta_id > $4))
-             ORDER BY u.display_name, u.okta_id LIMIT $5"),
-        )
+             ORDER BY u.display_name, u.okta_id LIMIT $5"
+        ))
         .bind(directory_id)
         .bind(group_id)
         .bind(after_name)
@@ -95,11 +95,10 @@ impl Store {
     }
 
     pub async fn count_group_members(&self, directory_id: &str, group_id: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            &format!("SELECT COUNT(*) FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2"),
-        )
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM present_memberships m
+             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2"
+        ))
         .bind(directory_id)
         .bind(group_id)
         .fetch_one(&self.pool)
@@ -117,8 +116,7 @@ impl Store {
         let (after_name, after_id) = after.unwrap_or(("", ""));
         Ok(sqlx::query_as(
             &format!("SELECT g.okta_id, g.name, g.kind, g.okta_last_membership_updated,
-                    (SELECT COUNT(*) FROM directory_memberships m
-                       CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+                    (SELECT COUNT(*) FROM present_memberships m
                       WHERE m.dataset = g.dataset AND m.group_id = g.okta_id) AS members
              FROM directory_groups g
              WHERE g.dataset = {LIVE_DATASET} AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name LIKE $2 ESCAPE '\\')

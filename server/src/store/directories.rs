@@ -1,4 +1,5 @@
 use super::{now, timestamp, Store, StoreError};
+use crate::model::{DirectoryState, PauseReason};
 
 /// A directory's configuration and scheduling state.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -6,7 +7,7 @@ pub struct Directory {
     pub id: String,
     pub name: String,
     pub provider: String,
-    pub state: String,
+    pub state: DirectoryState,
     pub okta_origin: String,
     pub client_id: String,
     pub app_id: Option<String>,
@@ -15,7 +16,7 @@ pub struct Directory {
     pub rate_limit_share: f64,
     pub breaker_threshold: f64,
     pub paused: bool,
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<PauseReason>,
     pub dpop_required: Option<bool>,
     pub verified_fingerprint: Option<String>,
     pub next_sync_at: Option<String>,
@@ -30,7 +31,16 @@ pub struct NewDirectory<'a> {
     pub name: &'a str,
     pub okta_origin: &'a str,
     pub client_id: &'a str,
-    pub state: &'a str,
+    pub state: DirectoryState,
+}
+
+/// A directory's own settings, already validated by the domain.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsUpdate<'a> {
+    pub name: &'a str,
+    pub interval_secs: i64,
+    pub rate_limit_share: f64,
+    pub breaker_threshold: f64,
 }
 
 const COLUMNS: &str =
@@ -160,17 +170,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn update_settings(
-        &self,
-        id: &str,
-        settings: &crate::directory::SyncSettings,
-    ) -> Result<(), StoreError> {
+    pub async fn update_settings(&self, id: &str, settings: &SettingsUpdate<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE directories SET name = $1, sync_interval_secs = $2, rate_limit_share = $3,
                     breaker_threshold = $4, updated_at = $5
              WHERE id = $6",
         )
-        .bind(&settings.name)
+        .bind(settings.name)
         .bind(settings.interval_secs)
         .bind(settings.rate_limit_share)
         .bind(settings.breaker_threshold)
@@ -181,11 +187,11 @@ impl Store {
         Ok(())
     }
 
-    /// `reason`: 'admin' for a manual pause, else the error code that paused it.
-    pub async fn set_paused(&self, id: &str, paused: bool, reason: Option<&str>) -> Result<(), StoreError> {
+    /// Pauses (with its reason) or resumes a directory.
+    pub async fn set_paused(&self, id: &str, reason: Option<&PauseReason>) -> Result<(), StoreError> {
         sqlx::query("UPDATE directories SET paused = $1, paused_reason = $2, updated_at = $3 WHERE id = $4")
-            .bind(paused)
-            .bind(if paused { reason } else { None })
+            .bind(reason.is_some())
+            .bind(reason.map(PauseReason::as_db))
             .bind(timestamp(now()))
             .bind(id)
             .execute(&self.pool)

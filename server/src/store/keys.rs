@@ -1,11 +1,12 @@
 use super::{now, timestamp, Store, StoreError};
+use crate::model::{KeyPurpose, KeyState};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredKey {
     pub id: String,
     pub kid: String,
-    pub purpose: String,
-    pub state: String,
+    pub purpose: KeyPurpose,
+    pub state: KeyState,
     pub public_jwk: String,
     pub sealed_private: String,
 }
@@ -15,8 +16,8 @@ impl Store {
         &self,
         directory_id: &str,
         kid: &str,
-        purpose: &str,
-        state: &str,
+        purpose: KeyPurpose,
+        state: KeyState,
         public_jwk: &str,
         sealed_private: &str,
     ) -> Result<String, StoreError> {

@@ -2,6 +2,7 @@
 //! so adding PostgreSQL means adding a backend here and nothing elsewhere.
 
 mod admins;
+mod api_tokens;
 mod apply;
 mod details;
 mod directories;
@@ -14,9 +15,10 @@ mod staging;
 mod sync_runs;
 
 pub use admins::Admin;
+pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use apply::{DiffCounts, DiffSample};
 pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
-pub use directories::{Directory, NewDirectory};
+pub use directories::{Directory, NewDirectory, SettingsUpdate};
 pub use first_sync::{FirstSyncWriter, NewDataset};
 pub use keys::StoredKey;
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};

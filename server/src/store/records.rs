@@ -105,17 +105,16 @@ impl Store {
         .await?)
     }
 
-    /// Okta ids of a group's live members, in id order.
+    /// Okta ids of a group's present members, in id order.
     pub async fn group_member_ids(
         &self,
         directory_id: &str,
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            &format!("SELECT m.user_id FROM directory_memberships m
-             CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
-             WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $2 ORDER BY m.user_id"),
-        )
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT user_id FROM present_memberships
+             WHERE dataset = {LIVE_DATASET} AND group_id = $2 ORDER BY user_id"
+        ))
         .bind(directory_id)
         .bind(group_id)
         .fetch_all(&self.pool)
@@ -194,6 +193,8 @@ impl UserSort {
 pub struct UserFilter<'a> {
     pub search: &'a str,
     pub status: &'a str,
+    /// Only present members of this group.
+    pub group: Option<&'a str>,
     pub sort: UserSort,
     pub after: Option<(&'a str, &'a str)>,
 }
@@ -219,6 +220,12 @@ fn user_filters(filter: &UserFilter<'_>) -> String {
     }
     if !filter.status.is_empty() {
         sql.push_str(" AND u.status = $3");
+    }
+    if filter.group.is_some() {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM present_user_groups pg
+                          WHERE pg.dataset = u.dataset AND pg.user_id = u.okta_id AND pg.group_id = $7)",
+        );
     }
     sql
 }
@@ -269,6 +276,7 @@ impl Store {
             .bind(after_key)
             .bind(after_id)
             .bind(limit)
+            .bind(filter.group)
             .fetch_all(&self.pool)
             .await?)
     }
@@ -278,10 +286,15 @@ impl Store {
             "SELECT COUNT(*) FROM directory_users u WHERE u.dataset = {LIVE_DATASET} AND u.deleted_at IS NULL{}",
             user_filters(filter)
         );
+        // $4–$6 are the list's keyset and limit, unused here but numbered alike.
         Ok(sqlx::query_scalar(&sql)
             .bind(directory_id)
             .bind(like_pattern(filter.search))
             .bind(filter.status)
+            .bind("")
+            .bind("")
+            .bind(0)
+            .bind(filter.group)
             .fetch_one(&self.pool)
             .await?)
     }

@@ -5,10 +5,10 @@ use super::{now, parse_timestamp, timestamp, Admin, Store, StoreError};
 pub enum RedeemOutcome {
     /// The first admin was created.
     Created(Admin),
+    /// Admins exist: the first of them was signed in (a recovery link).
+    Recovered(Admin),
     /// Unknown, already used, or expired.
     Invalid,
-    /// An admin exists already; setup links are no longer accepted.
-    AlreadySetUp,
 }
 
 impl Store {
@@ -27,20 +27,15 @@ impl Store {
         Ok(())
     }
 
-    /// Spends a setup token and creates the first admin, all in one transaction:
-    /// two browsers racing with the same link get one admin between them.
+    /// Spends a setup token and creates the first admin (or, when admins
+    /// exist, picks the first of them), all in one transaction: two browsers
+    /// racing with the same link get one admin between them.
     pub async fn redeem_setup_token(
         &self,
         token_hash: &str,
         display_name: &str,
     ) -> Result<RedeemOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
-            .fetch_one(&mut *tx)
-            .await?;
-        if admins > 0 {
-            return Ok(RedeemOutcome::AlreadySetUp);
-        }
         let expires: Option<String> = sqlx::query_scalar(
             "SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL",
         )
@@ -62,6 +57,20 @@ impl Store {
                 .await?;
         if spent.rows_affected() != 1 {
             return Ok(RedeemOutcome::Invalid);
+        }
+        let existing: Option<(String, String)> =
+            sqlx::query_as("SELECT id, display_name FROM admins ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((id, display_name)) = existing {
+            let id = uuid::Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("admin id: {e}")))?;
+            sqlx::query("UPDATE admins SET last_sign_in_at = $1 WHERE id = $2")
+                .bind(timestamp(at))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(RedeemOutcome::Recovered(Admin { id, display_name }));
         }
         let admin = Admin {
             id: uuid::Uuid::new_v4(),

@@ -1,12 +1,13 @@
 use super::{now, timestamp, Store, StoreError};
+use crate::model::{RunStatus, Trigger};
 
 /// One sync run as recorded.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RunRow {
     pub id: String,
     pub directory_id: String,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: Trigger,
+    pub status: RunStatus,
     pub phase: String,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -63,7 +64,7 @@ const COLUMNS: &str = "id, directory_id, trigger, status, phase, started_at, fin
     error_code, error_class, error_message, error_hint";
 
 impl Store {
-    pub async fn start_run(&self, directory_id: &str, trigger: &str) -> Result<String, StoreError> {
+    pub async fn start_run(&self, directory_id: &str, trigger: Trigger) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
             "INSERT INTO sync_runs (id, directory_id, trigger, status, phase, started_at)
@@ -137,7 +138,7 @@ impl Store {
     pub async fn end_run(
         &self,
         run_id: &str,
-        status: &str,
+        status: RunStatus,
         failure: Option<&RunFailure<'_>>,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -204,7 +205,7 @@ impl Store {
     pub async fn latest_finished_run(
         &self,
         directory_id: &str,
-        trigger: &str,
+        trigger: Trigger,
     ) -> Result<Option<RunRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND trigger = $2 AND finished_at IS NOT NULL
@@ -237,7 +238,7 @@ impl Store {
             self.clear_staging(id).await?;
             self.end_run(
                 id,
-                "failed",
+                RunStatus::Failed,
                 Some(&RunFailure {
                     code: "interrupted",
                     class: "transient",

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     crypto::MasterKey,
+    model::{KeyState, PauseReason, RunStatus, Trigger},
     okta::{ErrorClass, OktaClient, OktaError, Pacer, RetryPolicy, SYNC_SCOPES},
     store::{RunFailure, Store, StoreError},
 };
@@ -35,25 +36,6 @@ impl DeprovisionHook for LogDeprovisions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    First,
-    Schedule,
-    Manual,
-    Preview,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::First => "first",
-            Self::Schedule => "schedule",
-            Self::Manual => "manual",
-            Self::Preview => "preview",
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("this directory is already syncing")]
@@ -70,7 +52,7 @@ pub enum SyncError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     pub run_id: String,
-    pub status: String,
+    pub status: RunStatus,
     pub error: Option<OktaErrorSummary>,
 }
 
@@ -197,7 +179,7 @@ impl SyncEngine {
     /// Starts a run in the background and returns its id at once.
     pub async fn sync_now(&self, directory_id: &str, trigger: Trigger) -> Result<String, SyncError> {
         let (guard, progress) = self.claim(directory_id)?;
-        let run_id = self.inner.store.start_run(directory_id, trigger.as_str()).await?;
+        let run_id = self.inner.store.start_run(directory_id, trigger).await?;
         let engine = self.clone();
         let id = run_id.clone();
         tokio::spawn(async move {
@@ -211,7 +193,7 @@ impl SyncEngine {
     /// Runs to the end (tests, benchmark, CLI).
     pub async fn sync_and_wait(&self, directory_id: &str, trigger: Trigger) -> Result<RunOutcome, SyncError> {
         let (guard, progress) = self.claim(directory_id)?;
-        let run_id = self.inner.store.start_run(directory_id, trigger.as_str()).await?;
+        let run_id = self.inner.store.start_run(directory_id, trigger).await?;
         self.run_claimed(guard, progress, &run_id, trigger).await
     }
 
@@ -241,7 +223,7 @@ impl SyncEngine {
             &self.inner.master_key,
             &directory,
             &store.live_keys(&directory.id).await?,
-            "active",
+            KeyState::Active,
             &self.inner.config.extra_origins,
         ) {
             Ok(creds) => {
@@ -288,9 +270,9 @@ impl SyncEngine {
         trigger: Trigger,
     ) -> Result<RunOutcome, SyncError> {
         let store = &self.inner.store;
-        let outcome = |status: &str, error: Option<OktaErrorSummary>| RunOutcome {
+        let outcome = |status: RunStatus, error: Option<OktaErrorSummary>| RunOutcome {
             run_id: run_id.to_owned(),
-            status: status.to_owned(),
+            status,
             error,
         };
         match result {
@@ -299,26 +281,26 @@ impl SyncEngine {
                 // run just replaced: applying it later would be wrong.
                 if let Some(old) = store.pending_confirmation(directory_id).await? {
                     store.clear_staging(&old.id).await?;
-                    store.end_run(&old.id, "discarded", None).await?;
+                    store.end_run(&old.id, RunStatus::Discarded, None).await?;
                 }
                 self.inner.hook.users_removed(directory_id, &removed_users);
-                Ok(outcome("succeeded", None))
+                Ok(outcome(RunStatus::Succeeded, None))
             }
             Ok(RunEnd::NeedsConfirmation { .. }) => {
                 // A newer pending diff replaces an older one.
                 if let Some(old) = store.pending_confirmation(directory_id).await? {
                     if old.id != run_id {
                         store.clear_staging(&old.id).await?;
-                        store.end_run(&old.id, "discarded", None).await?;
+                        store.end_run(&old.id, RunStatus::Discarded, None).await?;
                     }
                 }
-                store.end_run(run_id, "needs_confirmation", None).await?;
-                Ok(outcome("needs_confirmation", None))
+                store.end_run(run_id, RunStatus::NeedsConfirmation, None).await?;
+                Ok(outcome(RunStatus::NeedsConfirmation, None))
             }
             Ok(RunEnd::Previewed { .. }) => {
                 store.clear_staging(run_id).await?;
-                store.end_run(run_id, "previewed", None).await?;
-                Ok(outcome("previewed", None))
+                store.end_run(run_id, RunStatus::Previewed, None).await?;
+                Ok(outcome(RunStatus::Previewed, None))
             }
             Err(error) => {
                 store.clear_staging(run_id).await?;
@@ -326,7 +308,7 @@ impl SyncEngine {
                 store
                     .end_run(
                         run_id,
-                        "failed",
+                        RunStatus::Failed,
                         Some(&RunFailure {
                             code: &summary.code,
                             class: class_name(summary.class),
@@ -341,7 +323,9 @@ impl SyncEngine {
                 }
                 if summary.class == ErrorClass::Configuration && trigger != Trigger::Preview {
                     // Retrying cannot help until the admin fixes and re-verifies.
-                    store.set_paused(directory_id, true, Some(&summary.code)).await?;
+                    store
+                        .set_paused(directory_id, Some(&PauseReason::Error(summary.code.clone())))
+                        .await?;
                 }
                 tracing::warn!(
                     directory_id,
@@ -350,7 +334,7 @@ impl SyncEngine {
                     "sync failed: {}",
                     summary.message
                 );
-                Ok(outcome("failed", Some(summary)))
+                Ok(outcome(RunStatus::Failed, Some(summary)))
             }
         }
     }
@@ -367,7 +351,7 @@ impl SyncEngine {
         self.inner.hook.users_removed(directory_id, &removed);
         Ok(RunOutcome {
             run_id: pending.id,
-            status: "succeeded".into(),
+            status: RunStatus::Succeeded,
             error: None,
         })
     }
@@ -380,7 +364,7 @@ impl SyncEngine {
             .await?
             .ok_or(SyncError::NothingToConfirm)?;
         store.clear_staging(&pending.id).await?;
-        store.end_run(&pending.id, "discarded", None).await?;
+        store.end_run(&pending.id, RunStatus::Discarded, None).await?;
         Ok(())
     }
 

@@ -7,10 +7,11 @@ mod normalize;
 mod progress;
 mod run;
 
+pub use crate::model::Trigger;
 pub use credentials::{load as load_credentials, open_key as open_key_for, seal_purpose};
 pub use engine::{
     http_client, DeprovisionHook, EngineConfig, LogDeprovisions, OktaErrorSummary, RunOutcome, SyncEngine,
-    SyncError, Trigger,
+    SyncError,
 };
 pub use progress::Progress;
 pub use run::{breaker_trips, APP_GROUPS_PAGE, APP_USERS_PAGE, GROUP_MEMBERS_PAGE, MEMBER_FETCH_CONCURRENCY};

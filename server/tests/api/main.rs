@@ -5,9 +5,11 @@ mod helpers;
 mod okta_fixture;
 
 mod auth;
+mod cli;
 mod health;
 mod pages;
 mod records;
+mod rest;
 mod startup_errors;
 mod sync;
 mod verify;

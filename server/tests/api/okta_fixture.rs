@@ -5,7 +5,7 @@
 use crate::helpers::{spawn_app_with, TestApp};
 use okta_sim::{RunningSim, ServiceAppSpec, SimConfig, SimHandle};
 use server::{
-    directory::{DirectoryService, PublicKeyView},
+    domain::directories::{DirectoryService, PublicKeyView},
     okta::RetryPolicy,
     store::Store,
     sync::{http_client, EngineConfig, SyncEngine},
@@ -67,11 +67,12 @@ pub async fn start_sim(users: usize, groups: usize, memberships: usize) -> Runni
 /// Roster + simulator + a draft directory whose key is registered in the simulator.
 pub async fn connect(sim: RunningSim, spec: ServiceApp) -> (OktaFixture, String) {
     let app = spawn_app_with(&[("ROSTER_OKTA_EXTRA_ORIGINS", sim.base_url())]).await;
-    let store = app.state.store.clone();
+    let (store, master_key) = app.state.core.internals();
+    let (store, master_key) = (store.clone(), master_key.clone());
     let extra = vec![sim.base_url().to_owned()];
     let engine = SyncEngine::new(
         store.clone(),
-        app.state.master_key.clone(),
+        master_key.clone(),
         http_client().unwrap(),
         EngineConfig {
             max_concurrent_runs: 2,
@@ -81,7 +82,7 @@ pub async fn connect(sim: RunningSim, spec: ServiceApp) -> (OktaFixture, String)
     );
     let service = DirectoryService::new(
         store.clone(),
-        app.state.master_key.clone(),
+        master_key,
         http_client().unwrap(),
         engine,
         extra,

@@ -2,6 +2,7 @@
 //! once, in order, whatever the page boundaries.
 
 use crate::okta_fixture::{ready, start_sim, ServiceApp};
+use server::model::RunStatus;
 use server::store::{UserFilter, UserSort};
 use server::sync::Trigger;
 
@@ -14,7 +15,7 @@ async fn every_sort_order_pages_through_all_users_once_and_in_order() {
         .sync_and_wait(&f.directory_id, Trigger::Manual)
         .await
         .unwrap();
-    assert_eq!(outcome.status, "succeeded");
+    assert_eq!(outcome.status, RunStatus::Succeeded);
     let expected = f.expected_user_ids();
     for sort in [
         UserSort::Name,

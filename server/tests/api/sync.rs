@@ -2,6 +2,7 @@
 
 use crate::okta_fixture::{connect, ready, start_sim, OktaFixture, ServiceApp};
 use okta_sim::{FaultKind, FaultRule, NewUser, RateLimitConfig, ServiceAppPatch, UserPatch};
+use server::model::RunStatus;
 use server::sync::{SyncError, Trigger};
 use std::time::Duration;
 
@@ -109,7 +110,7 @@ fn status_patch(status: &str) -> UserPatch {
 async fn first_sync_imports_exactly_the_assigned_users_groups_and_memberships() {
     let f = ready(start_sim(1_200, 25, 3_000).await, ServiceApp::default()).await;
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
 
     let expected = f.expected_user_ids();
     assert!(
@@ -168,7 +169,7 @@ async fn first_sync_imports_exactly_the_assigned_users_groups_and_memberships() 
 #[tokio::test]
 async fn an_unchanged_org_resyncs_with_only_the_app_user_and_group_pages() {
     let f = ready(start_sim(600, 30, 1_500).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     f.sim().reset_stats();
     let outcome = sync(&f).await;
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
@@ -193,7 +194,7 @@ async fn an_unchanged_org_resyncs_with_only_the_app_user_and_group_pages() {
 #[tokio::test]
 async fn user_and_membership_changes_are_applied() {
     let f = ready(start_sim(200, 8, 500).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let sim = f.sim();
     let app = sim.roster_app_id();
     let present = f.stored_user_ids().await;
@@ -234,7 +235,7 @@ async fn user_and_membership_changes_are_applied() {
     let untouched = f.store.user(&f.directory_id, &present[6]).await.unwrap().unwrap();
 
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     assert_eq!(run.users_added, 1);
     assert_eq!(run.users_removed, 1);
@@ -283,7 +284,7 @@ async fn user_and_membership_changes_are_applied() {
     sim.remove_group_member(&group, &newcomer).ok();
     // The deactivated user comes back: present again, with a group count.
     sim.update_user(&to_deactivate, status_patch("activate")).unwrap();
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     assert!(
         stored(newcomer).await.deleted_at.is_some(),
         "unassigned users are removed"
@@ -298,7 +299,7 @@ async fn user_and_membership_changes_are_applied() {
 #[tokio::test]
 async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
     let f = ready(start_sim(100, 5, 200).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let before = f.stored_user_ids().await;
     let sim = f.sim();
     for id in before.iter().take(before.len() * 3 / 10) {
@@ -306,7 +307,7 @@ async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
     }
 
     let held = sync(&f).await;
-    assert_eq!(held.status, "needs_confirmation");
+    assert_eq!(held.status, RunStatus::NeedsConfirmation);
     assert_eq!(f.stored_user_ids().await, before, "nothing applied while held");
     let run = f.store.run(&held.run_id).await.unwrap().unwrap();
     assert_eq!(run.users_removed as usize, before.len() * 3 / 10);
@@ -320,7 +321,7 @@ async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
         "a discarded diff leaves no staging behind"
     );
 
-    assert_eq!(sync(&f).await.status, "needs_confirmation");
+    assert_eq!(sync(&f).await.status, RunStatus::NeedsConfirmation);
     f.service.engine().confirm(&f.directory_id).await.unwrap();
     assert_eq!(
         f.stored_user_ids().await.len(),
@@ -336,7 +337,7 @@ async fn the_breaker_holds_mass_removals_until_confirmed_or_discarded() {
 #[tokio::test]
 async fn transient_faults_are_retried_and_persistent_ones_change_nothing() {
     let f = ready(start_sim(300, 10, 600).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let sim = f.sim();
     let newcomer = sim.create_user(new_user("Retry")).unwrap();
     sim.assign_user_to_app(&sim.roster_app_id(), &newcomer).unwrap();
@@ -359,7 +360,7 @@ async fn transient_faults_are_retried_and_persistent_ones_change_nothing() {
         after: 1,
     });
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     assert!(run.retries >= 3, "{run:?}");
     assert!(f.stored_user_ids().await.contains(&newcomer));
@@ -377,7 +378,7 @@ async fn transient_faults_are_retried_and_persistent_ones_change_nothing() {
         after: 0,
     });
     let failed = sync(&f).await;
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status, RunStatus::Failed);
     let error = failed.error.unwrap();
     assert_eq!(error.class, server::okta::ErrorClass::Transient);
     assert_eq!(f.stored_user_ids().await, before, "a failed run applied nothing");
@@ -401,7 +402,7 @@ async fn configuration_errors_pause_the_directory_with_a_hint() {
         )
         .unwrap();
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "failed");
+    assert_eq!(outcome.status, RunStatus::Failed);
     let error = outcome.error.unwrap();
     assert_eq!(error.class, server::okta::ErrorClass::Configuration);
     assert!(error.hint.contains("admin role"), "{}", error.hint);
@@ -450,7 +451,7 @@ async fn pacing_stays_within_the_share_without_a_single_429() {
         .unwrap();
     f.sim().reset_stats();
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let stats = f.sim().stats();
     let limited: u64 = stats.buckets.values().map(|b| b.rate_limited).sum();
     assert_eq!(limited, 0, "{:?}", stats.buckets);
@@ -483,7 +484,7 @@ async fn a_429_from_a_bucket_someone_else_drained_is_waited_out() {
             .unwrap();
     }
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     assert!(run.rate_limited >= 1, "{run:?}");
 }
@@ -500,7 +501,7 @@ async fn an_expiring_token_is_refreshed_during_a_long_sync() {
     });
     f.sim().reset_stats();
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let token_requests = f
         .sim()
         .stats()
@@ -539,16 +540,23 @@ async fn sync_now_during_a_run_says_already_syncing_and_progress_is_visible() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(engine.progress(&f.directory_id).is_none(), "the run ended");
-    assert_eq!(f.store.run(&run_id).await.unwrap().unwrap().status, "succeeded");
+    assert_eq!(
+        f.store.run(&run_id).await.unwrap().unwrap().status,
+        RunStatus::Succeeded
+    );
 }
 
 #[tokio::test]
 async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
     let f = ready(start_sim(60, 3, 60).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let before = f.stored_user_ids().await;
     // What a crash mid-fetch leaves behind: a running run with partial staging.
-    let run_id = f.store.start_run(&f.directory_id, "schedule").await.unwrap();
+    let run_id = f
+        .store
+        .start_run(&f.directory_id, Trigger::Schedule)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO sync_staging_users (run_id, okta_id, login, display_name, status, suspended, profile, content_hash) VALUES ($1, '00uHalf', 'half@x', 'Half', 'ACTIVE', 0, '{}', 'h')")
         .bind(&run_id)
         .execute(f.store.pool())
@@ -557,8 +565,8 @@ async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
     assert_eq!(f.service.engine().recover().await.unwrap(), 1);
     let run = f.store.run(&run_id).await.unwrap().unwrap();
     assert_eq!(
-        (run.status.as_str(), run.error_code.as_deref()),
-        ("failed", Some("interrupted"))
+        (run.status, run.error_code.as_deref()),
+        (RunStatus::Failed, Some("interrupted"))
     );
     assert_eq!(f.stored_user_ids().await, before);
     assert_eq!(staging_rows(&f).await, 0);
@@ -579,7 +587,7 @@ async fn stored_membership_rows(f: &OktaFixture, group_id: &str) -> i64 {
 #[tokio::test]
 async fn membership_changes_are_counted_and_an_unassigned_group_takes_its_members_along() {
     let f = ready(start_sim(300, 12, 900).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let sim = f.sim();
     let app = sim.roster_app_id();
     let present = f.stored_user_ids().await;
@@ -596,7 +604,7 @@ async fn membership_changes_are_counted_and_an_unassigned_group_takes_its_member
     sim.unassign_group_from_app(&app, &gone).unwrap();
 
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     assert_eq!(run.memberships_added, 1, "{run:?}");
     assert_eq!(run.memberships_removed, 1 + gone_rows, "{run:?}");
@@ -619,7 +627,7 @@ async fn membership_changes_are_counted_and_an_unassigned_group_takes_its_member
 #[tokio::test]
 async fn an_applied_run_discards_a_diff_still_waiting_for_confirmation() {
     let f = ready(start_sim(100, 5, 200).await, ServiceApp::default()).await;
-    assert_eq!(sync(&f).await.status, "succeeded");
+    assert_eq!(sync(&f).await.status, RunStatus::Succeeded);
     let sim = f.sim();
     let before = f.stored_user_ids().await;
     let held: Vec<String> = before.iter().take(before.len() * 3 / 10).cloned().collect();
@@ -627,18 +635,19 @@ async fn an_applied_run_discards_a_diff_still_waiting_for_confirmation() {
         sim.update_user(id, status_patch("deactivate")).unwrap();
     }
     let pending = sync(&f).await;
-    assert_eq!(pending.status, "needs_confirmation");
+    assert_eq!(pending.status, RunStatus::NeedsConfirmation);
     for id in &held {
         sim.update_user(id, status_patch("activate")).unwrap();
     }
     assert_eq!(
         sync(&f).await.status,
-        "succeeded",
+        RunStatus::Succeeded,
         "the org is back: nothing to hold"
     );
     let run = f.store.run(&pending.run_id).await.unwrap().unwrap();
     assert_eq!(
-        run.status, "discarded",
+        run.status,
+        RunStatus::Discarded,
         "its diff was against a state that is gone"
     );
     assert!(matches!(
@@ -655,7 +664,7 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
     assert!(
         matches!(
             f.service.preview(&f.directory_id).await,
-            Err(server::directory::DirectoryError::NotVerified)
+            Err(e) if e.message == server::domain::directories::NOT_VERIFIED
         ),
         "only a verified draft is previewed"
     );
@@ -667,7 +676,7 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
     assert!(report.ok(), "{:#?}", report.items);
 
     let outcome = f.service.preview(&f.directory_id).await.unwrap();
-    assert_eq!(outcome.status, "previewed", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Previewed, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
     let sim = f.sim();
     let groups = sim.app_group_ids(&sim.roster_app_id()).unwrap();
@@ -684,7 +693,7 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
     assert_eq!((counts.users, counts.groups), (0, 0), "nothing imported");
     assert_eq!(staging_rows(&f).await, 0);
     let draft = f.store.directory(&f.directory_id).await.unwrap().unwrap();
-    assert_eq!(draft.state, "draft");
+    assert_eq!(draft.state, server::model::DirectoryState::Draft);
     assert!(draft.last_success_at.is_none());
 
     // A preview that fails reports why, and neither pauses nor flags the draft.
@@ -697,7 +706,7 @@ async fn a_preview_counts_what_the_first_sync_would_import_and_applies_nothing()
     )
     .unwrap();
     let failed = f.service.preview(&f.directory_id).await.unwrap();
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status, RunStatus::Failed);
     assert!(failed.error.unwrap().hint.contains("okta.users.read"));
     let draft = f.store.directory(&f.directory_id).await.unwrap().unwrap();
     assert!(!draft.paused && draft.failing_since.is_none(), "{draft:?}");
@@ -733,14 +742,14 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
         after: 5,
     });
     let failed = sync(&f).await;
-    assert_eq!(failed.status, "failed", "{failed:?}");
+    assert_eq!(failed.status, RunStatus::Failed, "{failed:?}");
     assert_eq!(record_rows(&f).await, 0, "a failed first sync leaves no records");
     assert!(f.stored_user_ids().await.is_empty());
     sim.clear_faults();
 
     // A crash while a first sync is writing: nothing is visible meanwhile,
     // and the restart drops what it wrote.
-    let run_id = f.store.start_run(&f.directory_id, "first").await.unwrap();
+    let run_id = f.store.start_run(&f.directory_id, Trigger::First).await.unwrap();
     let dataset = f
         .store
         .begin_first_sync(&f.directory_id, &run_id, "2026-11-23T00:00:00Z")
@@ -803,7 +812,7 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
     // Then a first sync that succeeds shows everything at once, with the run
     // record a staged sync would have.
     let outcome = sync(&f).await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let expected = f.expected_user_ids();
     assert_eq!(f.stored_user_ids().await, expected);
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();

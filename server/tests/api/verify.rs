@@ -1,6 +1,7 @@
 //! Verify Now against the simulator: every failure names its item and fix.
 
 use crate::okta_fixture::{connect, start_sim, ServiceApp};
+use server::model::RunStatus;
 use server::okta::CheckStatus;
 
 fn status(report: &server::okta::VerifyReport, key: &str) -> CheckStatus {
@@ -229,7 +230,7 @@ async fn key_rotation_publishes_both_keys_switches_on_verify_and_retires_the_old
         .sync_and_wait(&f.directory_id, Trigger::Manual)
         .await
         .unwrap();
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let report = f
         .service
         .verify(&f.directory_id, Some(okta_sim::ROSTER_CLIENT_ID))
@@ -277,5 +278,5 @@ async fn key_rotation_publishes_both_keys_switches_on_verify_and_retires_the_old
         .sync_and_wait(&f.directory_id, Trigger::Manual)
         .await
         .unwrap();
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
 }

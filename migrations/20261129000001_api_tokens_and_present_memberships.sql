@@ -1,0 +1,29 @@
+-- API tokens for the REST API and the CLI: only a SHA-256 of the secret is
+-- kept, with a short prefix so an admin can tell tokens apart.
+CREATE TABLE api_tokens (
+    id           TEXT PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL,
+    scope        TEXT NOT NULL CHECK (scope IN ('read-only', 'read-write')),
+    token_hash   TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+);
+
+-- A membership as the product reads it: a present user in a present group.
+-- Okta lists members of every status, so the tables keep rows of users that
+-- are deprovisioned or not assigned; every membership read goes through
+-- these views and so can never return them.
+CREATE VIEW present_memberships AS
+    SELECT m.dataset, m.group_id, m.user_id
+    FROM directory_memberships m
+    CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+    CROSS JOIN directory_groups g ON g.dataset = m.dataset AND g.okta_id = m.group_id AND g.deleted_at IS NULL;
+
+CREATE VIEW present_user_groups AS
+    SELECT m.dataset, m.user_id, m.group_id
+    FROM directory_user_groups m
+    CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id AND u.deleted_at IS NULL
+    CROSS JOIN directory_groups g ON g.dataset = m.dataset AND g.okta_id = m.group_id AND g.deleted_at IS NULL;

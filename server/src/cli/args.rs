@@ -1,0 +1,319 @@
+//! The `roster` command line, declared with clap's derive API.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster keeps an Okta organization's users and groups in sync.",
+    long_about = "Roster keeps an Okta organization's users and groups in sync.\n\n\
+        Without a command it serves the portal (`roster serve`). `roster admin …` works on the data \
+        directory of this host. The other commands talk to a running Roster over its REST API: \
+        set ROSTER_URL and ROSTER_TOKEN (or pass --url and --token).",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal, the REST API and the scheduled syncs (the default).
+    Serve,
+    /// Host-side administration on the data directory (works offline).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Okta directories: set up, verify, sync, pause, delete.
+    #[command(subcommand)]
+    Directories(DirectoriesCommand),
+    /// Synced users of a directory.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Synced groups of a directory and their members.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Sync runs of a directory.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// API tokens of the running server.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Print a shell completion script (e.g. `roster completions bash > /etc/bash_completion.d/roster`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Print a fresh one-time sign-in link (valid for 1 hour), even when admins exist.
+    SetupLink,
+    /// Create an API token directly in the data directory (to bootstrap the CLI).
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Scope::ReadOnly)]
+        scope: Scope,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// Where the running server is, and the token to use.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    /// Roster's URL, e.g. https://roster.example.com.
+    #[arg(
+        long,
+        env = "ROSTER_URL",
+        global = true,
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub url: String,
+    /// An API token (`roster_…`).
+    #[arg(long, env = "ROSTER_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DirectoryArg {
+    /// The directory's id (see `roster directories list`).
+    #[arg(long, short = 'd')]
+    pub directory: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoriesCommand {
+    /// Active directories with status and counts.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+        /// List unfinished set-ups (drafts) instead.
+        #[arg(long)]
+        drafts: bool,
+    },
+    /// One directory (draft or active).
+    Show {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Start a new directory; prints the key to register in Okta.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Run the Verify checklist (on a draft or an active directory).
+    Verify {
+        id: String,
+        /// The app to sync, when the service app can read several.
+        #[arg(long)]
+        app: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Create (activate) a verified draft; its first sync starts.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Sync now.
+    Sync {
+        id: String,
+        /// Wait for the run to finish, showing its progress.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Stop scheduled syncs.
+    Pause {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Resume scheduled syncs.
+    Resume {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete a directory and everything synced from it (or discard a draft).
+    Delete {
+        id: String,
+        /// The directory's name, typed as confirmation.
+        #[arg(long)]
+        confirm: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// An Okta org through an API Services app.
+    Okta {
+        /// The Okta domain, e.g. acme.okta.com.
+        #[arg(long)]
+        domain: String,
+        /// The API Services app's Client ID.
+        #[arg(long)]
+        client_id: String,
+        /// Create the directory under this name once it verifies.
+        #[arg(long)]
+        name: Option<String>,
+        /// The app to sync, when the service app can read several.
+        #[arg(long)]
+        app: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Present users (every page unless --limit).
+    List {
+        #[command(flatten)]
+        directory: DirectoryArg,
+        /// Matches name, e-mail or login.
+        #[arg(long, default_value = "")]
+        search: String,
+        /// An Okta status: ACTIVE, SUSPENDED, …
+        #[arg(long, default_value = "")]
+        status: String,
+        /// Only members of this Okta group id.
+        #[arg(long)]
+        group: Option<String>,
+        /// name, email, login, status, updated or groups.
+        #[arg(long, default_value = "name")]
+        sort: String,
+        /// At most this many users.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// One user with traits, groups and history.
+    Show {
+        user: String,
+        #[command(flatten)]
+        directory: DirectoryArg,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Present groups (every page unless --limit).
+    List {
+        #[command(flatten)]
+        directory: DirectoryArg,
+        #[arg(long, default_value = "")]
+        search: String,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Present members of a group.
+    Members {
+        group: String,
+        #[command(flatten)]
+        directory: DirectoryArg,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Recent runs, newest first.
+    List {
+        #[command(flatten)]
+        directory: DirectoryArg,
+        #[arg(long, default_value_t = 25)]
+        limit: u32,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// One run with its counters and a sample of changes.
+    Show {
+        run: String,
+        #[command(flatten)]
+        directory: DirectoryArg,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Scope::ReadOnly)]
+        scope: Scope,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revoke a token; it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}

@@ -1,0 +1,648 @@
+//! The `roster` binary's commands. `serve` runs the server; `admin` works on
+//! the local data directory; everything else is a client of the REST API, so
+//! the CLI holds no business rule: the server decides, the CLI prints.
+
+mod args;
+mod client;
+mod error;
+mod progress;
+mod table;
+
+pub use args::{Cli, Command};
+pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
+
+use args::{
+    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, Scope, TokensCommand,
+    UsersCommand,
+};
+use client::{encode, Client};
+use reqwest::Method;
+use serde_json::{json, Value};
+use table::{print, print_json, text};
+
+use crate::{
+    config::{Config, ProcessEnv},
+    model::TokenScope,
+};
+
+fn client(remote: &Remote) -> Result<Client, CliError> {
+    Client::new(&remote.url, remote.token.as_deref())
+}
+
+fn scope(scope: Scope) -> TokenScope {
+    match scope {
+        Scope::ReadOnly => TokenScope::ReadOnly,
+        Scope::ReadWrite => TokenScope::ReadWrite,
+    }
+}
+
+/// Runs a command other than `serve` (which `main` runs itself).
+pub async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve => Err(CliError::failed("`serve` is run by main")),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "roster", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Admin(admin) => run_admin(admin).await,
+        Command::Directories(c) => directories(c).await,
+        Command::Users(c) => users(c).await,
+        Command::Groups(c) => groups(c).await,
+        Command::Runs(c) => runs(c).await,
+        Command::Tokens(c) => tokens(c).await,
+    }
+}
+
+async fn run_admin(command: AdminCommand) -> Result<(), CliError> {
+    let config = Config::load(&ProcessEnv).map_err(|e| CliError::usage(e.to_string()))?;
+    let instance = crate::startup::open_instance(config)
+        .await
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    match command {
+        AdminCommand::SetupLink => {
+            let link = instance.setup_links().issue().await?;
+            crate::auth::print_recovery_link(&link);
+            Ok(())
+        }
+        AdminCommand::CreateToken {
+            name,
+            scope: s,
+            output,
+        } => {
+            let issued = instance
+                .tokens()
+                .create(&name, scope(s), "roster admin create-token (host)")
+                .await?;
+            if output.json {
+                print_json(&issued);
+            } else {
+                print_issued(&serde_json::to_value(&issued).unwrap_or_default());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_issued(token: &Value) {
+    println!(
+        "Created {} token “{}” ({}). Its secret is shown this once:\n\n    {}\n\nexport ROSTER_TOKEN={}",
+        text(token, "scope"),
+        text(token, "name"),
+        text(token, "id"),
+        text(token, "secret"),
+        text(token, "secret"),
+    );
+}
+
+fn directory_rows(list: &[Value]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|d| {
+            vec![
+                text(d, "id"),
+                text(d, "name"),
+                text(d, "status"),
+                text(d, "/counts/users_active"),
+                text(d, "/counts/users_suspended"),
+                text(d, "/counts/groups"),
+                d.get("last_success_at")
+                    .and_then(Value::as_str)
+                    .map(crate::domain::clock::relative)
+                    .unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect()
+}
+
+const DIRECTORY_HEADERS: [&str; 7] = [
+    "ID",
+    "NAME",
+    "STATUS",
+    "ACTIVE",
+    "SUSPENDED",
+    "GROUPS",
+    "LAST SYNC",
+];
+
+async fn directories(command: DirectoriesCommand) -> Result<(), CliError> {
+    match command {
+        DirectoriesCommand::List {
+            remote,
+            output,
+            drafts,
+        } => {
+            let c = client(&remote)?;
+            let path = if drafts {
+                "/directories/drafts"
+            } else {
+                "/directories"
+            };
+            let list: Vec<Value> = c.get(path).await?;
+            if output.json {
+                print_json(&list);
+            } else if drafts {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            text(d, "id"),
+                            text(d, "okta_domain"),
+                            text(d, "client_id"),
+                            text(d, "verified"),
+                            text(d, "created_at"),
+                        ]
+                    })
+                    .collect();
+                print(&["ID", "OKTA DOMAIN", "CLIENT ID", "VERIFIED", "CREATED"], &rows);
+            } else if list.is_empty() {
+                println!("No directories yet. Start one with `roster directories add okta --domain … --client-id …`.");
+            } else {
+                print(&DIRECTORY_HEADERS, &directory_rows(&list));
+            }
+            Ok(())
+        }
+        DirectoriesCommand::Show { id, remote, output } => {
+            let d: Value = client(&remote)?
+                .get(&format!("/directories/{}", encode(&id)))
+                .await?;
+            if output.json {
+                print_json(&d);
+            } else if d.get("state").and_then(Value::as_str) == Some("draft") {
+                print_draft(&d);
+            } else {
+                print(&DIRECTORY_HEADERS, &directory_rows(std::slice::from_ref(&d)));
+                println!();
+                println!("Okta domain   {}", text(&d, "okta_domain"));
+                println!("App           {}", text(&d, "app_label"));
+                println!("Interval      {} minutes", text(&d, "/settings/interval_minutes"));
+                println!("JWKS URL      {}", text(&d, "/keys/jwks_url"));
+                if let Some(e) = d.get("last_error").filter(|e| !e.is_null()) {
+                    println!("Last error    {} — {}", text(e, "message"), text(e, "hint"));
+                }
+            }
+            Ok(())
+        }
+        DirectoriesCommand::Add(AddCommand::Okta {
+            domain,
+            client_id,
+            name,
+            app,
+            remote,
+            output,
+        }) => {
+            let c = client(&remote)?;
+            let draft: Value = c
+                .post(
+                    "/directories",
+                    &json!({ "okta_domain": domain, "client_id": client_id }),
+                )
+                .await?;
+            if output.json {
+                print_json(&draft);
+            } else {
+                print_draft(&draft);
+            }
+            let id = text(&draft, "id");
+            if let Some(name) = name {
+                // Verify, then create: the same steps as the wizard's.
+                let report: Value = c
+                    .post(&format!("/directories/{id}/verify"), &json!({ "app_id": app }))
+                    .await?;
+                if report.get("ok") != Some(&Value::Bool(true)) {
+                    print_checklist(&report);
+                    return Err(CliError::failed("Verify failed; the directory was not created.")
+                        .with_hint(format!("Fix the items above, then `roster directories verify {id}` and `roster directories create {id} --name …`.")));
+                }
+                let created: Value = c
+                    .post(&format!("/directories/{id}/create"), &json!({ "name": name }))
+                    .await?;
+                if !output.json {
+                    println!(
+                        "Created “{}”; its first sync has started.",
+                        text(&created, "name")
+                    );
+                }
+            }
+            Ok(())
+        }
+        DirectoriesCommand::Verify {
+            id,
+            app,
+            remote,
+            output,
+        } => {
+            let report: Value = client(&remote)?
+                .post(
+                    &format!("/directories/{}/verify", encode(&id)),
+                    &json!({ "app_id": app }),
+                )
+                .await?;
+            if output.json {
+                print_json(&report);
+            } else {
+                print_checklist(&report);
+            }
+            if report.get("ok") == Some(&Value::Bool(true)) {
+                Ok(())
+            } else {
+                Err(CliError::failed(
+                    "Verify failed: fix the items marked FAIL (each has a hint) and run it again.",
+                ))
+            }
+        }
+        DirectoriesCommand::Create {
+            id,
+            name,
+            remote,
+            output,
+        } => {
+            let created: Value = client(&remote)?
+                .post(
+                    &format!("/directories/{}/create", encode(&id)),
+                    &json!({ "name": name }),
+                )
+                .await?;
+            if output.json {
+                print_json(&created);
+            } else {
+                println!(
+                    "Created “{}” ({}); its first sync has started.",
+                    text(&created, "name"),
+                    text(&created, "id")
+                );
+            }
+            Ok(())
+        }
+        DirectoriesCommand::Sync {
+            id,
+            wait,
+            remote,
+            output,
+        } => {
+            let c = client(&remote)?;
+            let started: Value = c
+                .post(&format!("/directories/{}/sync", encode(&id)), &json!({}))
+                .await?;
+            let run_id = text(&started, "run_id");
+            if !wait {
+                if output.json {
+                    print_json(&started);
+                } else {
+                    println!(
+                        "Sync started: run {run_id}. Follow it with `roster runs show {run_id} -d {id}`."
+                    );
+                }
+                return Ok(());
+            }
+            progress::wait_for_run(&c, &id, &run_id, output.json).await
+        }
+        DirectoriesCommand::Pause { id, remote } => {
+            client(&remote)?
+                .call(Method::POST, &format!("/directories/{}/pause", encode(&id)))
+                .await?;
+            println!("Paused: no scheduled syncs until `roster directories resume {id}`.");
+            Ok(())
+        }
+        DirectoriesCommand::Resume { id, remote } => {
+            client(&remote)?
+                .call(Method::POST, &format!("/directories/{}/resume", encode(&id)))
+                .await?;
+            println!("Resumed: scheduled syncs continue.");
+            Ok(())
+        }
+        DirectoriesCommand::Delete { id, confirm, remote } => {
+            let query = confirm
+                .map(|n| format!("?confirm_name={}", encode(&n)))
+                .unwrap_or_default();
+            client(&remote)?
+                .call(Method::DELETE, &format!("/directories/{}{query}", encode(&id)))
+                .await?;
+            println!("Deleted.");
+            Ok(())
+        }
+    }
+}
+
+fn print_draft(d: &Value) {
+    let id = text(d, "id");
+    println!("Draft directory {id}");
+    println!();
+    println!("Register this public key in Okta (the API Services app → General → Public keys → Add key),");
+    println!("or choose “Use a URL to fetch keys dynamically” with the JWKS URL.");
+    println!();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(d.get("key").and_then(|k| k.get("jwk")).unwrap_or(&Value::Null))
+            .unwrap_or_default()
+    );
+    println!();
+    println!("JWKS URL: {}", text(d, "jwks_url"));
+    println!();
+    println!("Then: roster directories verify {id}  →  roster directories create {id} --name …");
+}
+
+fn print_checklist(report: &Value) {
+    let items = report
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for item in &items {
+        let mark = match item.get("status").and_then(Value::as_str) {
+            Some("pass") => "PASS",
+            Some("fail") => "FAIL",
+            _ => "SKIP",
+        };
+        println!("{mark}  {} — {}", text(item, "label"), text(item, "detail"));
+        if let Some(hint) = item.get("hint").and_then(Value::as_str) {
+            if mark == "FAIL" {
+                println!("      fix: {hint}");
+            }
+        }
+    }
+}
+
+async fn users(command: UsersCommand) -> Result<(), CliError> {
+    match command {
+        UsersCommand::List {
+            directory,
+            search,
+            status,
+            group,
+            sort,
+            limit,
+            remote,
+            output,
+        } => {
+            let path = format!(
+                "/directories/{}/users?search={}&status={}&sort={}{}",
+                encode(&directory.directory),
+                encode(&search),
+                encode(&status),
+                encode(&sort),
+                group
+                    .map(|g| format!("&group={}", encode(&g)))
+                    .unwrap_or_default()
+            );
+            let list = client(&remote)?.all_pages(&path, limit).await?;
+            if output.json {
+                print_json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            text(u, "id"),
+                            text(u, "display_name"),
+                            text(u, "login"),
+                            text(u, "status"),
+                            text(u, "groups"),
+                        ]
+                    })
+                    .collect();
+                print(&["ID", "NAME", "LOGIN", "STATUS", "GROUPS"], &rows);
+            }
+            Ok(())
+        }
+        UsersCommand::Show {
+            user,
+            directory,
+            remote,
+            output,
+        } => {
+            let u: Value = client(&remote)?
+                .get(&format!(
+                    "/directories/{}/users/{}",
+                    encode(&directory.directory),
+                    encode(&user)
+                ))
+                .await?;
+            if output.json {
+                print_json(&u);
+            } else {
+                println!(
+                    "{} <{}>  {}",
+                    text(&u, "display_name"),
+                    text(&u, "login"),
+                    text(&u, "status")
+                );
+                println!("Okta id  {}", text(&u, "id"));
+                let groups: Vec<String> = u
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|g| g.iter().map(|g| text(g, "name")).collect())
+                    .unwrap_or_default();
+                println!(
+                    "Groups   {}",
+                    if groups.is_empty() {
+                        "–".into()
+                    } else {
+                        groups.join(", ")
+                    }
+                );
+                if let Some(traits) = u.get("traits").and_then(Value::as_object) {
+                    for (k, v) in traits {
+                        println!("  {k}: {}", v.as_str().unwrap_or_default());
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn groups(command: GroupsCommand) -> Result<(), CliError> {
+    match command {
+        GroupsCommand::List {
+            directory,
+            search,
+            limit,
+            remote,
+            output,
+        } => {
+            let path = format!(
+                "/directories/{}/groups?search={}",
+                encode(&directory.directory),
+                encode(&search)
+            );
+            let list = client(&remote)?.all_pages(&path, limit).await?;
+            if output.json {
+                print_json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|g| {
+                        vec![
+                            text(g, "id"),
+                            text(g, "name"),
+                            text(g, "kind"),
+                            text(g, "members"),
+                        ]
+                    })
+                    .collect();
+                print(&["ID", "NAME", "KIND", "MEMBERS"], &rows);
+            }
+            Ok(())
+        }
+        GroupsCommand::Members {
+            group,
+            directory,
+            limit,
+            remote,
+            output,
+        } => {
+            let path = format!(
+                "/directories/{}/groups/{}/members",
+                encode(&directory.directory),
+                encode(&group)
+            );
+            let list = client(&remote)?.all_pages(&path, limit).await?;
+            if output.json {
+                print_json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            text(m, "id"),
+                            text(m, "display_name"),
+                            text(m, "login"),
+                            text(m, "status"),
+                        ]
+                    })
+                    .collect();
+                print(&["ID", "NAME", "LOGIN", "STATUS"], &rows);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_row(r: &Value) -> Vec<String> {
+    vec![
+        text(r, "id"),
+        text(r, "trigger"),
+        text(r, "status"),
+        text(r, "started_at"),
+        r.get("duration_secs")
+            .and_then(Value::as_f64)
+            .map(|s| format!("{s:.1}s"))
+            .unwrap_or_else(|| "–".into()),
+        format!(
+            "+{} ~{} -{}",
+            text(r, "users_added"),
+            text(r, "users_updated"),
+            text(r, "users_removed")
+        ),
+    ]
+}
+
+const RUN_HEADERS: [&str; 6] = ["ID", "TRIGGER", "STATUS", "STARTED", "TOOK", "USERS +/~/-"];
+
+async fn runs(command: RunsCommand) -> Result<(), CliError> {
+    match command {
+        RunsCommand::List {
+            directory,
+            limit,
+            remote,
+            output,
+        } => {
+            let list: Vec<Value> = client(&remote)?
+                .get(&format!(
+                    "/directories/{}/runs?limit={limit}",
+                    encode(&directory.directory)
+                ))
+                .await?;
+            if output.json {
+                print_json(&list);
+            } else {
+                print(&RUN_HEADERS, &list.iter().map(run_row).collect::<Vec<_>>());
+            }
+            Ok(())
+        }
+        RunsCommand::Show {
+            run,
+            directory,
+            remote,
+            output,
+        } => {
+            let r: Value = client(&remote)?
+                .get(&format!(
+                    "/directories/{}/runs/{}",
+                    encode(&directory.directory),
+                    encode(&run)
+                ))
+                .await?;
+            if output.json {
+                print_json(&r);
+            } else {
+                print(&RUN_HEADERS, &[run_row(&r)]);
+                println!(
+                    "\n{} API calls, {} pages, {} users and {} groups fetched",
+                    text(&r, "api_calls"),
+                    text(&r, "pages"),
+                    text(&r, "users_fetched"),
+                    text(&r, "groups_fetched")
+                );
+                if let Some(e) = r.get("error").filter(|e| !e.is_null()) {
+                    println!("Error: {}\nFix: {}", text(e, "message"), text(e, "hint"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn tokens(command: TokensCommand) -> Result<(), CliError> {
+    match command {
+        TokensCommand::Create {
+            name,
+            scope: s,
+            remote,
+            output,
+        } => {
+            let issued: Value = client(&remote)?
+                .post("/tokens", &json!({ "name": name, "scope": scope(s).as_str() }))
+                .await?;
+            if output.json {
+                print_json(&issued);
+            } else {
+                print_issued(&issued);
+            }
+            Ok(())
+        }
+        TokensCommand::List { remote, output } => {
+            let list: Vec<Value> = client(&remote)?.get("/tokens").await?;
+            if output.json {
+                print_json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            text(t, "id"),
+                            text(t, "name"),
+                            text(t, "scope"),
+                            text(t, "prefix"),
+                            text(t, "created_at"),
+                            text(t, "last_used_at"),
+                            text(t, "revoked_at"),
+                        ]
+                    })
+                    .collect();
+                print(
+                    &["ID", "NAME", "SCOPE", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
+                    &rows,
+                );
+            }
+            Ok(())
+        }
+        TokensCommand::Revoke { id, remote } => {
+            client(&remote)?
+                .call(Method::DELETE, &format!("/tokens/{}", encode(&id)))
+                .await?;
+            println!("Revoked: the token stops working now.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The identities aggregate: users, groups and memberships of a directory.
+//! Every read here returns present records only: a member is a present user
+//! of a present group (the store's `present_*` views enforce it), so no front
+//! door can list a deprovisioned or unassigned user as a member.
+
+use super::{directories::Directories, paging::Page, DomainError, DomainResult, PageRequest};
+use crate::{
+    model::{DirectoryId, OktaGroupId, OktaUserId},
+    store::{Store, UserFilter},
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub use crate::store::UserSort;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserSummary {
+    pub id: OktaUserId,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub login: String,
+    /// Okta's status: ACTIVE, SUSPENDED, PROVISIONED, …
+    pub status: String,
+    /// Present groups the user is a member of.
+    pub groups: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupRef {
+    pub id: OktaGroupId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserEvent {
+    pub run_id: String,
+    /// `added`, `status` or `removed`.
+    pub event: String,
+    pub status: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserDetail {
+    pub id: OktaUserId,
+    pub directory_id: DirectoryId,
+    pub display_name: String,
+    pub login: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: String,
+    pub first_seen_at: String,
+    /// When a sync last saw the user in Okta.
+    pub last_seen_at: String,
+    /// Set once the user left the app (deprovisioned or unassigned).
+    pub removed_at: Option<String>,
+    /// Every non-empty Okta profile attribute, as text.
+    pub traits: BTreeMap<String, String>,
+    /// Present groups; none once the user was removed.
+    pub groups: Vec<GroupRef>,
+    /// Newest first.
+    pub history: Vec<UserEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupSummary {
+    pub id: OktaGroupId,
+    pub name: String,
+    /// OKTA_GROUP, APP_GROUP or BUILT_IN.
+    pub kind: String,
+    /// Present members.
+    pub members: i64,
+    pub last_membership_updated: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupDetail {
+    pub id: OktaGroupId,
+    pub directory_id: DirectoryId,
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub last_membership_updated: Option<String>,
+    /// The group left the app (or Okta).
+    pub removed: bool,
+    pub members: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Member {
+    pub id: OktaUserId,
+    pub display_name: String,
+    pub login: String,
+    pub status: String,
+}
+
+/// The users list's filters: search over name, e-mail and login, Okta status,
+/// membership of one group, and the sort order.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub search: String,
+    pub status: Option<String>,
+    pub group: Option<OktaGroupId>,
+    pub sort: UserSort,
+    pub page: PageRequest,
+}
+
+/// The Okta statuses a filter may name.
+pub const USER_STATUSES: [&str; 8] = [
+    "ACTIVE",
+    "STAGED",
+    "PROVISIONED",
+    "RECOVERY",
+    "LOCKED_OUT",
+    "PASSWORD_EXPIRED",
+    "SUSPENDED",
+    "DEPROVISIONED",
+];
+
+/// An Okta status as typed (any case); `None` for "any status".
+pub fn parse_status(raw: &str) -> DomainResult<Option<String>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let upper = raw.to_ascii_uppercase();
+    if USER_STATUSES.contains(&upper.as_str()) {
+        Ok(Some(upper))
+    } else {
+        Err(DomainError::invalid(format!(
+            "Unknown status “{raw}”; use one of {}.",
+            USER_STATUSES.join(", ")
+        )))
+    }
+}
+
+/// Profile attributes as text; empty values are not traits.
+fn traits(profile: &str) -> BTreeMap<String, String> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(profile) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(s) if s.is_empty() => return None,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(a) if a.is_empty() => return None,
+                other => other.to_string(),
+            };
+            Some((key, text))
+        })
+        .collect()
+}
+
+const HISTORY_LIMIT: i64 = 50;
+
+#[derive(Clone)]
+pub struct Identities {
+    directories: Directories,
+    store: Store,
+}
+
+impl Identities {
+    pub fn new(directories: Directories, store: Store) -> Self {
+        Self { directories, store }
+    }
+
+    /// Present users, filtered and sorted, one keyset page at a time.
+    pub async fn users(&self, id: &DirectoryId, query: &UserQuery) -> DomainResult<Page<UserSummary>> {
+        self.directories.active(id).await?;
+        let filter = UserFilter {
+            search: &query.search,
+            status: query.status.as_deref().unwrap_or(""),
+            group: query.group.as_ref().map(OktaGroupId::as_str),
+            sort: query.sort,
+            after: query.page.after_ref(),
+        };
+        let rows = self
+            .store
+            .list_users(id.as_str(), &filter, query.page.fetch_limit())
+            .await?;
+        let total = self
+            .store
+            .count_users(
+                id.as_str(),
+                &UserFilter {
+                    after: None,
+                    ..filter
+                },
+            )
+            .await?;
+        let page = Page::from_rows(
+            rows,
+            &query.page,
+            total,
+            |r| (r.sort_key.as_str(), r.okta_id.as_str()),
+            |r| r,
+        );
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| {
+                Ok(UserSummary {
+                    id: OktaUserId::parse(&r.okta_id)?,
+                    display_name: r.display_name,
+                    email: r.email,
+                    login: r.login,
+                    status: r.status,
+                    groups: r.groups,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect::<DomainResult<_>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+            next: page.next,
+        })
+    }
+
+    /// A user, present or removed, with traits, present groups and history.
+    pub async fn user(&self, id: &DirectoryId, user_id: &OktaUserId) -> DomainResult<UserDetail> {
+        let directory = self.directories.active(id).await?;
+        let user = self
+            .store
+            .user(id.as_str(), user_id.as_str())
+            .await?
+            .ok_or_else(|| DomainError::not_found("The user"))?;
+        let groups = self.store.user_groups(id.as_str(), user_id.as_str()).await?;
+        let history = self
+            .store
+            .user_events(id.as_str(), user_id.as_str(), HISTORY_LIMIT)
+            .await?;
+        Ok(UserDetail {
+            id: user_id.clone(),
+            directory_id: id.clone(),
+            traits: traits(&user.profile),
+            display_name: user.display_name,
+            login: user.login,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            status: user.status,
+            first_seen_at: user.first_seen_at,
+            // A present user was seen by the last successful sync; a sync only
+            // writes the users it adds, changes or removes.
+            last_seen_at: match (&user.deleted_at, directory.last_success_at) {
+                (None, Some(last_success)) => last_success,
+                _ => user.last_seen_at,
+            },
+            removed_at: user.deleted_at,
+            groups: groups
+                .into_iter()
+                .map(|g| {
+                    Ok(GroupRef {
+                        id: OktaGroupId::parse(&g.okta_id)?,
+                        name: g.name,
+                    })
+                })
+                .collect::<DomainResult<_>>()?,
+            history: history
+                .into_iter()
+                .map(|e| UserEvent {
+                    run_id: e.run_id,
+                    event: e.event,
+                    status: e.status,
+                    at: e.at,
+                })
+                .collect(),
+        })
+    }
+
+    /// Present groups by name, searchable.
+    pub async fn groups(
+        &self,
+        id: &DirectoryId,
+        search: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<GroupSummary>> {
+        self.directories.active(id).await?;
+        let rows = self
+            .store
+            .groups_page(id.as_str(), search, page.after_ref(), page.fetch_limit())
+            .await?;
+        let total = self.store.count_groups(id.as_str(), search).await?;
+        let page = Page::from_rows(
+            rows,
+            page,
+            total,
+            |g| (g.name.as_str(), g.okta_id.as_str()),
+            |g| g,
+        );
+        let items = page
+            .items
+            .into_iter()
+            .map(|g| {
+                Ok(GroupSummary {
+                    id: OktaGroupId::parse(&g.okta_id)?,
+                    name: g.name,
+                    kind: g.kind,
+                    members: g.members,
+                    last_membership_updated: g.okta_last_membership_updated,
+                })
+            })
+            .collect::<DomainResult<_>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+            next: page.next,
+        })
+    }
+
+    pub async fn group(&self, id: &DirectoryId, group_id: &OktaGroupId) -> DomainResult<GroupDetail> {
+        self.directories.active(id).await?;
+        let group = self
+            .store
+            .group(id.as_str(), group_id.as_str())
+            .await?
+            .ok_or_else(|| DomainError::not_found("The group"))?;
+        Ok(GroupDetail {
+            id: group_id.clone(),
+            directory_id: id.clone(),
+            members: self
+                .store
+                .count_group_members(id.as_str(), group_id.as_str())
+                .await?,
+            name: group.name,
+            description: group.description,
+            kind: group.kind,
+            last_membership_updated: group.okta_last_membership_updated,
+            removed: group.deleted_at.is_some(),
+        })
+    }
+
+    /// Present members of a present group, by name.
+    pub async fn members(
+        &self,
+        id: &DirectoryId,
+        group_id: &OktaGroupId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Member>> {
+        self.group(id, group_id).await?;
+        let rows = self
+            .store
+            .group_members(
+                id.as_str(),
+                group_id.as_str(),
+                page.after_ref(),
+                page.fetch_limit(),
+            )
+            .await?;
+        let total = self
+            .store
+            .count_group_members(id.as_str(), group_id.as_str())
+            .await?;
+        let page = Page::from_rows(
+            rows,
+            page,
+            total,
+            |m| (m.display_name.as_str(), m.okta_id.as_str()),
+            |m| m,
+        );
+        let items = page
+            .items
+            .into_iter()
+            .map(|m| {
+                Ok(Member {
+                    id: OktaUserId::parse(&m.okta_id)?,
+                    display_name: m.display_name,
+                    login: m.login,
+                    status: m.status,
+                })
+            })
+            .collect::<DomainResult<_>>()?;
+        Ok(Page {
+            items,
+            total: page.total,
+            next: page.next,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traits_keep_every_non_empty_attribute_as_text() {
+        let t = traits(r#"{"login":"a@x","title":"","manager":null,"costCenter":42,"tags":["x"],"none":[]}"#);
+        let expected: BTreeMap<String, String> =
+            [("costCenter", "42"), ("login", "a@x"), ("tags", "[\"x\"]")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert_eq!(t, expected);
+    }
+
+    #[test]
+    fn statuses_are_checked_and_normalised() {
+        assert_eq!(parse_status(" suspended ").unwrap().as_deref(), Some("SUSPENDED"));
+        assert_eq!(parse_status("").unwrap(), None);
+        assert!(parse_status("gone").unwrap_err().message.contains("ACTIVE"));
+    }
+}

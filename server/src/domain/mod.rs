@@ -1,0 +1,87 @@
+//! The core: every business rule of Roster, behind one service per
+//! aggregate. Front doors (the UI's server functions, the REST API, the CLI)
+//! parse their input into the types of [`crate::model`], call one function
+//! here and convert the result; none of them decides anything.
+//!
+//! Arrows point one way: adapters → domain → store / okta client / crypto.
+
+pub mod clock;
+pub mod directories;
+mod error;
+pub mod identities;
+pub mod instance;
+pub mod paging;
+pub mod sync;
+
+pub use error::{DomainError, DomainResult, ErrorKind};
+pub use paging::{Page, PageRequest};
+
+use crate::{
+    config::Config,
+    crypto::MasterKey,
+    okta::RetryPolicy,
+    store::Store,
+    sync::{EngineConfig, SyncEngine},
+};
+use directories::{Directories, DirectoryService};
+use identities::Identities;
+use instance::Instance;
+use std::sync::Arc;
+use sync::SyncService;
+
+/// The domain services, wired once at start-up; cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    pub directories: Directories,
+    pub sync: SyncService,
+    pub identities: Identities,
+    pub instance: Instance,
+    store: Store,
+    master_key: Arc<MasterKey>,
+}
+
+impl Core {
+    /// Wires the services over an opened, migrated store.
+    pub fn new(
+        store: Store,
+        master_key: Arc<MasterKey>,
+        http: reqwest::Client,
+        config: Arc<Config>,
+        public_url: String,
+    ) -> Self {
+        let engine = SyncEngine::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            http.clone(),
+            EngineConfig {
+                extra_origins: config.okta_extra_origins.clone(),
+                ..EngineConfig::default()
+            },
+        );
+        let lifecycle = DirectoryService::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            http,
+            engine,
+            config.okta_extra_origins.clone(),
+            public_url.clone(),
+            RetryPolicy::default(),
+        );
+        let directories = Directories::new(lifecycle, store.clone());
+        Self {
+            sync: SyncService::new(directories.clone(), store.clone()),
+            identities: Identities::new(directories.clone(), store.clone()),
+            instance: Instance::new(store.clone(), config, public_url),
+            directories,
+            store,
+            master_key,
+        }
+    }
+
+    /// The store and master key under the services, for tests and the
+    /// benchmark that drive the engine directly. Adapters never use them.
+    #[doc(hidden)]
+    pub fn internals(&self) -> (&Store, &Arc<MasterKey>) {
+        (&self.store, &self.master_key)
+    }
+}

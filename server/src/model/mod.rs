@@ -1,0 +1,9 @@
+//! The vocabulary every layer shares: typed ids and the state machines. A
+//! leaf module: it imports nothing of the domain, the store or the adapters,
+//! so the store can speak it without depending on the domain above it.
+
+mod ids;
+mod states;
+
+pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId};
+pub use states::{DirectoryState, KeyPurpose, KeyState, PauseReason, RunStatus, TokenScope, Trigger};

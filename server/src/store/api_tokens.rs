@@ -1,0 +1,93 @@
+use super::{now, timestamp, Store, StoreError};
+use crate::model::TokenScope;
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub name: String,
+    pub scope: TokenScope,
+    pub prefix: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+pub struct NewApiToken<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub scope: TokenScope,
+    pub token_hash: &'a str,
+    pub prefix: &'a str,
+    pub created_by: &'a str,
+}
+
+const COLUMNS: &str = "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
+
+/// `last_used_at` is written at most this often per token: reads stay reads.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+impl Store {
+    pub async fn insert_api_token(&self, new: &NewApiToken<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, scope, token_hash, prefix, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new.id)
+        .bind(new.name)
+        .bind(new.scope)
+        .bind(new.token_hash)
+        .bind(new.prefix)
+        .bind(new.created_by)
+        .bind(timestamp(now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every token, revoked ones too, newest first.
+    pub async fn api_tokens(&self) -> Result<Vec<ApiTokenRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at DESC, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The unrevoked token with this hash, noting its use.
+    pub async fn use_api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+        let row: Option<ApiTokenRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(token) = &row {
+            let at = now();
+            let stale = token
+                .last_used_at
+                .as_deref()
+                .and_then(|t| super::parse_timestamp(t).ok())
+                .is_none_or(|last| (at - last).whole_seconds() >= LAST_USED_RESOLUTION_SECS);
+            if stale {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(timestamp(at))
+                    .bind(&token.id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(row)
+    }
+
+    /// Revokes a token; false when there is no such unrevoked token.
+    pub async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(timestamp(now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
