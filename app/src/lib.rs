@@ -14,8 +14,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage, DirectoryWizard, GeneralSettings,
-    NewDirectory, OverviewPage, SignIn, SyncRunPage, Welcome,
+    ApiTokens, DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage, DirectoryWizard,
+    GeneralSettings, NewDirectory, OverviewPage, SignIn, SyncRunPage, Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("welcome") view=Welcome ssr=SsrMode::Async />
                     <Route path=path!("settings") view=GeneralSettings ssr=SsrMode::Async />
+                    <Route path=path!("settings/api-tokens") view=ApiTokens ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync") view=DirectorySync ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new") view=NewDirectory ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new/:id") view=DirectoryWizard ssr=SsrMode::Async />

@@ -6,14 +6,12 @@ use crate::{
     config::{Config, PublicUrl},
     crypto::{KeyError, MasterKey},
     domain::Core,
-    health, jwks,
-    portal::RosterPortal,
-    rest,
+    health, jwks, portal, rest,
     state::AppState,
     store::{Store, StoreError},
     sync,
 };
-use app::{api::PortalHandle, shell, App};
+use app::{shell, App};
 use axum::{routing::get, routing::post, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -198,8 +196,8 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .with_secure(state.public_url.is_https())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
-    let portal = PortalHandle(Arc::new(RosterPortal::new(state.core.clone())));
-    let context = move || provide_context(portal.clone());
+    let ports = portal::ports(state.core.clone());
+    let context = move || provide_context(ports.clone());
     let routes = route_list();
     let options = state.leptos_options.clone();
 

@@ -3,7 +3,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use super::{portal, require_admin};
+use super::{ports, require_admin};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -352,38 +352,41 @@ pub struct RunDetail {
 #[server]
 pub async fn list_directory_cards() -> Result<Vec<DirectoryCard>, AppError> {
     require_admin().await?;
-    portal()?.directory_cards().await
+    ports()?.directories.directory_cards().await
 }
 
 #[server]
 pub async fn sync_directory_now(directory_id: String) -> Result<String, AppError> {
     require_admin().await?;
-    portal()?.sync_now(directory_id).await
+    ports()?.directories.sync_now(directory_id).await
 }
 
 #[server]
 pub async fn resolve_pending_diff(directory_id: String, apply: bool) -> Result<(), AppError> {
     require_admin().await?;
-    portal()?.resolve_pending(directory_id, apply).await
+    ports()?.directories.resolve_pending(directory_id, apply).await
 }
 
 #[server]
 pub async fn set_directory_paused(directory_id: String, paused: bool) -> Result<(), AppError> {
     require_admin().await?;
-    portal()?.set_paused(directory_id, paused).await
+    ports()?.directories.set_paused(directory_id, paused).await
 }
 
 #[server]
 pub async fn delete_directory(directory_id: String, confirm_name: String) -> Result<(), AppError> {
     require_admin().await?;
-    portal()?.delete_directory(directory_id, confirm_name).await
+    ports()?
+        .directories
+        .delete_directory(directory_id, confirm_name)
+        .await
 }
 
 /// Generates the keypair of a new draft directory and opens its wizard.
 #[server]
 pub async fn start_wizard() -> Result<WizardState, AppError> {
     require_admin().await?;
-    let state = portal()?.start_wizard().await?;
+    let state = ports()?.wizard.start_wizard().await?;
     // Without wasm the form posts natively; the redirect lands on the draft either way.
     leptos_axum::redirect(&format!("/settings/directory-sync/new/{}", state.directory_id));
     Ok(state)
@@ -392,13 +395,13 @@ pub async fn start_wizard() -> Result<WizardState, AppError> {
 #[server]
 pub async fn check_connection(okta_domain: String, client_id: String) -> Result<ConnectionCheck, AppError> {
     require_admin().await?;
-    Ok(portal()?.check_connection(okta_domain, client_id))
+    Ok(ports()?.wizard.check_connection(okta_domain, client_id))
 }
 
 #[server]
 pub async fn get_wizard(directory_id: String) -> Result<WizardState, AppError> {
     require_admin().await?;
-    portal()?.wizard(directory_id).await
+    ports()?.wizard.wizard(directory_id).await
 }
 
 #[server]
@@ -408,7 +411,8 @@ pub async fn save_connection(
     client_id: String,
 ) -> Result<WizardState, AppError> {
     require_admin().await?;
-    portal()?
+    ports()?
+        .wizard
         .save_connection(directory_id, okta_domain, client_id)
         .await
 }
@@ -416,7 +420,8 @@ pub async fn save_connection(
 #[server]
 pub async fn verify_directory(directory_id: String, app_id: Option<String>) -> Result<VerifyView, AppError> {
     require_admin().await?;
-    portal()?
+    ports()?
+        .wizard
         .verify(directory_id, app_id.filter(|a| !a.is_empty()))
         .await
 }
@@ -425,20 +430,20 @@ pub async fn verify_directory(directory_id: String, app_id: Option<String>) -> R
 #[server]
 pub async fn preview_directory(directory_id: String) -> Result<PreviewView, AppError> {
     require_admin().await?;
-    portal()?.preview(directory_id).await
+    ports()?.wizard.preview(directory_id).await
 }
 
 #[server]
 pub async fn list_drafts() -> Result<Vec<DraftView>, AppError> {
     require_admin().await?;
-    portal()?.drafts().await
+    ports()?.wizard.drafts().await
 }
 
 /// Deletes an unfinished wizard with its keys; active directories are not touched.
 #[server]
 pub async fn discard_draft(directory_id: String) -> Result<(), AppError> {
     require_admin().await?;
-    portal()?.discard_draft(directory_id).await?;
+    ports()?.wizard.discard_draft(directory_id).await?;
     // Without wasm the form posts natively: back to the list it came from.
     leptos_axum::redirect("/settings/directory-sync/new");
     Ok(())
@@ -448,7 +453,7 @@ pub async fn discard_draft(directory_id: String) -> Result<(), AppError> {
 #[server]
 pub async fn create_directory(directory_id: String, name: String) -> Result<String, AppError> {
     require_admin().await?;
-    let id = portal()?.create_directory(directory_id, name).await?;
+    let id = ports()?.wizard.create_directory(directory_id, name).await?;
     leptos_axum::redirect("/settings/directory-sync");
     Ok(id)
 }
@@ -456,13 +461,13 @@ pub async fn create_directory(directory_id: String, name: String) -> Result<Stri
 #[server]
 pub async fn get_directory(directory_id: String) -> Result<DirectoryDetail, AppError> {
     require_admin().await?;
-    portal()?.directory_detail(directory_id).await
+    ports()?.directories.directory_detail(directory_id).await
 }
 
 #[server]
 pub async fn list_directory_users(directory_id: String, query: UserQuery) -> Result<UsersPage, AppError> {
     require_admin().await?;
-    portal()?.users(directory_id, query).await
+    ports()?.records.users(directory_id, query).await
 }
 
 #[server]
@@ -480,33 +485,33 @@ pub async fn update_directory_settings(
         rate_limit_percent,
         breaker_percent,
     };
-    portal()?.update_settings(directory_id, form).await
+    ports()?.directories.update_settings(directory_id, form).await
 }
 
 /// Starts a key rotation: a new key is published next to the active one.
 #[server]
 pub async fn rotate_directory_key(directory_id: String) -> Result<(), AppError> {
     require_admin().await?;
-    portal()?.rotate_key(directory_id).await
+    ports()?.directories.rotate_key(directory_id).await
 }
 
 /// Verifies an existing directory; during a rotation a pass switches keys.
 #[server]
 pub async fn verify_directory_key(directory_id: String) -> Result<VerifyView, AppError> {
     require_admin().await?;
-    portal()?.verify_existing(directory_id).await
+    ports()?.directories.verify_existing(directory_id).await
 }
 
 #[server]
 pub async fn list_directory_groups(directory_id: String, query: GroupQuery) -> Result<GroupsPage, AppError> {
     require_admin().await?;
-    portal()?.groups(directory_id, query).await
+    ports()?.records.groups(directory_id, query).await
 }
 
 #[server]
 pub async fn get_directory_user(directory_id: String, user_id: String) -> Result<UserDetail, AppError> {
     require_admin().await?;
-    portal()?.user(directory_id, user_id).await
+    ports()?.records.user(directory_id, user_id).await
 }
 
 #[server]
@@ -516,7 +521,8 @@ pub async fn get_directory_group(
     cursor: Option<String>,
 ) -> Result<GroupDetail, AppError> {
     require_admin().await?;
-    portal()?
+    ports()?
+        .records
         .group(directory_id, group_id, cursor.filter(|c| !c.is_empty()))
         .await
 }
@@ -524,5 +530,5 @@ pub async fn get_directory_group(
 #[server]
 pub async fn get_sync_run(directory_id: String, run_id: String) -> Result<RunDetail, AppError> {
     require_admin().await?;
-    portal()?.run(directory_id, run_id).await
+    ports()?.records.run(directory_id, run_id).await
 }

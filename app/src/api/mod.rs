@@ -6,13 +6,15 @@ mod directories;
 mod error;
 mod instance_name;
 #[cfg(feature = "ssr")]
-mod portal;
+mod ports;
+mod tokens;
 
 pub use directories::*;
 pub use error::AppError;
 pub use instance_name::InstanceName;
 #[cfg(feature = "ssr")]
-pub use portal::{BoxFuture, Portal, PortalHandle};
+pub use ports::{BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, WizardPort};
+pub use tokens::*;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -63,8 +65,8 @@ pub async fn require_admin() -> Result<CurrentAdmin, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn portal() -> Result<PortalHandle, AppError> {
-    use_context::<PortalHandle>().ok_or_else(|| {
+pub(crate) fn ports() -> Result<Ports, AppError> {
+    use_context::<Ports>().ok_or_else(|| {
         AppError::Internal("The portal is not configured on this server; see the server log.".into())
     })
 }
@@ -72,26 +74,26 @@ pub(crate) fn portal() -> Result<PortalHandle, AppError> {
 #[server]
 pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     let admin = require_admin().await?;
-    let instance_name = portal()?.instance_name().await?;
+    let instance_name = ports()?.instance.instance_name().await?;
     Ok(SessionInfo { admin, instance_name })
 }
 
 #[server]
 pub async fn get_overview() -> Result<Overview, AppError> {
     require_admin().await?;
-    portal()?.overview().await
+    ports()?.instance.overview().await
 }
 
 #[server]
 pub async fn list_directories() -> Result<Vec<DirectorySummary>, AppError> {
     require_admin().await?;
-    portal()?.directories().await
+    ports()?.directories.directories().await
 }
 
 #[server]
 pub async fn rename_instance(name: String) -> Result<String, AppError> {
     require_admin().await?;
     let name = InstanceName::parse(&name).map_err(AppError::Invalid)?;
-    portal()?.rename_instance(name.clone()).await?;
+    ports()?.instance.rename_instance(name.clone()).await?;
     Ok(name.into_inner())
 }

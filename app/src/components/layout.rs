@@ -22,6 +22,7 @@ pub fn AppLayout() -> impl IntoView {
                     <A href="/" exact=true on:click=move |_| set_nav_open.set(false)>"Overview"</A>
                     <A href="/settings/directory-sync" on:click=move |_| set_nav_open.set(false)>"Directory Sync"</A>
                     <A href="/settings" exact=true on:click=move |_| set_nav_open.set(false)>"Settings"</A>
+                    <A href="/settings/api-tokens" on:click=move |_| set_nav_open.set(false)>"API tokens"</A>
                 </nav>
             </aside>
             <div class="main-column">

@@ -1,3 +1,4 @@
+mod api_tokens;
 mod directory_detail;
 mod directory_records;
 mod directory_sync;
@@ -7,6 +8,7 @@ mod signin;
 mod welcome;
 mod wizard;
 
+pub use api_tokens::ApiTokens;
 pub use directory_detail::DirectoryPage;
 pub use directory_records::{DirectoryGroupPage, DirectoryUserPage, SyncRunPage};
 pub use directory_sync::DirectorySync;

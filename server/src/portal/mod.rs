@@ -1,19 +1,23 @@
-//! The web UI's adapter: implements `app::api::Portal` by parsing the UI's
+//! The web UI's adapter: implements `app::api`'s four ports by parsing the UI's
 //! strings into domain types, calling one domain function and converting the
 //! result into the UI's shapes. It decides nothing.
 
 mod directories;
 mod records;
+mod tokens;
+mod wizard;
 
 use crate::{
     domain::{Core, DomainError, ErrorKind},
     model::DirectoryId,
 };
 use app::api::{
-    AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
-    GroupDetail, GroupQuery, GroupsPage, InstanceName, Overview, Portal, PreviewView, RunDetail,
-    SettingsForm, UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
+    ApiTokenView, AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectoryPort,
+    DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, InstancePort,
+    IssuedTokenView, Overview, Ports, PreviewView, RecordsPort, RunDetail, SettingsForm, UserDetail,
+    UserQuery, UsersPage, VerifyView, WizardPort, WizardState,
 };
+use std::sync::Arc;
 
 pub struct RosterPortal {
     core: Core,
@@ -48,7 +52,7 @@ pub(crate) fn directory_id(raw: &str) -> Result<DirectoryId, AppError> {
     DirectoryId::parse(raw).map_err(|_| AppError::NotFound("The directory was not found.".into()))
 }
 
-impl Portal for RosterPortal {
+impl InstancePort for RosterPortal {
     fn overview(&self) -> BoxFuture<'_, Result<Overview, AppError>> {
         Box::pin(async move {
             let o = self.core.instance.overview().await?;
@@ -75,6 +79,25 @@ impl Portal for RosterPortal {
         })
     }
 
+    fn api_tokens(&self) -> BoxFuture<'_, Result<Vec<ApiTokenView>, AppError>> {
+        Box::pin(tokens::list(&self.core))
+    }
+
+    fn create_api_token(
+        &self,
+        name: String,
+        scope: String,
+        created_by: String,
+    ) -> BoxFuture<'_, Result<IssuedTokenView, AppError>> {
+        Box::pin(tokens::create(&self.core, name, scope, created_by))
+    }
+
+    fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(tokens::revoke(&self.core, token_id))
+    }
+}
+
+impl DirectoryPort for RosterPortal {
     fn directories(&self) -> BoxFuture<'_, Result<Vec<DirectorySummary>, AppError>> {
         Box::pin(async move {
             Ok(self
@@ -97,6 +120,10 @@ impl Portal for RosterPortal {
         Box::pin(directories::cards(&self.core))
     }
 
+    fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>> {
+        Box::pin(directories::detail(&self.core, directory_id))
+    }
+
     fn sync_now(&self, directory_id: String) -> BoxFuture<'_, Result<String, AppError>> {
         Box::pin(directories::sync_now(&self.core, directory_id))
     }
@@ -117,12 +144,30 @@ impl Portal for RosterPortal {
         Box::pin(directories::delete(&self.core, directory_id, confirm_name))
     }
 
+    fn update_settings(
+        &self,
+        directory_id: String,
+        form: SettingsForm,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(directories::update_settings(&self.core, directory_id, form))
+    }
+
+    fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(directories::rotate_key(&self.core, directory_id))
+    }
+
+    fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>> {
+        Box::pin(directories::verify_existing(&self.core, directory_id))
+    }
+}
+
+impl WizardPort for RosterPortal {
     fn start_wizard(&self) -> BoxFuture<'_, Result<WizardState, AppError>> {
-        Box::pin(directories::start_wizard(&self.core))
+        Box::pin(wizard::start(&self.core))
     }
 
     fn wizard(&self, directory_id: String) -> BoxFuture<'_, Result<WizardState, AppError>> {
-        Box::pin(directories::wizard(&self.core, directory_id))
+        Box::pin(wizard::state(&self.core, directory_id))
     }
 
     fn save_connection(
@@ -131,12 +176,54 @@ impl Portal for RosterPortal {
         okta_domain: String,
         client_id: String,
     ) -> BoxFuture<'_, Result<WizardState, AppError>> {
-        Box::pin(directories::save_connection(
+        Box::pin(wizard::save_connection(
             &self.core,
             directory_id,
             okta_domain,
             client_id,
         ))
+    }
+
+    fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck {
+        let (okta_domain, client_id) = self.core.directories.check_connection(&okta_domain, &client_id);
+        ConnectionCheck {
+            okta_domain,
+            client_id,
+        }
+    }
+
+    fn verify(
+        &self,
+        directory_id: String,
+        app_id: Option<String>,
+    ) -> BoxFuture<'_, Result<VerifyView, AppError>> {
+        Box::pin(wizard::verify(&self.core, directory_id, app_id))
+    }
+
+    fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>> {
+        Box::pin(wizard::preview(&self.core, directory_id))
+    }
+
+    fn create_directory(
+        &self,
+        directory_id: String,
+        name: String,
+    ) -> BoxFuture<'_, Result<String, AppError>> {
+        Box::pin(wizard::create(&self.core, directory_id, name))
+    }
+
+    fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>> {
+        Box::pin(wizard::drafts(&self.core))
+    }
+
+    fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(wizard::discard(&self.core, directory_id))
+    }
+}
+
+impl RecordsPort for RosterPortal {
+    fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>> {
+        Box::pin(records::users(&self.core, directory_id, query))
     }
 
     fn groups(&self, directory_id: String, query: GroupQuery) -> BoxFuture<'_, Result<GroupsPage, AppError>> {
@@ -159,64 +246,15 @@ impl Portal for RosterPortal {
     fn run(&self, directory_id: String, run_id: String) -> BoxFuture<'_, Result<RunDetail, AppError>> {
         Box::pin(records::run(&self.core, directory_id, run_id))
     }
+}
 
-    fn update_settings(
-        &self,
-        directory_id: String,
-        form: SettingsForm,
-    ) -> BoxFuture<'_, Result<(), AppError>> {
-        Box::pin(directories::update_settings(&self.core, directory_id, form))
-    }
-
-    fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
-        Box::pin(directories::rotate_key(&self.core, directory_id))
-    }
-
-    fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>> {
-        Box::pin(directories::verify_existing(&self.core, directory_id))
-    }
-
-    fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck {
-        let (okta_domain, client_id) = self.core.directories.check_connection(&okta_domain, &client_id);
-        ConnectionCheck {
-            okta_domain,
-            client_id,
-        }
-    }
-
-    fn verify(
-        &self,
-        directory_id: String,
-        app_id: Option<String>,
-    ) -> BoxFuture<'_, Result<VerifyView, AppError>> {
-        Box::pin(directories::verify(&self.core, directory_id, app_id))
-    }
-
-    fn create_directory(
-        &self,
-        directory_id: String,
-        name: String,
-    ) -> BoxFuture<'_, Result<String, AppError>> {
-        Box::pin(directories::create(&self.core, directory_id, name))
-    }
-
-    fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>> {
-        Box::pin(directories::preview(&self.core, directory_id))
-    }
-
-    fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>> {
-        Box::pin(directories::drafts(&self.core))
-    }
-
-    fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>> {
-        Box::pin(directories::discard_draft(&self.core, directory_id))
-    }
-
-    fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>> {
-        Box::pin(directories::detail(&self.core, directory_id))
-    }
-
-    fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>> {
-        Box::pin(records::users(&self.core, directory_id, query))
+/// The four ports over one core, as the UI's server functions receive them.
+pub fn ports(core: Core) -> Ports {
+    let adapter = Arc::new(RosterPortal::new(core));
+    Ports {
+        instance: adapter.clone(),
+        directories: adapter.clone(),
+        wizard: adapter.clone(),
+        records: adapter,
     }
 }

@@ -1,0 +1,96 @@
+//! The ports through which server functions reach the core, one per
+//! aggregate. The server crate implements them and provides [`Ports`] as
+//! Leptos context; the app crate never sees SQL, HTTP clients or the domain.
+
+use super::{
+    ApiTokenView, AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
+    GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedTokenView, Overview, PreviewView, RunDetail,
+    SettingsForm, UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
+};
+use std::{future::Future, pin::Pin, sync::Arc};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// This Roster: overview, name, API tokens.
+pub trait InstancePort: Send + Sync + 'static {
+    fn overview(&self) -> BoxFuture<'_, Result<Overview, AppError>>;
+    fn instance_name(&self) -> BoxFuture<'_, Result<String, AppError>>;
+    fn rename_instance(&self, name: InstanceName) -> BoxFuture<'_, Result<(), AppError>>;
+    fn api_tokens(&self) -> BoxFuture<'_, Result<Vec<ApiTokenView>, AppError>>;
+    /// `created_by` names the signed-in admin.
+    fn create_api_token(
+        &self,
+        name: String,
+        scope: String,
+        created_by: String,
+    ) -> BoxFuture<'_, Result<IssuedTokenView, AppError>>;
+    fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+}
+
+/// Active directories: cards, the directory page, Sync Now, settings, keys.
+pub trait DirectoryPort: Send + Sync + 'static {
+    fn directories(&self) -> BoxFuture<'_, Result<Vec<DirectorySummary>, AppError>>;
+    fn directory_cards(&self) -> BoxFuture<'_, Result<Vec<DirectoryCard>, AppError>>;
+    fn directory_detail(&self, directory_id: String) -> BoxFuture<'_, Result<DirectoryDetail, AppError>>;
+    fn sync_now(&self, directory_id: String) -> BoxFuture<'_, Result<String, AppError>>;
+    fn resolve_pending(&self, directory_id: String, apply: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn set_paused(&self, directory_id: String, paused: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn delete_directory(
+        &self,
+        directory_id: String,
+        confirm_name: String,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
+    fn update_settings(
+        &self,
+        directory_id: String,
+        form: SettingsForm,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
+    fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+    fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>>;
+}
+
+/// The Add Directory wizard: drafts, connection, Verify, Preview, Create.
+pub trait WizardPort: Send + Sync + 'static {
+    fn start_wizard(&self) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn wizard(&self, directory_id: String) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn save_connection(
+        &self,
+        directory_id: String,
+        okta_domain: String,
+        client_id: String,
+    ) -> BoxFuture<'_, Result<WizardState, AppError>>;
+    fn check_connection(&self, okta_domain: String, client_id: String) -> ConnectionCheck;
+    fn verify(
+        &self,
+        directory_id: String,
+        app_id: Option<String>,
+    ) -> BoxFuture<'_, Result<VerifyView, AppError>>;
+    fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>>;
+    fn create_directory(&self, directory_id: String, name: String)
+        -> BoxFuture<'_, Result<String, AppError>>;
+    fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>>;
+    fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+}
+
+/// Synced records: users, groups, runs.
+pub trait RecordsPort: Send + Sync + 'static {
+    fn users(&self, directory_id: String, query: UserQuery) -> BoxFuture<'_, Result<UsersPage, AppError>>;
+    fn groups(&self, directory_id: String, query: GroupQuery) -> BoxFuture<'_, Result<GroupsPage, AppError>>;
+    fn user(&self, directory_id: String, user_id: String) -> BoxFuture<'_, Result<UserDetail, AppError>>;
+    fn group(
+        &self,
+        directory_id: String,
+        group_id: String,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<GroupDetail, AppError>>;
+    fn run(&self, directory_id: String, run_id: String) -> BoxFuture<'_, Result<RunDetail, AppError>>;
+}
+
+/// The four ports, cheap to clone; what `provide_context` hands to every request.
+#[derive(Clone)]
+pub struct Ports {
+    pub instance: Arc<dyn InstancePort>,
+    pub directories: Arc<dyn DirectoryPort>,
+    pub wizard: Arc<dyn WizardPort>,
+    pub records: Arc<dyn RecordsPort>,
+}

@@ -1,0 +1,55 @@
+//! Settings → API tokens for the UI.
+
+use crate::{
+    domain::{clock::relative, instance::ApiToken, Core},
+    model::{TokenId, TokenScope},
+};
+use app::api::{ApiTokenView, AppError, IssuedTokenView};
+
+fn view(t: ApiToken) -> ApiTokenView {
+    ApiTokenView {
+        id: t.id.to_string(),
+        name: t.name,
+        scope: t.scope.as_str().to_owned(),
+        prefix: t.prefix,
+        created_by: t.created_by,
+        created_at: t.created_at,
+        last_used_ago: t.last_used_at.as_deref().map(relative),
+        revoked: t.revoked_at.is_some(),
+    }
+}
+
+pub async fn list(core: &Core) -> Result<Vec<ApiTokenView>, AppError> {
+    Ok(core
+        .instance
+        .tokens()
+        .list()
+        .await?
+        .into_iter()
+        .map(view)
+        .collect())
+}
+
+pub async fn create(
+    core: &Core,
+    name: String,
+    scope: String,
+    created_by: String,
+) -> Result<IssuedTokenView, AppError> {
+    let scope = TokenScope::parse(&scope)
+        .ok_or_else(|| AppError::Invalid("Choose read-only or read-write.".into()))?;
+    let issued = core
+        .instance
+        .tokens()
+        .create(&name, scope, &format!("{created_by} (web)"))
+        .await?;
+    Ok(IssuedTokenView {
+        token: view(issued.token),
+        secret: issued.secret,
+    })
+}
+
+pub async fn revoke(core: &Core, token_id: String) -> Result<(), AppError> {
+    let id = TokenId::parse(&token_id).map_err(|_| AppError::NotFound("The token was not found.".into()))?;
+    Ok(core.instance.tokens().revoke(&id).await?)
+}
