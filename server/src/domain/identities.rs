@@ -6,7 +6,9 @@
 use super::{directories::Directories, paging::Page, DomainError, DomainResult, PageRequest};
 use crate::{
     model::{DirectoryId, OktaGroupId, OktaUserId},
-    store::{Store, UserFilter},
+    okta::model::{Group as OktaGroup, GroupProfile, User as OktaUser},
+    store::{MemberWrite, Store, UserFilter, Written},
+    sync::normalize,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -158,6 +160,63 @@ fn traits(profile: &str) -> BTreeMap<String, String> {
 
 const HISTORY_LIMIT: i64 = 50;
 
+/// A user as a push source states it, shaped like Okta's user object: the
+/// same normalisation as the pull sync decides login, name and presence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub id: OktaUserId,
+    /// Okta's status; a status that is not present (DEPROVISIONED) removes the user.
+    pub status: String,
+    /// Okta profile attributes (`login`, `email`, `firstName`, `lastName`, …).
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    pub last_updated: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInput {
+    pub id: OktaGroupId,
+    pub name: String,
+    pub description: Option<String>,
+    /// OKTA_GROUP, APP_GROUP or BUILT_IN.
+    pub kind: String,
+}
+
+/// What a write did, so a caller can answer 201, 200 or 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Removed,
+}
+
+/// The members a membership write actually added and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MembersChanged {
+    pub added: Vec<OktaUserId>,
+    pub removed: Vec<OktaUserId>,
+}
+
+/// How a membership write names its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members<'a> {
+    Add(&'a [OktaUserId]),
+    Remove(&'a [OktaUserId]),
+    /// Exactly these afterwards.
+    Replace(&'a [OktaUserId]),
+}
+
+fn outcome(written: Written, what: &str) -> DomainResult<WriteOutcome> {
+    match written {
+        Written::Created => Ok(WriteOutcome::Created),
+        Written::Updated => Ok(WriteOutcome::Updated),
+        Written::Unchanged => Ok(WriteOutcome::Unchanged),
+        Written::Removed => Ok(WriteOutcome::Removed),
+        Written::Missing => Err(DomainError::not_found(what)),
+    }
+}
+
 #[derive(Clone)]
 pub struct Identities {
     directories: Directories,
@@ -271,6 +330,173 @@ impl Identities {
                     at: e.at,
                 })
                 .collect(),
+        })
+    }
+
+    /// Creates or replaces a user; a status that is not present removes it.
+    /// `source` names the writer in the user's history.
+    pub async fn upsert_user(
+        &self,
+        id: &DirectoryId,
+        input: UserInput,
+        source: &str,
+    ) -> DomainResult<WriteOutcome> {
+        self.directories.active(id).await?;
+        let user = OktaUser {
+            id: input.id.to_string(),
+            status: input.status.trim().to_ascii_uppercase(),
+            last_updated: input.last_updated,
+            profile: input.profile,
+        };
+        if user.profile_str("login").is_none() {
+            return Err(DomainError::invalid("A user needs a `login` in its profile."));
+        }
+        match normalize::stage_user(&user) {
+            Some(staged) => outcome(
+                self.store.upsert_user(id.as_str(), &staged, source).await?,
+                "The user",
+            ),
+            None if normalize::is_known_status(&user.status) => {
+                match self.store.remove_user(id.as_str(), &user.id, source).await? {
+                    // Creating a user that is already gone changes nothing.
+                    Written::Missing => Ok(WriteOutcome::Unchanged),
+                    written => outcome(written, "The user"),
+                }
+            }
+            None => Err(DomainError::invalid(format!(
+                "Unknown status “{}”; use one of {}.",
+                user.status,
+                USER_STATUSES.join(", ")
+            ))),
+        }
+    }
+
+    /// Changes a present user's status; DEPROVISIONED removes the user.
+    pub async fn set_user_status(
+        &self,
+        id: &DirectoryId,
+        user_id: &OktaUserId,
+        status: &str,
+        source: &str,
+    ) -> DomainResult<WriteOutcome> {
+        self.directories.active(id).await?;
+        let stored = self
+            .store
+            .user(id.as_str(), user_id.as_str())
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or_else(|| DomainError::not_found("The user"))?;
+        let profile = match serde_json::from_str(&stored.profile) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        self.upsert_user(
+            id,
+            UserInput {
+                id: user_id.clone(),
+                status: status.to_owned(),
+                profile,
+                last_updated: stored.okta_last_updated,
+            },
+            source,
+        )
+        .await
+    }
+
+    /// Removes a present user (deprovisioned or unassigned).
+    pub async fn deactivate_user(
+        &self,
+        id: &DirectoryId,
+        user_id: &OktaUserId,
+        source: &str,
+    ) -> DomainResult<WriteOutcome> {
+        self.directories.active(id).await?;
+        outcome(
+            self.store
+                .remove_user(id.as_str(), user_id.as_str(), source)
+                .await?,
+            "The user",
+        )
+    }
+
+    pub async fn upsert_group(&self, id: &DirectoryId, input: GroupInput) -> DomainResult<WriteOutcome> {
+        self.directories.active(id).await?;
+        let name = input.name.trim();
+        if name.is_empty() {
+            return Err(DomainError::invalid("A group needs a name."));
+        }
+        let group = OktaGroup {
+            id: input.id.to_string(),
+            kind: if input.kind.is_empty() {
+                "OKTA_GROUP".into()
+            } else {
+                input.kind
+            },
+            profile: GroupProfile {
+                name: name.to_owned(),
+                description: input.description,
+            },
+            last_updated: None,
+            last_membership_updated: None,
+        };
+        outcome(
+            self.store
+                .upsert_group(id.as_str(), &normalize::stage_group(&group))
+                .await?,
+            "The group",
+        )
+    }
+
+    /// Removes a present group; its memberships go with it.
+    pub async fn delete_group(&self, id: &DirectoryId, group_id: &OktaGroupId) -> DomainResult<WriteOutcome> {
+        self.directories.active(id).await?;
+        outcome(
+            self.store.remove_group(id.as_str(), group_id.as_str()).await?,
+            "The group",
+        )
+    }
+
+    /// Adds, removes or replaces members of a present group. Only present
+    /// users can become members; an unknown one refuses the whole change.
+    pub async fn write_members(
+        &self,
+        id: &DirectoryId,
+        group_id: &OktaGroupId,
+        members: Members<'_>,
+    ) -> DomainResult<MembersChanged> {
+        self.directories.active(id).await?;
+        let strings = |ids: &[OktaUserId]| ids.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>();
+        let (write_ids, joining) = match members {
+            Members::Add(ids) => (strings(ids), strings(ids)),
+            Members::Replace(ids) => (strings(ids), strings(ids)),
+            Members::Remove(ids) => (strings(ids), Vec::new()),
+        };
+        let absent = self.store.absent_users(id.as_str(), &joining).await?;
+        if let Some(first) = absent.first() {
+            return Err(DomainError::invalid(format!(
+                "{} of the users to add {} not in this directory (first: {first}); nothing was changed.",
+                absent.len(),
+                if absent.len() == 1 { "is" } else { "are" }
+            )));
+        }
+        let write = match members {
+            Members::Add(_) => MemberWrite::Add(&write_ids),
+            Members::Remove(_) => MemberWrite::Remove(&write_ids),
+            Members::Replace(_) => MemberWrite::Replace(&write_ids),
+        };
+        let change = self
+            .store
+            .write_members(id.as_str(), group_id.as_str(), write)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The group"))?;
+        let typed = |ids: Vec<String>| {
+            ids.iter()
+                .map(|u| OktaUserId::parse(u))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(MembersChanged {
+            added: typed(change.added)?,
+            removed: typed(change.removed)?,
         })
     }
 

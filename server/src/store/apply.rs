@@ -51,6 +51,55 @@ const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
+/// How a written user replaces the stored one: every field, present again.
+/// The one rule for a sync's apply and for a single write.
+pub(super) const USER_UPSERT: &str = "ON CONFLICT (dataset, okta_id) DO UPDATE SET
+     login = excluded.login, email = excluded.email, first_name = excluded.first_name,
+     last_name = excluded.last_name, display_name = excluded.display_name, status = excluded.status,
+     suspended = excluded.suspended, profile = excluded.profile,
+     okta_last_updated = excluded.okta_last_updated, last_seen_at = excluded.last_seen_at,
+     updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL";
+
+/// How a written group replaces the stored one (its `updated_at` moves only when it changed).
+pub(super) const GROUP_UPSERT: &str = "ON CONFLICT (dataset, okta_id) DO UPDATE SET
+     name = excluded.name, description = excluded.description, kind = excluded.kind,
+     okta_last_updated = excluded.okta_last_updated,
+     okta_last_membership_updated = excluded.okta_last_membership_updated,
+     last_seen_at = excluded.last_seen_at,
+     updated_at = CASE WHEN directory_groups.content_hash != excluded.content_hash
+                         OR directory_groups.deleted_at IS NOT NULL
+                       THEN excluded.updated_at ELSE directory_groups.updated_at END,
+     content_hash = excluded.content_hash, deleted_at = NULL";
+
+/// A user's group count as kept in `directory_user_group_counts`; `{user}` names the user's id column.
+pub(super) fn group_count_of(user: &str) -> String {
+    format!("(SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = $2 AND m.user_id = {user})")
+}
+
+/// Removes, then adds, (group_id, user_id) pairs in both membership tables,
+/// each in its own key order. `removed` and `added` select the pairs, with
+/// the dataset bound as `$2`. Shared by a sync's apply and single writes.
+pub(super) fn membership_statements(removed: &str, added: &str) -> [String; 4] {
+    [
+        format!(
+            "DELETE FROM directory_user_groups WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
+        ),
+        format!(
+            "DELETE FROM directory_memberships WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
+        ),
+        format!(
+            "INSERT INTO directory_memberships (dataset, group_id, user_id)
+             SELECT $2, c.group_id, c.user_id FROM ({added}) c WHERE true ORDER BY 2, 3
+             ON CONFLICT DO NOTHING"
+        ),
+        format!(
+            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
+             SELECT $2, c.user_id, c.group_id FROM ({added}) c WHERE true ORDER BY 2, 3
+             ON CONFLICT DO NOTHING"
+        ),
+    ]
+}
+
 /// The staged member changes as (group_id, user_id) rows; `{column}` is `added` or `removed`.
 fn staged_member_changes(column: &str) -> String {
     format!(
@@ -203,7 +252,7 @@ where
 }
 
 /// The live dataset, made (empty) when the directory has none yet.
-async fn live_or_new_dataset(
+pub(super) async fn live_or_new_dataset(
     tx: &mut Transaction<'_, Sqlite>,
     directory_id: &str,
 ) -> Result<i64, StoreError> {
@@ -277,7 +326,7 @@ async fn apply_users(
     change: &Change<'_>,
     removed_users: &[String],
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
              suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at,
              updated_at, deleted_at)
@@ -286,13 +335,8 @@ async fn apply_users(
          FROM sync_staging_users s
          WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.dataset = $2
              AND u.okta_id = s.okta_id AND u.deleted_at IS NULL AND u.content_hash = s.content_hash)
-         ON CONFLICT (dataset, okta_id) DO UPDATE SET
-             login = excluded.login, email = excluded.email, first_name = excluded.first_name,
-             last_name = excluded.last_name, display_name = excluded.display_name, status = excluded.status,
-             suspended = excluded.suspended, profile = excluded.profile,
-             okta_last_updated = excluded.okta_last_updated, last_seen_at = excluded.last_seen_at,
-             updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL",
-    )
+         {USER_UPSERT}"
+    ))
     .bind(change.run_id)
     .bind(change.dataset)
     .bind(change.at)
@@ -319,22 +363,14 @@ async fn apply_groups(
     change: &Change<'_>,
     removed_groups: &[String],
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
              okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
          SELECT $2, okta_id, name, description, kind, okta_last_updated, okta_last_membership_updated, content_hash,
              $3, $3, $3, NULL
          FROM sync_staging_groups WHERE run_id = $1
-         ON CONFLICT (dataset, okta_id) DO UPDATE SET
-             name = excluded.name, description = excluded.description, kind = excluded.kind,
-             okta_last_updated = excluded.okta_last_updated,
-             okta_last_membership_updated = excluded.okta_last_membership_updated,
-             last_seen_at = excluded.last_seen_at,
-             updated_at = CASE WHEN directory_groups.content_hash != excluded.content_hash
-                                 OR directory_groups.deleted_at IS NOT NULL
-                               THEN excluded.updated_at ELSE directory_groups.updated_at END,
-             content_hash = excluded.content_hash, deleted_at = NULL",
-    )
+         {GROUP_UPSERT}"
+    ))
     .bind(change.run_id)
     .bind(change.dataset)
     .bind(change.at)
@@ -380,25 +416,7 @@ async fn apply_memberships(
     };
     let removed = format!("{} UNION ALL {orphaned}", staged_member_changes("removed"));
     let added = staged_member_changes("added");
-    let statements = [
-        format!(
-            "DELETE FROM directory_user_groups WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
-        ),
-        format!(
-            "DELETE FROM directory_memberships WHERE dataset = $2 AND (group_id, user_id) IN ({removed})"
-        ),
-        format!(
-            "INSERT INTO directory_memberships (dataset, group_id, user_id)
-             SELECT $2, c.group_id, c.user_id FROM ({added}) c WHERE true ORDER BY 2, 3
-             ON CONFLICT DO NOTHING"
-        ),
-        format!(
-            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
-             SELECT $2, c.user_id, c.group_id FROM ({added}) c WHERE true ORDER BY 2, 3
-             ON CONFLICT DO NOTHING"
-        ),
-    ];
-    for sql in statements {
+    for sql in membership_statements(&removed, &added) {
         sqlx::query(&sql)
             .bind(change.run_id)
             .bind(change.dataset)
@@ -426,8 +444,7 @@ async fn apply_group_counts(
     .await?;
     sqlx::query(&format!(
         "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
-         SELECT $2, present.okta_id,
-             (SELECT COUNT(*) FROM directory_user_groups m WHERE m.dataset = $2 AND m.user_id = present.okta_id)
+         SELECT $2, present.okta_id, {count}
          FROM sync_staging_users present
          WHERE present.run_id = $1 AND present.okta_id IN (
              SELECT user_id FROM ({added}) UNION SELECT user_id FROM ({removed})
@@ -436,6 +453,7 @@ async fn apply_group_counts(
          ON CONFLICT (dataset, user_id) DO UPDATE SET group_count = excluded.group_count",
         added = staged_member_changes("added"),
         removed = staged_member_changes("removed"),
+        count = group_count_of("present.okta_id"),
     ))
     .bind(change.run_id)
     .bind(change.dataset)

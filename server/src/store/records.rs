@@ -105,6 +105,24 @@ impl Store {
         .await?)
     }
 
+    /// Those of `ids` that are not present users of the directory.
+    pub async fn absent_users(&self, directory_id: &str, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT j.value FROM json_each($2) j WHERE NOT EXISTS (
+                 SELECT 1 FROM directory_users u
+                 WHERE u.dataset = {LIVE_DATASET} AND u.okta_id = j.value AND u.deleted_at IS NULL)
+             ORDER BY j.value"
+        ))
+        .bind(directory_id)
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Okta ids of a group's present members, in id order.
     pub async fn group_member_ids(
         &self,

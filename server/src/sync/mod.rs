@@ -3,7 +3,7 @@
 
 mod credentials;
 mod engine;
-mod normalize;
+pub(crate) mod normalize;
 mod progress;
 mod run;
 

@@ -14,6 +14,11 @@ pub fn is_present(status: &str) -> bool {
     )
 }
 
+/// Statuses Okta gives users: present ones and DEPROVISIONED.
+pub fn is_known_status(status: &str) -> bool {
+    is_present(status) || status == "DEPROVISIONED"
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn hash(parts: &[&str]) -> String {

@@ -7,6 +7,7 @@ mod okta_fixture;
 mod auth;
 mod cli;
 mod health;
+mod identities;
 mod pages;
 mod records;
 mod rest;

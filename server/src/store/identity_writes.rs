@@ -1,0 +1,374 @@
+//! Writes of single identities outside any sync run: what SCIM and other
+//! push sources need. Each call is one transaction on the directory's live
+//! dataset (made when the directory has none yet), and uses the same rules
+//! as a sync's apply: [`USER_UPSERT`], [`GROUP_UPSERT`], the same membership
+//! statements and group counts, the same history events.
+
+use super::{
+    apply::{group_count_of, live_or_new_dataset, membership_statements, GROUP_UPSERT, USER_UPSERT},
+    now,
+    staging::{push_group_fields, push_user_fields, USER_COLUMNS},
+    timestamp, StagedGroup, StagedUser, Store, StoreError,
+};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use std::collections::BTreeSet;
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Created,
+    Updated,
+    /// The stored record already said exactly this.
+    Unchanged,
+    Removed,
+    /// Nothing present had that id.
+    Missing,
+}
+
+/// A group's membership change, as applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// How a membership write names its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberWrite<'a> {
+    Add(&'a [String]),
+    Remove(&'a [String]),
+    /// Exactly these members afterwards.
+    Replace(&'a [String]),
+}
+
+/// `[[group, user], …]` as one bound JSON value, selected as (group_id, user_id).
+fn pairs_json(group_id: &str, users: &[String]) -> Result<String, StoreError> {
+    let pairs: Vec<[&str; 2]> = users.iter().map(|u| [group_id, u.as_str()]).collect();
+    serde_json::to_string(&pairs).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn pairs_from(param: &str) -> String {
+    format!(
+        "SELECT json_extract(j.value, '$[0]') AS group_id, json_extract(j.value, '$[1]') AS user_id \
+         FROM json_each({param}) j"
+    )
+}
+
+/// (status, content_hash, removed) of a stored user.
+async fn stored_user(
+    tx: &mut Transaction<'_, Sqlite>,
+    dataset: i64,
+    okta_id: &str,
+) -> Result<Option<(String, String, bool)>, StoreError> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT status, content_hash, deleted_at FROM directory_users WHERE dataset = $1 AND okta_id = $2",
+    )
+    .bind(dataset)
+    .bind(okta_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(status, hash, deleted)| (status, hash, deleted.is_some())))
+}
+
+async fn record_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    dataset: i64,
+    okta_id: &str,
+    source: &str,
+    event: &str,
+    status: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(dataset)
+    .bind(okta_id)
+    .bind(source)
+    .bind(event)
+    .bind(status)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Recounts the group counts of these users (present ones only).
+async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String]) -> Result<(), StoreError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(users).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(&format!(
+        "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
+         SELECT $2, u.okta_id, {count} FROM directory_users u
+         WHERE u.dataset = $2 AND u.deleted_at IS NULL AND u.okta_id IN (SELECT value FROM json_each($1))
+         ORDER BY 2
+         ON CONFLICT (dataset, user_id) DO UPDATE SET group_count = excluded.group_count",
+        count = group_count_of("u.okta_id"),
+    ))
+    .bind(ids)
+    .bind(dataset)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates or replaces a present user. `source` names the writer in the
+    /// user's history (`scim`, `api`, …).
+    pub async fn upsert_user(
+        &self,
+        directory_id: &str,
+        user: &StagedUser,
+        source: &str,
+    ) -> Result<Written, StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let before = stored_user(&mut tx, dataset, &user.okta_id).await?;
+        if let Some((_, hash, false)) = &before {
+            if *hash == user.content_hash {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, deleted_at) "
+        ));
+        insert.push_values([user], |mut row, u| {
+            row.push_bind(dataset);
+            push_user_fields(&mut row, u);
+            row.push_bind(&at)
+                .push_bind(&at)
+                .push_bind(&at)
+                .push_bind(None::<String>);
+        });
+        insert.push(" ");
+        insert.push(USER_UPSERT);
+        insert.build().execute(&mut *tx).await?;
+        let outcome = match &before {
+            None | Some((_, _, true)) => {
+                record_event(
+                    &mut tx,
+                    dataset,
+                    &user.okta_id,
+                    source,
+                    "added",
+                    &user.status,
+                    &at,
+                )
+                .await?;
+                // Memberships may have been kept while the user was away.
+                recount(&mut tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
+                Written::Created
+            }
+            Some((status, _, false)) => {
+                if *status != user.status {
+                    record_event(
+                        &mut tx,
+                        dataset,
+                        &user.okta_id,
+                        source,
+                        "status",
+                        &user.status,
+                        &at,
+                    )
+                    .await?;
+                }
+                Written::Updated
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Removes a present user (deprovisioned or unassigned): kept in history,
+    /// gone from every list and membership read.
+    pub async fn remove_user(
+        &self,
+        directory_id: &str,
+        okta_id: &str,
+        source: &str,
+    ) -> Result<Written, StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
+            return Ok(Written::Missing);
+        };
+        record_event(&mut tx, dataset, okta_id, source, "removed", &status, &at).await?;
+        sqlx::query(
+            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1
+             WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(&at)
+        .bind(dataset)
+        .bind(okta_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
+            .bind(dataset)
+            .bind(okta_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Written::Removed)
+    }
+
+    /// Creates or replaces a present group.
+    pub async fn upsert_group(&self, directory_id: &str, group: &StagedGroup) -> Result<Written, StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let before: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT content_hash, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
+        )
+        .bind(dataset)
+        .bind(&group.okta_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((hash, None)) = &before {
+            if *hash == group.content_hash {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
+             okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at) ",
+        );
+        insert.push_values([group], |mut row, g| {
+            row.push_bind(dataset);
+            push_group_fields(&mut row, g);
+            row.push_bind(&at)
+                .push_bind(&at)
+                .push_bind(&at)
+                .push_bind(None::<String>);
+        });
+        insert.push(" ");
+        insert.push(GROUP_UPSERT);
+        insert.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(match before {
+            Some((_, None)) => Written::Updated,
+            _ => Written::Created,
+        })
+    }
+
+    /// Removes a present group; its members leave with it (as in a sync).
+    pub async fn remove_group(&self, directory_id: &str, group_id: &str) -> Result<Written, StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let present: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if present.is_none() {
+            return Ok(Written::Missing);
+        }
+        let members: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
+        recount(&mut tx, dataset, &members).await?;
+        sqlx::query(
+            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1 WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(&at)
+        .bind(dataset)
+        .bind(group_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Written::Removed)
+    }
+
+    /// Changes a present group's members. Only present users may be added
+    /// (the caller checked); the group's Okta membership stamp is cleared so
+    /// the next pull sync re-reads its members from Okta.
+    /// `None` when the group is not present.
+    pub async fn write_members(
+        &self,
+        directory_id: &str,
+        group_id: &str,
+        write: MemberWrite<'_>,
+    ) -> Result<Option<MemberChange>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let present: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if present.is_none() {
+            return Ok(None);
+        }
+        let current: BTreeSet<String> = sqlx::query_scalar(
+            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
+        let (added, removed): (Vec<String>, Vec<String>) = match write {
+            MemberWrite::Add(ids) => (set(ids).difference(&current).cloned().collect(), Vec::new()),
+            MemberWrite::Remove(ids) => (Vec::new(), set(ids).intersection(&current).cloned().collect()),
+            MemberWrite::Replace(ids) => {
+                let wanted = set(ids);
+                (
+                    wanted.difference(&current).cloned().collect(),
+                    current.difference(&wanted).cloned().collect(),
+                )
+            }
+        };
+        if !added.is_empty() || !removed.is_empty() {
+            write_pairs(&mut tx, dataset, group_id, &added, &removed).await?;
+            let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+            recount(&mut tx, dataset, &touched).await?;
+            sqlx::query(
+                "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
+                 WHERE dataset = $2 AND okta_id = $3",
+            )
+            .bind(timestamp(now()))
+            .bind(dataset)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(MemberChange { added, removed }))
+    }
+}
+
+/// Runs the shared membership statements for one group's pairs.
+async fn write_pairs(
+    tx: &mut Transaction<'_, Sqlite>,
+    dataset: i64,
+    group_id: &str,
+    added: &[String],
+    removed: &[String],
+) -> Result<(), StoreError> {
+    let (removed_json, added_json) = (pairs_json(group_id, removed)?, pairs_json(group_id, added)?);
+    for sql in membership_statements(&pairs_from("$1"), &pairs_from("$3")) {
+        sqlx::query(&sql)
+            .bind(&removed_json)
+            .bind(dataset)
+            .bind(&added_json)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
