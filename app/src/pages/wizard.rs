@@ -281,6 +281,18 @@ fn OktaAppStep() -> impl IntoView {
     }
 }
 
+/// Whether a field that was just changed (`change` fires before `focusout`)
+/// should be checked as focus leaves it: not when focus leaves because the
+/// pointer went down on the Save button. Checking then would insert or remove
+/// an error above the button between the pointer going down and coming up,
+/// moving the button away: the click was lost (Save connection needed two
+/// clicks). The save validates anyway; Tab still checks.
+fn checks_on_leaving(changed: RwSignal<bool>, pressing_save: RwSignal<bool>) -> bool {
+    let changed_now = changed.get_untracked();
+    changed.set(false);
+    changed_now && !pressing_save.get_untracked()
+}
+
 #[component]
 fn ConnectionStep(state: RwSignal<WizardState>, save: ServerAction<SaveConnection>) -> impl IntoView {
     let check = ServerAction::<CheckConnection>::new();
@@ -289,12 +301,11 @@ fn ConnectionStep(state: RwSignal<WizardState>, save: ServerAction<SaveConnectio
     let client_id = RwSignal::new(initial.client_id.clone());
     let touched_domain = RwSignal::new(false);
     let touched_client = RwSignal::new(false);
-    // A result checked other values: showing it now (a field just became
-    // "touched" on blur) would insert a stale error above the Save button as
-    // the pointer goes down on it, moving the button away before the click
-    // completes. The first click on Save was lost that way.
+    // Set by a field's `change`, spent by its `focusout`; set while the
+    // pointer is down on Save (see `checks_on_leaving`).
+    let changed = RwSignal::new(false);
+    let pressing_save = RwSignal::new(false);
     let validate = move || {
-        check.value().set(None);
         check.dispatch(CheckConnection {
             okta_domain: domain.get_untracked(),
             client_id: client_id.get_untracked(),
@@ -323,17 +334,22 @@ fn ConnectionStep(state: RwSignal<WizardState>, save: ServerAction<SaveConnectio
                 <input id="okta-domain" name="okta_domain" type="text" autocomplete="off" spellcheck="false"
                     aria-describedby="okta-domain-hint" placeholder="acme.okta.com" value=initial.okta_domain
                     on:input=move |ev| domain.set(event_target_value(&ev))
-                    on:change=move |_| { touched_domain.set(true); validate(); } />
+                    on:change=move |_| changed.set(true)
+                    on:focusout=move |_| if checks_on_leaving(changed, pressing_save) { touched_domain.set(true); validate(); } />
                 {domain_error}
                 <label for="client-id">"Client ID"</label>
                 <p class="hint" id="client-id-hint">"From the API Services app's General tab, such as 0oa1b2c3d4e5f6g7h8i9."</p>
                 <input id="client-id" name="client_id" type="text" autocomplete="off" spellcheck="false"
                     aria-describedby="client-id-hint" value=initial.client_id
                     on:input=move |ev| client_id.set(event_target_value(&ev))
-                    on:change=move |_| { touched_client.set(true); validate(); } />
+                    on:change=move |_| changed.set(true)
+                    on:focusout=move |_| if checks_on_leaving(changed, pressing_save) { touched_client.set(true); validate(); } />
                 {client_error}
                 <div>
-                    <button class="button button-primary" type="submit" disabled=move || save.pending().get()>
+                    <button class="button button-primary" type="submit" disabled=move || save.pending().get()
+                        on:pointerdown=move |_| pressing_save.set(true)
+                        on:click=move |_| pressing_save.set(false)
+                        on:pointerleave=move |_| pressing_save.set(false)>
                         {move || if save.pending().get() { "Saving…" } else { "Save connection" }}
                     </button>
                 </div>

@@ -191,103 +191,53 @@ impl OktaClient {
     /// proof (`invalid_dpop_proof`) and a nonce (`use_dpop_nonce`).
     async fn request_token(&self) -> Result<CachedToken, OktaError> {
         let url = self.creds.origin.token_url();
-        let bucket = bucket_of(&url);
         let mut nonce: Option<String> = None;
-        let mut retries = 0;
-        let mut waits_429 = 0;
         let mut dpop_switches = 0;
         loop {
             let use_dpop = self.dpop_mode.load(Ordering::Relaxed) == DPOP_ON;
-            let now = now_epoch();
-            let assertion = jwt::client_assertion(&self.creds.key, self.creds.client_id.as_str(), &url, now);
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("scope", self.scopes.as_str()),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                ),
-                ("client_assertion", assertion.as_str()),
-            ];
-            let mut request = self
-                .http
-                .post(&url)
-                .header(header::ACCEPT, "application/json")
-                .form(&form);
-            if use_dpop {
-                request = request.header(
-                    "DPoP",
-                    jwt::dpop_proof(&self.creds.dpop_key, "POST", &url, now, nonce.as_deref(), None),
-                );
-            }
-            let permit = self.pacer.acquire(&bucket).await;
-            self.note_wait(permit.waited);
-            bump(&self.stats.calls, 1);
-            bump(&self.stats.token_requests, 1);
-            let response = match request.timeout(self.retry.timeout).send().await {
-                Ok(r) => r,
-                Err(e) if retries < self.retry.max_retries => {
-                    drop(permit);
-                    retries += 1;
-                    bump(&self.stats.retries, 1);
-                    tracing::debug!(error = %e, "token request failed; retrying");
-                    tokio::time::sleep(self.retry.backoff(retries)).await;
-                    continue;
-                }
-                Err(e) => return Err(OktaError::Unreachable(describe_reqwest(&e))),
-            };
-            if let Some(seen) = RateLimitHeaders::parse(response.headers()) {
-                self.pacer.record(&bucket, seen);
-            }
-            drop(permit);
-            let status = response.status();
-            if status.is_success() {
-                let body: TokenResponse = response
-                    .json()
-                    .await
+            // A fresh assertion and proof (fresh `jti`) for every attempt:
+            // Okta spends a jti even when the request fails.
+            let answer = self
+                .exchange(&url, "the token endpoint", || {
+                    bump(&self.stats.token_requests, 1);
+                    let now = now_epoch();
+                    let assertion =
+                        jwt::client_assertion(&self.creds.key, self.creds.client_id.as_str(), &url, now);
+                    let form = [
+                        ("grant_type", "client_credentials"),
+                        ("scope", self.scopes.as_str()),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
+                        ("client_assertion", assertion.as_str()),
+                    ];
+                    let request = self
+                        .http
+                        .post(&url)
+                        .header(header::ACCEPT, "application/json")
+                        .form(&form);
+                    if use_dpop {
+                        request.header(
+                            "DPoP",
+                            jwt::dpop_proof(&self.creds.dpop_key, "POST", &url, now, nonce.as_deref(), None),
+                        )
+                    } else {
+                        request
+                    }
+                })
+                .await?;
+            if answer.status.is_success() {
+                let body: TokenResponse = serde_json::from_slice(&answer.body)
                     .map_err(|e| OktaError::Protocol(format!("token response: {e}")))?;
-                let dpop = body.token_type.eq_ignore_ascii_case("DPoP");
-                if !dpop && !body.token_type.eq_ignore_ascii_case("Bearer") {
-                    return Err(OktaError::Protocol(format!(
-                        "unknown token_type {}",
-                        body.token_type
-                    )));
-                }
-                if self.dpop_mode.load(Ordering::Relaxed) == DPOP_UNKNOWN {
-                    self.dpop_mode.store(DPOP_OFF, Ordering::Relaxed);
-                }
-                let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
-                let refresh_in = lifetime.saturating_sub(TOKEN_REFRESH_MARGIN.min(lifetime / 4));
-                return Ok(CachedToken {
-                    value: Zeroizing::new(body.access_token),
-                    dpop,
-                    refresh_at: Instant::now() + refresh_in,
-                    scopes: body
-                        .scope
-                        .unwrap_or_default()
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect(),
-                });
+                return self.cache_token(body);
             }
-            if status == StatusCode::TOO_MANY_REQUESTS && waits_429 < self.retry.max_429_waits {
-                waits_429 += 1;
-                bump(&self.stats.rate_limited, 1);
-                tokio::time::sleep(wait_after_429(response.headers())).await;
-                continue;
-            }
-            if status.is_server_error() && retries < self.retry.max_retries {
-                retries += 1;
-                bump(&self.stats.retries, 1);
-                tokio::time::sleep(self.retry.backoff(retries)).await;
-                continue;
-            }
-            let offered_nonce = response
-                .headers()
+            let offered_nonce = answer
+                .headers
                 .get("dpop-nonce")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body: OAuthErrorBody = response.json().await.unwrap_or_default();
+            let body: OAuthErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
             match body.error.as_str() {
                 "use_dpop_nonce" if offered_nonce.is_some() && dpop_switches < 3 => {
                     dpop_switches += 1;
@@ -306,21 +256,114 @@ impl OktaClient {
                     return Err(OktaError::InvalidClient(body.error_description))
                 }
                 "invalid_scope" => return Err(OktaError::InvalidScope(body.error_description)),
-                _ if status == StatusCode::TOO_MANY_REQUESTS => {
-                    return Err(OktaError::RateLimited("the token endpoint".into()))
-                }
-                _ if status.is_server_error() => {
-                    return Err(OktaError::Server {
-                        status: status.as_u16(),
-                        what: "the token endpoint".into(),
-                    })
-                }
                 other => {
                     return Err(OktaError::InvalidClient(format!(
-                        "{status}: {other} {}",
-                        body.error_description
+                        "{}: {other} {}",
+                        answer.status, body.error_description
                     )))
                 }
+            }
+        }
+    }
+
+    fn cache_token(&self, body: TokenResponse) -> Result<CachedToken, OktaError> {
+        let dpop = body.token_type.eq_ignore_ascii_case("DPoP");
+        if !dpop && !body.token_type.eq_ignore_ascii_case("Bearer") {
+            return Err(OktaError::Protocol(format!(
+                "unknown token_type {}",
+                body.token_type
+            )));
+        }
+        if self.dpop_mode.load(Ordering::Relaxed) == DPOP_UNKNOWN {
+            self.dpop_mode.store(DPOP_OFF, Ordering::Relaxed);
+        }
+        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
+        let refresh_in = lifetime.saturating_sub(TOKEN_REFRESH_MARGIN.min(lifetime / 4));
+        Ok(CachedToken {
+            value: Zeroizing::new(body.access_token),
+            dpop,
+            refresh_at: Instant::now() + refresh_in,
+            scopes: body
+                .scope
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// The one way Roster talks to Okta: paced per rate-limit bucket, the
+    /// request built afresh for each attempt (`build`), transport errors,
+    /// broken-off bodies and 5xx retried with capped backoff, 429 waited
+    /// out until `X-Rate-Limit-Reset`. Every wait is counted. Returns the
+    /// full answer for the caller to read, or the error once retries are spent.
+    async fn exchange(
+        &self,
+        url: &str,
+        what: &str,
+        mut build: impl FnMut() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, OktaError> {
+        let bucket = bucket_of(url);
+        let mut retries = 0;
+        let mut waits_429 = 0;
+        loop {
+            let request = build().timeout(self.retry.timeout);
+            let permit = self.pacer.acquire(&bucket).await;
+            self.note_wait(permit.waited);
+            bump(&self.stats.calls, 1);
+            let sent = request.send().await;
+            let response = match sent {
+                Ok(response) => {
+                    if let Some(seen) = RateLimitHeaders::parse(response.headers()) {
+                        self.pacer.record(&bucket, seen);
+                    }
+                    drop(permit);
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    response.bytes().await.map(|body| Answer {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+                Err(e) => {
+                    drop(permit);
+                    Err(e)
+                }
+            };
+            let answer = match response {
+                Ok(answer) => answer,
+                // Also a connection dropped mid-body: the attempt is repeated.
+                Err(e) if retries < self.retry.max_retries => {
+                    retries += 1;
+                    bump(&self.stats.retries, 1);
+                    tracing::debug!(error = %e, what, "request failed; retrying");
+                    tokio::time::sleep(self.retry.backoff(retries)).await;
+                    continue;
+                }
+                Err(e) => return Err(OktaError::Unreachable(describe_reqwest(&e))),
+            };
+            match answer.status {
+                StatusCode::TOO_MANY_REQUESTS if waits_429 < self.retry.max_429_waits => {
+                    waits_429 += 1;
+                    bump(&self.stats.rate_limited, 1);
+                    let wait = wait_after_429(&answer.headers);
+                    bump(&self.stats.waited_ms, wait.as_millis() as u64);
+                    tokio::time::sleep(wait).await;
+                }
+                StatusCode::TOO_MANY_REQUESTS => return Err(OktaError::RateLimited(what.to_owned())),
+                s if s.is_server_error() && retries < self.retry.max_retries => {
+                    retries += 1;
+                    bump(&self.stats.retries, 1);
+                    tokio::time::sleep(self.retry.backoff(retries)).await;
+                }
+                s if s.is_server_error() => {
+                    return Err(OktaError::Server {
+                        status: s.as_u16(),
+                        what: what.to_owned(),
+                    })
+                }
+                _ => return Ok(answer),
             }
         }
     }
@@ -339,68 +382,38 @@ impl OktaClient {
                 "a pagination link left the Okta org: {url}"
             )));
         }
-        let bucket = bucket_of(url);
-        let mut retries = 0;
-        let mut waits_429 = 0;
         let mut token_refreshed = false;
         loop {
             let (token, dpop) = self.current_token().await?;
-            let mut request = self.http.get(url).header(header::ACCEPT, "application/json");
-            request = if dpop {
-                let proof = jwt::dpop_proof(
-                    &self.creds.dpop_key,
-                    "GET",
-                    url,
-                    now_epoch(),
-                    None,
-                    Some(token.as_str()),
-                );
-                request
-                    .header(header::AUTHORIZATION, format!("DPoP {}", token.as_str()))
-                    .header("DPoP", proof)
-            } else {
-                request.header(header::AUTHORIZATION, format!("Bearer {}", token.as_str()))
-            };
-            let permit = self.pacer.acquire(&bucket).await;
-            self.note_wait(permit.waited);
-            bump(&self.stats.calls, 1);
-            let outcome = request.timeout(self.retry.timeout).send().await;
-            let response = match outcome {
-                Ok(r) => r,
-                Err(e) if retries < self.retry.max_retries => {
-                    drop(permit);
-                    retries += 1;
-                    bump(&self.stats.retries, 1);
-                    tracing::debug!(error = %e, url, "request failed; retrying");
-                    tokio::time::sleep(self.retry.backoff(retries)).await;
-                    continue;
-                }
-                Err(e) => return Err(OktaError::Unreachable(describe_reqwest(&e))),
-            };
-            if let Some(seen) = RateLimitHeaders::parse(response.headers()) {
-                self.pacer.record(&bucket, seen);
-            }
-            drop(permit);
-            let status = response.status();
-            match status {
+            let answer = self
+                .exchange(url, what, || {
+                    let request = self.http.get(url).header(header::ACCEPT, "application/json");
+                    if dpop {
+                        let proof = jwt::dpop_proof(
+                            &self.creds.dpop_key,
+                            "GET",
+                            url,
+                            now_epoch(),
+                            None,
+                            Some(token.as_str()),
+                        );
+                        request
+                            .header(header::AUTHORIZATION, format!("DPoP {}", token.as_str()))
+                            .header("DPoP", proof)
+                    } else {
+                        request.header(header::AUTHORIZATION, format!("Bearer {}", token.as_str()))
+                    }
+                })
+                .await?;
+            match answer.status {
                 s if s.is_success() => {
-                    let next = next_link(response.headers());
-                    // A connection dropped mid-body surfaces here: retry the page.
-                    let body = match response.bytes().await {
-                        Ok(body) => body,
-                        Err(e) if retries < self.retry.max_retries => {
-                            retries += 1;
-                            bump(&self.stats.retries, 1);
-                            tracing::debug!(error = %e, url, "response body broke off; retrying");
-                            tokio::time::sleep(self.retry.backoff(retries)).await;
-                            continue;
-                        }
-                        Err(e) => return Err(OktaError::Unreachable(describe_reqwest(&e))),
-                    };
-                    let items: Vec<T> = serde_json::from_slice(&body)
+                    let items: Vec<T> = serde_json::from_slice(&answer.body)
                         .map_err(|e| OktaError::Protocol(format!("{what}: {e}")))?;
                     bump(&self.stats.pages, 1);
-                    return Ok(Page { items, next });
+                    return Ok(Page {
+                        items,
+                        next: next_link(&answer.headers),
+                    });
                 }
                 StatusCode::UNAUTHORIZED if !token_refreshed => {
                     // Revoked or expired early: one fresh token, then give up.
@@ -408,19 +421,19 @@ impl OktaClient {
                     self.drop_token().await;
                 }
                 StatusCode::UNAUTHORIZED => {
-                    let body: ApiErrorBody = response.json().await.unwrap_or_default();
+                    let body: ApiErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
                     return Err(OktaError::InvalidClient(format!(
                         "access token rejected: {}",
                         body.error_summary
                     )));
                 }
                 StatusCode::FORBIDDEN => {
-                    let insufficient_scope = response
-                        .headers()
+                    let insufficient_scope = answer
+                        .headers
                         .get(header::WWW_AUTHENTICATE)
                         .and_then(|v| v.to_str().ok())
                         .is_some_and(|v| v.contains("insufficient_scope"));
-                    let body: ApiErrorBody = response.json().await.unwrap_or_default();
+                    let body: ApiErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
                     return Err(OktaError::Forbidden {
                         what: what.to_owned(),
                         summary: format!("{} {}", body.error_code, body.error_summary)
@@ -430,49 +443,47 @@ impl OktaClient {
                     });
                 }
                 StatusCode::NOT_FOUND => return Err(OktaError::NotFound(what.to_owned())),
-                StatusCode::TOO_MANY_REQUESTS if waits_429 < self.retry.max_429_waits => {
-                    waits_429 += 1;
-                    bump(&self.stats.rate_limited, 1);
-                    let wait = wait_after_429(response.headers());
-                    bump(&self.stats.waited_ms, wait.as_millis() as u64);
-                    tokio::time::sleep(wait).await;
-                }
-                StatusCode::TOO_MANY_REQUESTS => return Err(OktaError::RateLimited(what.to_owned())),
-                s if s.is_server_error() && retries < self.retry.max_retries => {
-                    retries += 1;
-                    bump(&self.stats.retries, 1);
-                    tokio::time::sleep(self.retry.backoff(retries)).await;
-                }
-                s if s.is_server_error() => {
-                    return Err(OktaError::Server {
-                        status: s.as_u16(),
-                        what: what.to_owned(),
-                    })
-                }
                 s => return Err(OktaError::Protocol(format!("{what}: HTTP {s}"))),
             }
         }
     }
 
-    /// Follows `rel="next"` until the end, handing each page to `on_page`.
-    pub async fn for_each_page<T, F>(
-        &self,
-        first_url: String,
-        what: &str,
-        mut on_page: F,
-    ) -> Result<(), OktaError>
-    where
-        T: DeserializeOwned,
-        F: AsyncFnMut(Vec<T>) -> Result<(), OktaError>,
-    {
-        let mut url = Some(first_url);
-        while let Some(current) = url {
-            let page = self.get_page::<T>(&current, what).await?;
-            on_page(page.items).await?;
-            url = page.next;
+    /// Pages of a list, following `rel="next"` links from `first_url`.
+    pub fn pages<T: DeserializeOwned>(&self, first_url: String, what: &'static str) -> Pager<'_, T> {
+        Pager {
+            client: self,
+            next: Some(first_url),
+            what,
+            item: std::marker::PhantomData,
         }
-        Ok(())
     }
+}
+
+/// Walks a paginated list one page at a time: `while let Some(items) = pages.next().await? { … }`.
+pub struct Pager<'a, T> {
+    client: &'a OktaClient,
+    next: Option<String>,
+    what: &'static str,
+    item: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pager<'_, T> {
+    /// The next page's items, or `None` after the last page.
+    pub async fn next(&mut self) -> Result<Option<Vec<T>>, OktaError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let page = self.client.get_page::<T>(&url, self.what).await?;
+        self.next = page.next;
+        Ok(Some(page.items))
+    }
+}
+
+/// A response read to the end.
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: axum::body::Bytes,
 }
 
 /// Network errors without the URL's query (cursors) and with the cause chain.

@@ -293,13 +293,12 @@ async fn check_org(http: &reqwest::Client, url: &str) -> Result<String, OktaErro
 
 async fn list_apps(client: &OktaClient) -> Result<Vec<AppChoice>, OktaError> {
     let mut apps = Vec::new();
-    let mut url = Some(client.origin().url("/api/v1/apps?limit=200"));
+    let mut pages = client.pages::<App>(client.origin().url("/api/v1/apps?limit=200"), "applications");
     // Ten pages (2 000 apps) is far beyond what a wizard can show.
     for _ in 0..10 {
-        let Some(current) = url else { break };
-        let page = client.get_page::<App>(&current, "applications").await?;
+        let Some(items) = pages.next().await? else { break };
         apps.extend(
-            page.items
+            items
                 .into_iter()
                 .filter(|a| a.status == "ACTIVE" || a.status.is_empty())
                 .map(|a| AppChoice {
@@ -309,7 +308,6 @@ async fn list_apps(client: &OktaClient) -> Result<Vec<AppChoice>, OktaError> {
                     name: a.name,
                 }),
         );
-        url = page.next;
     }
     Ok(apps)
 }

@@ -311,17 +311,15 @@ async fn fetch_users(
     app_id: &str,
     queue: mpsc::Sender<Staged>,
 ) -> Result<(), RunError> {
-    let mut url = Some(ctx.url(&format!(
-        "/api/v1/apps/{app_id}/users?expand=user&limit={APP_USERS_PAGE}"
-    )));
-    while let Some(current) = url {
-        let page = ctx
-            .client
-            .get_page::<model::AppUser>(&current, "the app's assigned users")
-            .await?;
+    let mut pages = ctx.client.pages::<model::AppUser>(
+        ctx.url(&format!(
+            "/api/v1/apps/{app_id}/users?expand=user&limit={APP_USERS_PAGE}"
+        )),
+        "the app's assigned users",
+    );
+    while let Some(items) = pages.next().await? {
         ctx.progress.add_page();
-        hand_over(&queue, Staged::Users(page.items)).await?;
-        url = page.next;
+        hand_over(&queue, Staged::Users(items)).await?;
     }
     hand_over(&queue, Staged::UsersDone).await
 }
@@ -337,16 +335,14 @@ async fn fetch_groups_and_members(
     let stamps = ctx.store.membership_stamps(&ctx.directory.id).await?;
     let mut changed = Vec::new();
     let mut seen = HashSet::new();
-    let mut url = Some(ctx.url(&format!(
-        "/api/v1/apps/{app_id}/groups?expand=group&limit={APP_GROUPS_PAGE}"
-    )));
-    while let Some(current) = url {
-        let page = ctx
-            .client
-            .get_page::<model::AppGroup>(&current, "the app's assigned groups")
-            .await?;
-        let staged: Vec<_> = page
-            .items
+    let mut pages = ctx.client.pages::<model::AppGroup>(
+        ctx.url(&format!(
+            "/api/v1/apps/{app_id}/groups?expand=group&limit={APP_GROUPS_PAGE}"
+        )),
+        "the app's assigned groups",
+    );
+    while let Some(items) = pages.next().await? {
+        let staged: Vec<_> = items
             .iter()
             .filter_map(|app_group| app_group.embedded.as_ref())
             .map(|embedded| normalize::stage_group(&embedded.inner))
@@ -366,7 +362,6 @@ async fn fetch_groups_and_members(
         ctx.progress.add_page();
         ctx.progress.add_groups(staged.len() as u64);
         hand_over(&queue, Staged::Groups(staged)).await?;
-        url = page.next;
     }
     let total_groups = ctx.progress.snapshot().groups;
     ctx.progress
@@ -417,17 +412,15 @@ fn member_changes(group_id: String, fetched: Vec<String>, stored: Vec<String>) -
 
 async fn group_members(ctx: &RunContext<'_>, group_id: &str) -> Result<Vec<String>, RunError> {
     let mut ids = Vec::new();
-    let mut url = Some(ctx.url(&format!(
-        "/api/v1/groups/{group_id}/users?limit={GROUP_MEMBERS_PAGE}"
-    )));
-    while let Some(current) = url {
-        let page = ctx
-            .client
-            .get_page::<MemberRef>(&current, "a group's members")
-            .await?;
-        ids.extend(page.items.into_iter().map(|m| m.id));
+    let mut pages = ctx.client.pages::<MemberRef>(
+        ctx.url(&format!(
+            "/api/v1/groups/{group_id}/users?limit={GROUP_MEMBERS_PAGE}"
+        )),
+        "a group's members",
+    );
+    while let Some(items) = pages.next().await? {
+        ids.extend(items.into_iter().map(|m| m.id));
         ctx.progress.add_page();
-        url = page.next;
     }
     Ok(ids)
 }

@@ -359,10 +359,24 @@ async fn transient_faults_are_retried_and_persistent_ones_change_nothing() {
         count: 1,
         after: 1,
     });
+    // The token endpoint goes through the same retrying path as the pages,
+    // including an answer that breaks off mid-body.
+    sim.add_fault(FaultRule {
+        path_prefix: "/oauth2/v1/token".into(),
+        kind: FaultKind::Status503,
+        count: 1,
+        after: 0,
+    });
+    sim.add_fault(FaultRule {
+        path_prefix: "/oauth2/v1/token".into(),
+        kind: FaultKind::DropConnection,
+        count: 1,
+        after: 0,
+    });
     let outcome = sync(&f).await;
     assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
-    assert!(run.retries >= 3, "{run:?}");
+    assert!(run.retries >= 5, "{run:?}");
     assert!(f.stored_user_ids().await.contains(&newcomer));
 
     let before = f.stored_user_ids().await;
