@@ -127,7 +127,7 @@ async fn single_writes_keep_users_groups_and_members_consistent() {
 
     // Replace: exactly Ada afterwards.
     let changed = ids
-        .write_members(&dir, &gid, Members::Replace(&[ada_id.clone()]))
+        .write_members(&dir, &gid, Members::Replace(std::slice::from_ref(&ada_id)))
         .await
         .unwrap();
     assert_eq!((changed.added.len(), changed.removed), (0, vec![someone.clone()]));
@@ -153,7 +153,7 @@ async fn single_writes_keep_users_groups_and_members_consistent() {
     assert_eq!(again.kind, ErrorKind::NotFound);
     // A removed user cannot be added to a group.
     let refused = ids
-        .write_members(&dir, &gid, Members::Add(&[ada_id.clone()]))
+        .write_members(&dir, &gid, Members::Add(std::slice::from_ref(&ada_id)))
         .await
         .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Invalid);
@@ -177,11 +177,11 @@ async fn single_writes_keep_users_groups_and_members_consistent() {
     );
 
     // Deleting the group drops it and its memberships.
-    ids.write_members(&dir, &gid, Members::Add(&[ada_id.clone()]))
+    ids.write_members(&dir, &gid, Members::Add(std::slice::from_ref(&ada_id)))
         .await
         .unwrap();
     assert_eq!(ids.delete_group(&dir, &gid).await.unwrap(), WriteOutcome::Removed);
-    assert_eq!(ids.group(&dir, &gid).await.unwrap().removed, true);
+    assert!(ids.group(&dir, &gid).await.unwrap().removed);
     assert_eq!(
         row(ids.users(&dir, &all("ada.pushed")).await.unwrap(), &ada_id),
         Some(0)
