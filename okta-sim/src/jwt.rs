@@ -1,7 +1,9 @@
-//! Minimal JWS compact parsing, RS256 verification and RSA JWK handling.
+//! JWS compact parsing (strict: three base64url parts, JSON-object header and
+//! claims, read raw so every member can be checked the way Okta does), RS256
+//! signature verification with `jsonwebtoken`, and RSA JWK handling.
 
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
+use jsonwebtoken::{crypto, Algorithm, DecodingKey};
+use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -18,7 +20,7 @@ pub(crate) struct Jwt<'a> {
     pub header: Map<String, Value>,
     pub claims: Map<String, Value>,
     signing_input: &'a str,
-    signature: Vec<u8>,
+    signature: &'a str,
 }
 
 impl<'a> Jwt<'a> {
@@ -31,7 +33,8 @@ impl<'a> Jwt<'a> {
         }
         let header = decode_object(h)?;
         let claims = decode_object(c)?;
-        let signature = b64url_decode(s)?;
+        b64url_decode(s)?;
+        let signature = s;
         let signing_input = &token[..h.len() + 1 + c.len()];
         Some(Jwt {
             header,
@@ -56,12 +59,14 @@ impl<'a> Jwt<'a> {
     }
 
     pub fn verify_rs256(&self, key: &RsaPublicKey) -> bool {
-        let Ok(sig) = Signature::try_from(self.signature.as_slice()) else {
-            return false;
-        };
-        VerifyingKey::<Sha256>::new(key.clone())
-            .verify(self.signing_input.as_bytes(), &sig)
-            .is_ok()
+        let key = DecodingKey::from_rsa_raw_components(&key.n().to_bytes_be(), &key.e().to_bytes_be());
+        crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &key,
+            Algorithm::RS256,
+        )
+        .unwrap_or(false)
     }
 }
 

@@ -21,7 +21,6 @@
 //! ≤ 300 MB peak RSS; unchanged re-sync ≤ 300 API calls; paced run within 10 %
 //! of the theoretical minimum with no 429.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -571,20 +570,13 @@ impl BareClient {
             .await?;
         let token_url = format!("{}/oauth2/v1/token", sim.base_url);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let header = json!({ "alg": "RS256", "typ": "JWT", "kid": key.kid() });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(key.kid().to_owned());
         let claims = json!({
             "iss": client_id, "sub": client_id, "aud": token_url,
             "iat": now, "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string(),
         });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let assertion = format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(key.sign_rs256(signing_input.as_bytes()))
-        );
+        let assertion = jsonwebtoken::encode(&header, &claims, key.encoding_key())?;
         let http = http_client()?;
         let scope = SYNC_SCOPES.join(" ");
         let response = http

@@ -3,9 +3,8 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rsa::{
-    pkcs1v15::SigningKey,
+    pkcs1::EncodeRsaPrivateKey,
     pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding},
-    signature::{SignatureEncoding, Signer},
     traits::PublicKeyParts,
     RsaPrivateKey, RsaPublicKey,
 };
@@ -42,6 +41,8 @@ pub struct PublicJwk {
 pub struct KeyPair {
     private: RsaPrivateKey,
     kid: String,
+    /// The same key as `jsonwebtoken` signs with (PKCS#1 DER inside).
+    signing: jsonwebtoken::EncodingKey,
 }
 
 impl std::fmt::Debug for KeyPair {
@@ -56,18 +57,25 @@ impl KeyPair {
     pub fn generate() -> Result<Self, KeyError> {
         let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, BITS)
             .map_err(|e| KeyError::Generate(e.to_string()))?;
-        Ok(Self::from_private(private))
+        Self::from_private(private)
     }
 
-    fn from_private(private: RsaPrivateKey) -> Self {
+    fn from_private(private: RsaPrivateKey) -> Result<Self, KeyError> {
         let kid = thumbprint(&RsaPublicKey::from(&private));
-        Self { private, kid }
+        let pkcs1 = private
+            .to_pkcs1_der()
+            .map_err(|e| KeyError::Encode(e.to_string()))?;
+        let signing = jsonwebtoken::EncodingKey::from_rsa_der(pkcs1.as_bytes());
+        Ok(Self {
+            private,
+            kid,
+            signing,
+        })
     }
 
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        RsaPrivateKey::from_pkcs8_der(der)
-            .map(Self::from_private)
-            .map_err(|e| KeyError::Decode(e.to_string()))
+        let private = RsaPrivateKey::from_pkcs8_der(der).map_err(|e| KeyError::Decode(e.to_string()))?;
+        Self::from_private(private)
     }
 
     /// PKCS#8 DER of the private key, for sealing; zeroed when dropped.
@@ -100,11 +108,9 @@ impl KeyPair {
             .map_err(|e| KeyError::Encode(e.to_string()))
     }
 
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`).
-    pub fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
-        SigningKey::<Sha256>::new(self.private.clone())
-            .sign(message)
-            .to_vec()
+    /// The key for `jsonwebtoken::encode` (RS256).
+    pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
+        &self.signing
     }
 }
 
@@ -147,16 +153,5 @@ pub(crate) mod tests {
             .public_pem()
             .unwrap()
             .starts_with("-----BEGIN PUBLIC KEY-----"));
-    }
-
-    #[test]
-    fn signatures_verify_with_the_public_key() {
-        use rsa::{pkcs1v15::VerifyingKey, signature::Verifier};
-        let key = test_key();
-        let signature = key.sign_rs256(b"payload");
-        let verifier = VerifyingKey::<Sha256>::new(RsaPublicKey::from(&key.private));
-        let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).unwrap();
-        assert!(verifier.verify(b"payload", &signature).is_ok());
-        assert!(verifier.verify(b"other", &signature).is_err());
     }
 }
