@@ -142,13 +142,4 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CliError> {
         .map_err(|e| CliError::failed(format!("unexpected answer from the server: {e}")))
 }
 
-/// A query-string value.
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::web::encode_query_value as encode;

@@ -18,7 +18,7 @@ use args::{
 use client::{encode, Client};
 use reqwest::Method;
 use serde_json::{json, Value};
-use table::{print, print_json, text};
+use table::{emit, print, print_json, text};
 
 use crate::{
     config::{Config, ProcessEnv},
@@ -385,23 +385,12 @@ async fn users(command: UsersCommand) -> Result<(), CliError> {
                     .unwrap_or_default()
             );
             let list = client(&remote)?.all_pages(&path, limit).await?;
-            if output.json {
-                print_json(&list);
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            text(u, "id"),
-                            text(u, "display_name"),
-                            text(u, "login"),
-                            text(u, "status"),
-                            text(u, "groups"),
-                        ]
-                    })
-                    .collect();
-                print(&["ID", "NAME", "LOGIN", "STATUS", "GROUPS"], &rows);
-            }
+            emit(
+                &list,
+                output.json,
+                &["ID", "NAME", "LOGIN", "STATUS", "GROUPS"],
+                &["id", "display_name", "login", "status", "groups"],
+            );
             Ok(())
         }
         UsersCommand::Show {
@@ -466,22 +455,12 @@ async fn groups(command: GroupsCommand) -> Result<(), CliError> {
                 encode(&search)
             );
             let list = client(&remote)?.all_pages(&path, limit).await?;
-            if output.json {
-                print_json(&list);
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|g| {
-                        vec![
-                            text(g, "id"),
-                            text(g, "name"),
-                            text(g, "kind"),
-                            text(g, "members"),
-                        ]
-                    })
-                    .collect();
-                print(&["ID", "NAME", "KIND", "MEMBERS"], &rows);
-            }
+            emit(
+                &list,
+                output.json,
+                &["ID", "NAME", "KIND", "MEMBERS"],
+                &["id", "name", "kind", "members"],
+            );
             Ok(())
         }
         GroupsCommand::Members {
@@ -497,22 +476,12 @@ async fn groups(command: GroupsCommand) -> Result<(), CliError> {
                 encode(&group)
             );
             let list = client(&remote)?.all_pages(&path, limit).await?;
-            if output.json {
-                print_json(&list);
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|m| {
-                        vec![
-                            text(m, "id"),
-                            text(m, "display_name"),
-                            text(m, "login"),
-                            text(m, "status"),
-                        ]
-                    })
-                    .collect();
-                print(&["ID", "NAME", "LOGIN", "STATUS"], &rows);
-            }
+            emit(
+                &list,
+                output.json,
+                &["ID", "NAME", "LOGIN", "STATUS"],
+                &["id", "display_name", "login", "status"],
+            );
             Ok(())
         }
     }
@@ -613,28 +582,20 @@ async fn tokens(command: TokensCommand) -> Result<(), CliError> {
         }
         TokensCommand::List { remote, output } => {
             let list: Vec<Value> = client(&remote)?.get("/tokens").await?;
-            if output.json {
-                print_json(&list);
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            text(t, "id"),
-                            text(t, "name"),
-                            text(t, "scope"),
-                            text(t, "prefix"),
-                            text(t, "created_at"),
-                            text(t, "last_used_at"),
-                            text(t, "revoked_at"),
-                        ]
-                    })
-                    .collect();
-                print(
-                    &["ID", "NAME", "SCOPE", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
-                    &rows,
-                );
-            }
+            emit(
+                &list,
+                output.json,
+                &["ID", "NAME", "SCOPE", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
+                &[
+                    "id",
+                    "name",
+                    "scope",
+                    "prefix",
+                    "created_at",
+                    "last_used_at",
+                    "revoked_at",
+                ],
+            );
             Ok(())
         }
         TokensCommand::Revoke { id, remote } => {

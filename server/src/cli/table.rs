@@ -37,6 +37,19 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A list as JSON, or as a table of the named fields under `headers`.
+pub fn emit(list: &[Value], json: bool, headers: &[&str], fields: &[&str]) {
+    if json {
+        print_json(&list);
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|item| fields.iter().map(|f| text(item, f)).collect())
+        .collect();
+    print(headers, &rows);
+}
+
 pub fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),

@@ -11,6 +11,7 @@ use crate::{
     },
     model::{DirectoryId, OktaGroupId, OktaUserId, RunId, RunStatus},
     state::AppState,
+    web::encode_query_value,
 };
 use axum::{extract::State, Json};
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ fn paged<T: ToSchema>(page: Page<T>, path: &str, mut query: Vec<(&str, String)>)
         query.push(("after", cursor.clone()));
         let encoded: Vec<String> = query
             .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
             .collect();
         format!("/api/v1{path}?{}", encoded.join("&"))
     });
@@ -44,16 +45,6 @@ fn paged<T: ToSchema>(page: Page<T>, path: &str, mut query: Vec<(&str, String)>)
         next: page.next,
         next_url,
     }
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

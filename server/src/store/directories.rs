@@ -51,22 +51,28 @@ const COLUMNS: &str =
 impl Store {
     pub async fn count_directories(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM directories WHERE state = 'active'")
+            sqlx::query_scalar("SELECT COUNT(*) FROM directories WHERE state = $1")
+                .bind(DirectoryState::Active)
                 .fetch_one(&self.pool)
                 .await?,
         )
     }
 
     pub async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM directories WHERE state = 'active' ORDER BY name, id");
-        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+        let sql = format!("SELECT {COLUMNS} FROM directories WHERE state = $1 ORDER BY name, id");
+        Ok(sqlx::query_as(&sql)
+            .bind(DirectoryState::Active)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Wizards not finished yet, newest first.
     pub async fn list_drafts(&self) -> Result<Vec<Directory>, StoreError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM directories WHERE state = 'draft' ORDER BY created_at DESC, id");
-        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+        let sql = format!("SELECT {COLUMNS} FROM directories WHERE state = $1 ORDER BY created_at DESC, id");
+        Ok(sqlx::query_as(&sql)
+            .bind(DirectoryState::Draft)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
@@ -126,26 +132,31 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE directories SET verified_fingerprint = $1, verified_at = $2, dpop_required = $3,
-                 paused = CASE WHEN paused_reason IS NOT NULL AND paused_reason != 'admin' THEN 0 ELSE paused END,
-                 paused_reason = CASE WHEN paused_reason != 'admin' THEN NULL ELSE paused_reason END
+                 paused = CASE WHEN paused_reason IS NOT NULL AND paused_reason != $5 THEN 0 ELSE paused END,
+                 paused_reason = CASE WHEN paused_reason != $5 THEN NULL ELSE paused_reason END
              WHERE id = $4",
         )
         .bind(fingerprint)
         .bind(timestamp(now()))
         .bind(dpop_required)
         .bind(id)
+        // A verify ends an error pause, never an admin's.
+        .bind(PauseReason::Admin.as_db())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     pub async fn activate_directory(&self, id: &str, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE directories SET state = 'active', name = $1, next_sync_at = $2, updated_at = $2 WHERE id = $3")
-            .bind(name)
-            .bind(timestamp(now()))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE directories SET state = $4, name = $1, next_sync_at = $2, updated_at = $2 WHERE id = $3",
+        )
+        .bind(name)
+        .bind(timestamp(now()))
+        .bind(id)
+        .bind(DirectoryState::Active)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -211,10 +222,11 @@ impl Store {
     /// Directories whose scheduled sync is due.
     pub async fn due_directories(&self, at: time::OffsetDateTime) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM directories WHERE state = 'active' AND paused = 0
+            "SELECT id FROM directories WHERE state = $2 AND paused = 0
                AND next_sync_at IS NOT NULL AND next_sync_at <= $1 ORDER BY next_sync_at",
         )
         .bind(timestamp(at))
+        .bind(DirectoryState::Active)
         .fetch_all(&self.pool)
         .await?)
     }

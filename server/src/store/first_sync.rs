@@ -243,9 +243,10 @@ pub(crate) async fn finish_applied(
     directory_id: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sync_runs SET status = 'succeeded', phase = 'done', finished_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE sync_runs SET status = $3, phase = 'done', finished_at = $1 WHERE id = $2")
         .bind(at)
         .bind(run_id)
+        .bind(crate::model::RunStatus::Succeeded)
         .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE directories SET last_success_at = $1, failing_since = NULL WHERE id = $2")

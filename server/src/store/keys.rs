@@ -43,9 +43,10 @@ impl Store {
     pub async fn live_keys(&self, directory_id: &str) -> Result<Vec<StoredKey>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, kid, purpose, state, public_jwk, sealed_private FROM directory_keys
-             WHERE directory_id = $1 AND state != 'retired' ORDER BY created_at DESC, id",
+             WHERE directory_id = $1 AND state != $2 ORDER BY created_at DESC, id",
         )
         .bind(directory_id)
+        .bind(KeyState::Retired)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -55,26 +56,36 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let at = timestamp(now());
         let next = sqlx::query(
-            "SELECT 1 FROM directory_keys WHERE directory_id = $1 AND purpose = 'client' AND state = 'next'",
+            "SELECT 1 FROM directory_keys WHERE directory_id = $1 AND purpose = $2 AND state = $3",
         )
         .bind(directory_id)
+        .bind(KeyPurpose::Client)
+        .bind(KeyState::Next)
         .fetch_optional(&mut *tx)
         .await?;
         if next.is_none() {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE directory_keys SET state = 'retired', retired_at = $1
-             WHERE directory_id = $2 AND purpose = 'client' AND state = 'active'",
+            "UPDATE directory_keys SET state = $3, retired_at = $1
+             WHERE directory_id = $2 AND purpose = $4 AND state = $5",
         )
         .bind(&at)
         .bind(directory_id)
+        .bind(KeyState::Retired)
+        .bind(KeyPurpose::Client)
+        .bind(KeyState::Active)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE directory_keys SET state = 'active' WHERE directory_id = $1 AND purpose = 'client' AND state = 'next'")
-            .bind(directory_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE directory_keys SET state = $2 WHERE directory_id = $1 AND purpose = $3 AND state = $4",
+        )
+        .bind(directory_id)
+        .bind(KeyState::Active)
+        .bind(KeyPurpose::Client)
+        .bind(KeyState::Next)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

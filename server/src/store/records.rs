@@ -239,14 +239,16 @@ fn user_filters(filter: &UserFilter<'_>) -> String {
     if !filter.status.is_empty() {
         sql.push_str(" AND u.status = $3");
     }
-    if filter.group.is_some() {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM present_user_groups pg
-                          WHERE pg.dataset = u.dataset AND pg.user_id = u.okta_id AND pg.group_id = $7)",
-        );
-    }
     sql
 }
+
+/// Users of one group, as the rows to filter and sort: the group's present
+/// members lead (a group has far fewer members than the directory has users,
+/// so walking a users index for them would read most of it).
+const GROUP_MEMBERS_FROM: &str = "present_memberships m
+     CROSS JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id
+     LEFT JOIN directory_user_group_counts c ON c.dataset = u.dataset AND c.user_id = u.okta_id
+     WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $7";
 
 impl Store {
     /// Live users in the chosen order, keyset-paginated; search matches name, e-mail or login.
@@ -271,7 +273,9 @@ impl Store {
         let (after_key, after_id) = filter.after.unwrap_or(("", ""));
         // Sorted by group count, the counts' index leads and each row finds
         // its user; otherwise a users index leads and each row its count.
-        let from = if filter.sort == UserSort::Groups {
+        let from = if filter.group.is_some() {
+            GROUP_MEMBERS_FROM
+        } else if filter.sort == UserSort::Groups {
             "directory_user_group_counts c
              CROSS JOIN directory_users u ON u.dataset = c.dataset AND u.okta_id = c.user_id
              WHERE c.dataset = {LIVE_DATASET}"
@@ -300,8 +304,13 @@ impl Store {
     }
 
     pub async fn count_users(&self, directory_id: &str, filter: &UserFilter<'_>) -> Result<i64, StoreError> {
+        let from = if filter.group.is_some() {
+            GROUP_MEMBERS_FROM.replace("{LIVE_DATASET}", LIVE_DATASET)
+        } else {
+            format!("directory_users u WHERE u.dataset = {LIVE_DATASET}")
+        };
         let sql = format!(
-            "SELECT COUNT(*) FROM directory_users u WHERE u.dataset = {LIVE_DATASET} AND u.deleted_at IS NULL{}",
+            "SELECT COUNT(*) FROM {from} AND u.deleted_at IS NULL{}",
             user_filters(filter)
         );
         // $4–$6 are the list's keyset and limit, unused here but numbered alike.

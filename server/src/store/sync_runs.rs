@@ -68,12 +68,13 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
             "INSERT INTO sync_runs (id, directory_id, trigger, status, phase, started_at)
-             VALUES ($1, $2, $3, 'running', 'starting', $4)",
+             VALUES ($1, $2, $3, $5, 'starting', $4)",
         )
         .bind(&id)
         .bind(directory_id)
         .bind(trigger)
         .bind(timestamp(now()))
+        .bind(RunStatus::Running)
         .execute(&self.pool)
         .await?;
         Ok(id)
@@ -220,18 +221,20 @@ impl Store {
 
     pub async fn pending_confirmation(&self, directory_id: &str) -> Result<Option<RunRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND status = 'needs_confirmation'
+            "SELECT {COLUMNS} FROM sync_runs WHERE directory_id = $1 AND status = $2
              ORDER BY started_at DESC LIMIT 1"
         );
         Ok(sqlx::query_as(&sql)
             .bind(directory_id)
+            .bind(RunStatus::NeedsConfirmation)
             .fetch_optional(&self.pool)
             .await?)
     }
 
     /// At start-up: runs left 'running' by a crash failed, and their staging goes.
     pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sync_runs WHERE status = 'running'")
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sync_runs WHERE status = $1")
+            .bind(RunStatus::Running)
             .fetch_all(&self.pool)
             .await?;
         for id in &ids {
