@@ -17,6 +17,8 @@ pub struct ApiTokenView {
     pub prefix: String,
     pub created_by: String,
     pub created_at: String,
+    /// "3 minutes ago".
+    pub created_ago: String,
     /// "3 minutes ago", or `None` when never used.
     pub last_used_ago: Option<String>,
     pub revoked: bool,

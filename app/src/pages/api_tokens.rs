@@ -108,7 +108,7 @@ fn TokenTable(list: Vec<ApiTokenView>, revoke: ServerAction<RevokeApiToken>) -> 
                                 <td>{t.name.clone()}</td>
                                 <td>{t.scope.clone()}</td>
                                 <td><code>{t.prefix.clone()}</code></td>
-                                <td>{t.created_at.clone()}" by "{t.created_by.clone()}</td>
+                                <td title=t.created_at.clone()>{t.created_ago.clone()}" by "{t.created_by.clone()}</td>
                                 <td>{t.last_used_ago.clone().unwrap_or_else(|| "never".into())}</td>
                                 <td>
                                     {if t.revoked {

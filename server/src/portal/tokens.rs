@@ -13,6 +13,7 @@ fn view(t: ApiToken) -> ApiTokenView {
         scope: t.scope.as_str().to_owned(),
         prefix: t.prefix,
         created_by: t.created_by,
+        created_ago: relative(&t.created_at),
         created_at: t.created_at,
         last_used_ago: t.last_used_at.as_deref().map(relative),
         revoked: t.revoked_at.is_some(),
