@@ -194,8 +194,8 @@ fn Summary(detail: DirectoryDetail) -> impl IntoView {
         </p>
         <dl class="card-stats">
             <div><dt>"Active users"</dt><dd>{card.active_users}</dd></div>
-            <div><dt>"Groups"</dt><dd>{card.groups}</dd></div>
             <div><dt>"Suspended"</dt><dd>{card.suspended}</dd></div>
+            <div><dt>"Groups"</dt><dd>{card.groups}</dd></div>
         </dl>
     }
 }

@@ -104,8 +104,8 @@ fn Card(
             <p class="muted">{card.okta_domain.clone()}" · app “"{app}"”"</p>
             <dl class="card-stats">
                 <div><dt>"Active users"</dt><dd data-testid="card-active-users">{card.active_users}</dd></div>
-                <div><dt>"Groups"</dt><dd data-testid="card-groups">{card.groups}</dd></div>
                 <div><dt>"Suspended"</dt><dd data-testid="card-suspended">{card.suspended}</dd></div>
+                <div><dt>"Groups"</dt><dd data-testid="card-groups">{card.groups}</dd></div>
             </dl>
             <p class="card-times">
                 "Last successful sync: "
