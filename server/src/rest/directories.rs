@@ -48,9 +48,18 @@ pub async fn create_draft(
 ) -> Result<(StatusCode, Json<Draft>)> {
     let directories = &state.core.directories;
     // Check the fields before generating keys: bad input creates nothing.
-    if let (Some(domain), Some(client_id)) = (&body.okta_domain, &body.client_id) {
-        if let (Some(problem), _) | (_, Some(problem)) = directories.check_connection(domain, client_id) {
-            return Err(crate::domain::DomainError::invalid(problem).into());
+    match (&body.okta_domain, &body.client_id) {
+        (Some(domain), Some(client_id)) => {
+            if let (Some(problem), _) | (_, Some(problem)) = directories.check_connection(domain, client_id) {
+                return Err(crate::domain::DomainError::invalid(problem).into());
+            }
+        }
+        (None, None) => {}
+        _ => {
+            return Err(crate::domain::DomainError::invalid(
+                "Give both okta_domain and client_id, or neither (and set them later with PUT …/connection).",
+            )
+            .into())
         }
     }
     let mut draft = directories.start_draft().await?;

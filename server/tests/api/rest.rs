@@ -143,6 +143,17 @@ async fn errors_are_problems_that_say_what_to_fix() {
     assert_eq!((status, p["kind"].as_str()), (422, Some("invalid")), "{p}");
     let (_, drafts) = get(&app, "/directories/drafts", &rw).await;
     assert_eq!(drafts, json!([]), "bad input creates nothing");
+    let (status, p) = post(
+        &app,
+        "/directories",
+        &rw,
+        json!({ "okta_domain": "acme.okta.com" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(p["detail"].as_str().unwrap().contains("client_id"), "{p}");
+    let (_, drafts) = get(&app, "/directories/drafts", &rw).await;
+    assert_eq!(drafts, json!([]), "half a connection creates nothing either");
     let (status, p) = post(&app, "/directories", &rw, json!({ "surprise": 1 })).await;
     assert_eq!(status, 422);
     assert!(p["detail"].as_str().unwrap().contains("surprise"), "{p}");
