@@ -1,7 +1,10 @@
 -- API tokens for the REST API and the CLI: only a SHA-256 of the secret is
--- kept, with a short prefix so an admin can tell tokens apart.
+-- kept, with a short prefix so an admin can tell tokens apart. A token made
+-- with another token names it as parent: revoking a token revokes the tokens
+-- it made, so a leaked token cannot leave working tokens behind.
 CREATE TABLE api_tokens (
     id           TEXT PRIMARY KEY NOT NULL,
+    parent_id    TEXT REFERENCES api_tokens (id),
     name         TEXT NOT NULL,
     scope        TEXT NOT NULL CHECK (scope IN ('read-only', 'read-write')),
     token_hash   TEXT NOT NULL UNIQUE,

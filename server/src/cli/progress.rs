@@ -2,7 +2,12 @@
 //! it redraws one status line (phase, pages, users and groups so far);
 //! otherwise it prints a plain line whenever the phase changes.
 
-use super::{client::Client, error::CliError, table::print_json, table::text};
+use super::{
+    client::{encode, Client},
+    error::CliError,
+    table::print_json,
+    table::text,
+};
 use serde_json::Value;
 use std::{
     io::{IsTerminal, Write},
@@ -18,6 +23,7 @@ pub async fn wait_for_run(
     run_id: &str,
     json: bool,
 ) -> Result<(), CliError> {
+    let (directory, run_id) = (encode(directory), encode(run_id));
     let tty = std::io::stderr().is_terminal() && !json;
     let started = Instant::now();
     let mut last_phase = String::new();

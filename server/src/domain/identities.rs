@@ -139,6 +139,19 @@ pub fn parse_status(raw: &str) -> DomainResult<Option<String>> {
     }
 }
 
+/// A sort order as typed; empty means by name.
+pub fn parse_sort(raw: &str) -> DomainResult<UserSort> {
+    let raw = raw.trim();
+    let sort = UserSort::parse(raw);
+    if raw.is_empty() || raw == "name" || sort != UserSort::Name {
+        Ok(sort)
+    } else {
+        Err(DomainError::invalid(format!(
+            "Unknown sort “{raw}”; use name, email, login, status, updated or groups."
+        )))
+    }
+}
+
 /// Profile attributes as text; empty values are not traits.
 fn traits(profile: &str) -> BTreeMap<String, String> {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(profile) else {
@@ -231,6 +244,9 @@ impl Identities {
     /// Present users, filtered and sorted, one keyset page at a time.
     pub async fn users(&self, id: &DirectoryId, query: &UserQuery) -> DomainResult<Page<UserSummary>> {
         self.directories.active(id).await?;
+        if let Some(group) = &query.group {
+            self.present_group(id, group).await?;
+        }
         let filter = UserFilter {
             search: &query.search,
             status: query.status.as_deref().unwrap_or(""),
@@ -500,6 +516,15 @@ impl Identities {
         })
     }
 
+    /// A group that is present (a removed group has no members to list).
+    async fn present_group(&self, id: &DirectoryId, group_id: &OktaGroupId) -> DomainResult<()> {
+        match self.store.group(id.as_str(), group_id.as_str()).await? {
+            Some(g) if g.deleted_at.is_none() => Ok(()),
+            Some(_) => Err(DomainError::not_found("The group (it was removed)")),
+            None => Err(DomainError::not_found("The group")),
+        }
+    }
+
     /// Present groups by name, searchable.
     pub async fn groups(
         &self,
@@ -569,7 +594,8 @@ impl Identities {
         group_id: &OktaGroupId,
         page: &PageRequest,
     ) -> DomainResult<Page<Member>> {
-        self.group(id, group_id).await?;
+        self.directories.active(id).await?;
+        self.present_group(id, group_id).await?;
         let rows = self
             .store
             .group_members(

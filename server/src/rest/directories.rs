@@ -46,26 +46,16 @@ pub async fn create_draft(
     State(state): State<AppState>,
     Body(body): Body<NewDraft>,
 ) -> Result<(StatusCode, Json<Draft>)> {
-    let directories = &state.core.directories;
-    // Check the fields before generating keys: bad input creates nothing.
-    match (&body.okta_domain, &body.client_id) {
-        (Some(domain), Some(client_id)) => {
-            if let (Some(problem), _) | (_, Some(problem)) = directories.check_connection(domain, client_id) {
-                return Err(crate::domain::DomainError::invalid(problem).into());
-            }
-        }
-        (None, None) => {}
-        _ => {
-            return Err(crate::domain::DomainError::invalid(
+    let connection =
+        match (&body.okta_domain, &body.client_id) {
+            (Some(domain), Some(client_id)) => Some((domain.as_str(), client_id.as_str())),
+            (None, None) => None,
+            _ => return Err(crate::domain::DomainError::invalid(
                 "Give both okta_domain and client_id, or neither (and set them later with PUT …/connection).",
             )
-            .into())
-        }
-    }
-    let mut draft = directories.start_draft().await?;
-    if let (Some(domain), Some(client_id)) = (&body.okta_domain, &body.client_id) {
-        draft = directories.set_connection(&draft.id, domain, client_id).await?;
-    }
+            .into()),
+        };
+    let draft = state.core.directories.start_draft_with(connection).await?;
     Ok((StatusCode::CREATED, Json(draft)))
 }
 

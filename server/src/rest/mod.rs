@@ -158,7 +158,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|e| problem::rejection(StatusCode::BAD_REQUEST, e.body_text()))?;
+            .map_err(|e| problem::rejection(e.status(), e.body_text()))?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {

@@ -84,10 +84,18 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let mut response = (status, Json(self)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme is expected.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"roster\""),
+            );
+        }
         response
     }
 }

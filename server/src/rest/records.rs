@@ -5,7 +5,7 @@ use crate::{
     domain::{
         directories::{RunDetail, RunSummary},
         identities::{
-            parse_status, GroupDetail, GroupSummary, Member, UserDetail, UserQuery, UserSort, UserSummary,
+            parse_sort, parse_status, GroupDetail, GroupSummary, Member, UserDetail, UserQuery, UserSummary,
         },
         Page, PageRequest,
     },
@@ -152,7 +152,7 @@ pub async fn users(
         search: params.search.clone(),
         status: parse_status(&params.status)?,
         group,
-        sort: UserSort::parse(&params.sort),
+        sort: parse_sort(&params.sort)?,
         page: PageRequest::parse(params.limit, params.after.as_deref())?,
     };
     let page = state.core.identities.users(&id, &query).await?;

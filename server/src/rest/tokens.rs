@@ -43,14 +43,14 @@ pub async fn create(
         .core
         .instance
         .tokens()
-        .create(&body.name, scope, &caller.describe())
+        .create_under(&body.name, scope, &caller.describe(), Some(&caller.0.id))
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
 #[utoipa::path(delete, path = "/tokens/{token_id}", tag = "tokens",
     params(("token_id" = String, Path, description = "Token id")),
-    responses((status = 204, description = "Revoked: it stops working at once"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Revoked, with every token made with it: they stop working at once"), (status = 404, body = Problem)))]
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<TokenId>) -> Result<StatusCode> {
     state.core.instance.tokens().revoke(&id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -21,6 +21,8 @@ pub struct NewApiToken<'a> {
     pub token_hash: &'a str,
     pub prefix: &'a str,
     pub created_by: &'a str,
+    /// The token this one was made with, if any.
+    pub parent_id: Option<&'a str>,
 }
 
 const COLUMNS: &str = "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
@@ -31,8 +33,8 @@ const LAST_USED_RESOLUTION_SECS: i64 = 60;
 impl Store {
     pub async fn insert_api_token(&self, new: &NewApiToken<'_>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, scope, token_hash, prefix, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO api_tokens (id, name, scope, token_hash, prefix, created_by, created_at, parent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(new.id)
         .bind(new.name)
@@ -41,6 +43,7 @@ impl Store {
         .bind(new.prefix)
         .bind(new.created_by)
         .bind(timestamp(now()))
+        .bind(new.parent_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -81,13 +84,19 @@ impl Store {
         Ok(row)
     }
 
-    /// Revokes a token; false when there is no such unrevoked token.
+    /// Revokes a token and every token made with it, in one statement;
+    /// false when there is no such unrevoked token.
     pub async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(timestamp(now()))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = sqlx::query(
+            "WITH RECURSIVE made(id) AS (
+                 SELECT id FROM api_tokens WHERE id = $2 AND revoked_at IS NULL
+                 UNION SELECT t.id FROM api_tokens t JOIN made ON t.parent_id = made.id)
+             UPDATE api_tokens SET revoked_at = $1 WHERE id IN (SELECT id FROM made) AND revoked_at IS NULL",
+        )
+        .bind(timestamp(now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -116,6 +116,13 @@ async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String
 }
 
 impl Store {
+    /// A write transaction that takes the write lock up front: one that read
+    /// first and wrote later could find a sync's commit in between and fail
+    /// at once (SQLITE_BUSY_SNAPSHOT), which the busy timeout does not retry.
+    async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Creates or replaces a present user. `source` names the writer in the
     /// user's history (`scim`, `api`, …).
     pub async fn upsert_user(
@@ -125,7 +132,7 @@ impl Store {
         source: &str,
     ) -> Result<Written, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let before = stored_user(&mut tx, dataset, &user.okta_id).await?;
         if let Some((_, hash, false)) = &before {
@@ -192,7 +199,7 @@ impl Store {
         source: &str,
     ) -> Result<Written, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
             return Ok(Written::Missing);
@@ -219,7 +226,7 @@ impl Store {
     /// Creates or replaces a present group.
     pub async fn upsert_group(&self, directory_id: &str, group: &StagedGroup) -> Result<Written, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let before: Option<(String, Option<String>)> = sqlx::query_as(
             "SELECT content_hash, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
@@ -258,7 +265,7 @@ impl Store {
     /// Removes a present group; its members leave with it (as in a sync).
     pub async fn remove_group(&self, directory_id: &str, group_id: &str) -> Result<Written, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let present: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
@@ -301,7 +308,7 @@ impl Store {
         group_id: &str,
         write: MemberWrite<'_>,
     ) -> Result<Option<MemberChange>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let present: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",

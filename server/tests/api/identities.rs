@@ -182,6 +182,23 @@ async fn single_writes_keep_users_groups_and_members_consistent() {
         .unwrap();
     assert_eq!(ids.delete_group(&dir, &gid).await.unwrap(), WriteOutcome::Removed);
     assert!(ids.group(&dir, &gid).await.unwrap().removed);
+    let members = ids
+        .members(&dir, &gid, &PageRequest::first(50))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        members.kind,
+        ErrorKind::NotFound,
+        "a removed group has no members to list"
+    );
+    let by_group = UserQuery {
+        group: Some(gid.clone()),
+        ..all("")
+    };
+    assert_eq!(
+        ids.users(&dir, &by_group).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
     assert_eq!(
         row(ids.users(&dir, &all("ada.pushed")).await.unwrap(), &ada_id),
         Some(0)

@@ -66,6 +66,10 @@ async fn the_api_takes_tokens_not_cookies_and_tokens_do_not_open_the_ui() {
     app.sign_in_with_setup_link().await;
     let with_cookie = app.client.get(api(&app, "/directories")).send().await.unwrap();
     assert_eq!(with_cookie.status(), 401);
+    assert_eq!(
+        with_cookie.headers()["www-authenticate"],
+        "Bearer realm=\"roster\""
+    );
     assert_eq!(with_cookie.headers()["content-type"], "application/problem+json");
     let problem: Value = with_cookie.json().await.unwrap();
     assert_eq!(problem["kind"], "unauthorized");
@@ -97,12 +101,47 @@ async fn the_api_takes_tokens_not_cookies_and_tokens_do_not_open_the_ui() {
 
     // Listed with its use, then revoked: it stops at once.
     let read_write = token(&app, TokenScope::ReadWrite).await;
+    // A token made with a token goes when its maker is revoked.
+    let (status, minted) = post(
+        &app,
+        "/tokens",
+        &read_write,
+        json!({ "name": "child", "scope": "read-write" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{minted}");
+    let child = minted["secret"].as_str().unwrap().to_owned();
+    let (status, grandchild) = post(
+        &app,
+        "/tokens",
+        &child,
+        json!({ "name": "grandchild", "scope": "read-only" }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let grandchild = grandchild["secret"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/tokens/{}", minted["id"].as_str().unwrap()),
+        &read_write,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&app, "/directories", &child).await.0, 401);
+    assert_eq!(get(&app, "/directories", &grandchild).await.0, 401);
+    assert_eq!(
+        get(&app, "/directories", &read_write).await.0,
+        200,
+        "its maker still works"
+    );
     let (_, tokens) = get(&app, "/tokens", &read_write).await;
     let listed = tokens
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["scope"] == "read-only")
+        .find(|t| t["scope"] == "read-only" && t["name"] == "test")
         .unwrap()
         .clone();
     assert!(listed["last_used_at"].is_string(), "{listed}");
@@ -160,6 +199,14 @@ async fn errors_are_problems_that_say_what_to_fix() {
     let (status, p) = post(&app, "/tokens", &rw, json!({ "name": "x", "scope": "admin" })).await;
     assert_eq!(status, 422);
     assert!(p["detail"].as_str().unwrap().contains("read-only"));
+    let (status, p) = get(
+        &app,
+        "/directories/0b6c5d1e-0000-4000-8000-000000000001/users?sort=shoe-size",
+        &rw,
+    )
+    .await;
+    assert_eq!(status, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("Unknown sort"), "{p}");
     let (status, p) = get(&app, "/no-such-thing", &rw).await;
     assert_eq!(status, 404);
     assert!(p["detail"].as_str().unwrap().contains("openapi.json"));

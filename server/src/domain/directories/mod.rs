@@ -302,6 +302,21 @@ impl Directories {
         Ok(out)
     }
 
+    /// A new draft, with its Okta domain and Client ID when both are given;
+    /// they are checked before any key is made, so bad input creates nothing.
+    pub async fn start_draft_with(&self, connection: Option<(&str, &str)>) -> DomainResult<Draft> {
+        if let Some((domain, client_id)) = connection {
+            if let (Some(problem), _) | (_, Some(problem)) = self.check_connection(domain, client_id) {
+                return Err(DomainError::invalid(problem));
+            }
+        }
+        let draft = self.start_draft().await?;
+        match connection {
+            Some((domain, client_id)) => self.set_connection(&draft.id, domain, client_id).await,
+            None => Ok(draft),
+        }
+    }
+
     /// "Generate Keypair": a new draft with its sealed keys.
     pub async fn start_draft(&self) -> DomainResult<Draft> {
         let key = self.lifecycle.create_draft_with_keys().await?;

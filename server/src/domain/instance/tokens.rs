@@ -64,6 +64,17 @@ impl Tokens {
 
     /// `created_by` names who asked: an admin, a token, or the host CLI.
     pub async fn create(&self, name: &str, scope: TokenScope, created_by: &str) -> DomainResult<IssuedToken> {
+        self.create_under(name, scope, created_by, None).await
+    }
+
+    /// A token made with another token: revoking the parent revokes it too.
+    pub async fn create_under(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        created_by: &str,
+        parent: Option<&TokenId>,
+    ) -> DomainResult<IssuedToken> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
             return Err(DomainError::invalid(
@@ -83,6 +94,7 @@ impl Tokens {
                 token_hash: &hash_token(&secret),
                 prefix: &prefix,
                 created_by,
+                parent_id: parent.map(TokenId::as_str),
             })
             .await?;
         tracing::info!(token_id = %id, name, scope = scope.as_str(), created_by, "API token created");
@@ -99,9 +111,10 @@ impl Tokens {
         self.store.api_tokens().await?.into_iter().map(token_of).collect()
     }
 
+    /// Revokes a token and the tokens made with it; they stop working at once.
     pub async fn revoke(&self, id: &TokenId) -> DomainResult<()> {
         if self.store.revoke_api_token(id.as_str()).await? {
-            tracing::info!(token_id = %id, "API token revoked");
+            tracing::info!(token_id = %id, "API token revoked, with any tokens made with it");
             Ok(())
         } else {
             Err(DomainError::not_found("The token (or it was already revoked)"))
