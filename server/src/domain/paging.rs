@@ -82,14 +82,6 @@ impl<T> Page<T> {
             next,
         }
     }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            next: self.next,
-        }
-    }
 }
 
 pub fn encode_cursor(key: &str, id: &str) -> String {

@@ -114,10 +114,6 @@ impl RunStatus {
             Self::Previewed => "previewed",
         }
     }
-
-    pub fn is_finished(self) -> bool {
-        !matches!(self, Self::Running)
-    }
 }
 
 /// What a directory key signs: client assertions or DPoP proofs.

@@ -46,16 +46,11 @@ pub async fn create_draft(
     State(state): State<AppState>,
     Body(body): Body<NewDraft>,
 ) -> Result<(StatusCode, Json<Draft>)> {
-    let connection =
-        match (&body.okta_domain, &body.client_id) {
-            (Some(domain), Some(client_id)) => Some((domain.as_str(), client_id.as_str())),
-            (None, None) => None,
-            _ => return Err(crate::domain::DomainError::invalid(
-                "Give both okta_domain and client_id, or neither (and set them later with PUT …/connection).",
-            )
-            .into()),
-        };
-    let draft = state.core.directories.start_draft_with(connection).await?;
+    let draft = state
+        .core
+        .directories
+        .start_draft_with(body.okta_domain.as_deref(), body.client_id.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(draft)))
 }
 

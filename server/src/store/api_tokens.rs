@@ -58,6 +58,15 @@ impl Store {
         .await?)
     }
 
+    pub async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+        Ok(
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// The unrevoked token with this hash, noting its use.
     pub async fn use_api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
         let row: Option<ApiTokenRow> = sqlx::query_as(&format!(

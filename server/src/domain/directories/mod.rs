@@ -97,11 +97,6 @@ impl Directories {
         Self { lifecycle, store }
     }
 
-    /// The lower-level lifecycle (keys, verify, activation) under this service.
-    pub fn lifecycle(&self) -> &DirectoryService {
-        &self.lifecycle
-    }
-
     pub fn engine(&self) -> &SyncEngine {
         self.lifecycle.engine()
     }
@@ -148,10 +143,6 @@ impl Directories {
     /// An active directory's name (for page titles and breadcrumbs).
     pub async fn name(&self, id: &DirectoryId) -> DomainResult<String> {
         Ok(self.active(id).await?.name)
-    }
-
-    pub async fn count(&self) -> DomainResult<i64> {
-        Ok(self.store.count_directories().await?)
     }
 
     /// Active directories by name, each with its status and counts.
@@ -302,9 +293,21 @@ impl Directories {
         Ok(out)
     }
 
-    /// A new draft, with its Okta domain and Client ID when both are given;
-    /// they are checked before any key is made, so bad input creates nothing.
-    pub async fn start_draft_with(&self, connection: Option<(&str, &str)>) -> DomainResult<Draft> {
+    /// A new draft, with its Okta domain and Client ID when given (both or
+    /// neither); they are checked before any key is made, so bad input
+    /// creates nothing.
+    pub async fn start_draft_with(
+        &self,
+        domain: Option<&str>,
+        client_id: Option<&str>,
+    ) -> DomainResult<Draft> {
+        let connection = match (domain, client_id) {
+            (Some(domain), Some(client_id)) => Some((domain, client_id)),
+            (None, None) => None,
+            _ => return Err(DomainError::invalid(
+                "Give both okta_domain and client_id, or neither (and set them later with PUT …/connection).",
+            )),
+        };
         if let Some((domain, client_id)) = connection {
             if let (Some(problem), _) | (_, Some(problem)) = self.check_connection(domain, client_id) {
                 return Err(DomainError::invalid(problem));

@@ -54,10 +54,6 @@ impl Instance {
         }
     }
 
-    pub fn public_url(&self) -> &str {
-        &self.public_url
-    }
-
     pub async fn overview(&self) -> DomainResult<Overview> {
         let schema = self.store.schema_status().await?;
         Ok(Overview {

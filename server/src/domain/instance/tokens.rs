@@ -99,10 +99,11 @@ impl Tokens {
             .await?;
         tracing::info!(token_id = %id, name, scope = scope.as_str(), created_by, "API token created");
         let token = self
-            .list()
+            .store
+            .api_token(id.as_str())
             .await?
-            .into_iter()
-            .find(|t| t.id == id)
+            .map(token_of)
+            .transpose()?
             .ok_or_else(|| DomainError::internal("tokens", "a created token was not found"))?;
         Ok(IssuedToken { token, secret })
     }
