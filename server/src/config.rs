@@ -23,6 +23,15 @@ pub enum ConfigError {
     PublicUrl { key: &'static str, value: String },
     #[error("ROSTER_OKTA_EXTRA_ORIGINS is not valid: {0}")]
     ExtraOrigins(String),
+    #[error("{key}={value:?} is not valid; use a whole number from {min} to {max}")]
+    Number {
+        key: &'static str,
+        value: String,
+        min: i64,
+        max: i64,
+    },
+    #[error("{key}={value:?} is not valid; use true or false")]
+    Flag { key: &'static str, value: String },
     #[error("{key}={value:?} is not a log filter; use a level such as info, debug or warn")]
     LogLevel { key: &'static str, value: String },
 }
@@ -62,6 +71,15 @@ pub struct Config {
     pub okta_extra_origins: Vec<String>,
     /// Where the compiled site (wasm, js, css, public files) is served from.
     pub site_root: PathBuf,
+    /// A portal session ends after this long without a request…
+    pub session_idle: time::Duration,
+    /// …and this long after sign-in, whatever happens.
+    pub session_absolute: time::Duration,
+    /// How long audit entries are kept.
+    pub audit_retention: time::Duration,
+    /// Take the client address from the last `X-Forwarded-For` entry
+    /// (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// The file form: every key optional, same names as the variables without the prefix.
@@ -121,7 +139,25 @@ impl Config {
             None => Vec::new(),
         };
 
+        let session_idle = time::Duration::minutes(number(source, "ROSTER_SESSION_IDLE_MINUTES", 720, 5, 10_080)?);
+        let session_absolute = time::Duration::hours(number(source, "ROSTER_SESSION_MAX_HOURS", 24, 1, 720)?);
+        let audit_retention = time::Duration::days(number(source, "ROSTER_AUDIT_RETENTION_DAYS", 365, 1, 3_650)?);
+        let trust_forwarded_for = match source.var("ROSTER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError::Flag {
+                    key: "ROSTER_TRUST_FORWARDED_FOR",
+                    value: other.to_owned(),
+                })
+            }
+        };
+
         Ok(Self {
+            session_idle,
+            session_absolute,
+            audit_retention,
+            trust_forwarded_for,
             okta_extra_origins,
             listen,
             data_dir,
@@ -131,6 +167,23 @@ impl Config {
             master_key: source.var("ROSTER_MASTER_KEY"),
             site_root: PathBuf::from(site_root),
         })
+    }
+}
+
+fn number(source: &impl Source, key: &'static str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+    match source.var(key) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(ConfigError::Number {
+                key,
+                value: raw,
+                min,
+                max,
+            }),
     }
 }
 
@@ -277,5 +330,10 @@ mod tests {
         assert!(err.contains("ROSTER_LISTEN"), "{err}");
         assert!(load(&[("ROSTER_PUBLIC_URL", "https://x.example.com/roster")]).is_err());
         assert!(load(&[("ROSTER_LOG", "info,[[")]).is_err());
+        let err = load(&[("ROSTER_SESSION_IDLE_MINUTES", "0")]).unwrap_err().to_string();
+        assert!(err.contains("ROSTER_SESSION_IDLE_MINUTES") && err.contains("5 to"), "{err}");
+        assert!(load(&[("ROSTER_TRUST_FORWARDED_FOR", "yes please")]).is_err());
+        let config = load(&[("ROSTER_SESSION_MAX_HOURS", "8")]).unwrap();
+        assert_eq!(config.session_absolute, time::Duration::hours(8));
     }
 }

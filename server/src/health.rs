@@ -1,12 +1,13 @@
 //! Probes for orchestrators and load balancers: `/healthz` says the process
-//! answers, `/readyz` that the database is reachable and fully migrated.
+//! answers (and nothing else: it is public), `/readyz` that the database is
+//! reachable and fully migrated, with the version for deploy checks.
 
 use crate::{domain::instance::Readiness, state::AppState};
 use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
 
 pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+    Json(json!({ "status": "ok" }))
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -14,7 +15,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Readiness::Ready { applied, expected } => (
             StatusCode::OK,
             Json(
-                json!({ "status": "ready", "database": "ok", "migrations": { "applied": applied, "expected": expected } }),
+                json!({ "status": "ready", "version": env!("CARGO_PKG_VERSION"), "database": "ok", "migrations": { "applied": applied, "expected": expected } }),
             ),
         ),
         Readiness::SchemaBehind { applied, expected } => (

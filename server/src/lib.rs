@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod hardening;
 pub mod health;
 pub mod jwks;
 pub mod model;

@@ -2,26 +2,33 @@
 //! one-line, actionable [`StartupError`]; `main` prints it and exits.
 
 use crate::{
-    auth,
+    auth::{self, AttemptLimiter},
     config::{Config, PublicUrl},
     crypto::{KeyError, MasterKey},
     domain::Core,
+    hardening::{self, CspNonce, MAX_BODY_BYTES},
     health, jwks, portal, rest,
     state::AppState,
     store::{Store, StoreError},
     sync,
 };
 use app::{shell, App};
-use axum::{routing::get, routing::post, Router};
-use leptos::{config::LeptosOptions, prelude::provide_context};
+use axum::{extract::DefaultBodyLimit, routing::get, routing::post, Router};
+use leptos::{
+    config::LeptosOptions,
+    prelude::{provide_context, use_context},
+};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::{
     path::Path,
     sync::{Arc, OnceLock},
 };
 use tokio::net::TcpListener;
-use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use tower_sessions::{cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
+
+/// How often expired sessions, dead sign-ins and old audit entries are deleted.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How often the scheduler looks for directories whose sync is due.
 const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -56,10 +63,12 @@ pub async fn open_instance(config: Config) -> Result<crate::domain::instance::In
         .public_url
         .clone()
         .unwrap_or_else(|| PublicUrl::for_listen_address(config.listen));
+    let audit = crate::domain::audit::Audit::new(store.clone());
     Ok(crate::domain::instance::Instance::new(
         store,
         Arc::new(config),
         public_url.as_str().to_owned(),
+        audit,
     ))
 }
 
@@ -68,6 +77,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     setup_link: Option<String>,
+    session_store: SqliteStore,
 }
 
 impl Application {
@@ -121,13 +131,15 @@ impl Application {
             config,
             core,
             leptos_options,
+            setup_attempts: Arc::new(AttemptLimiter::new(10, std::time::Duration::from_secs(15 * 60))),
         };
-        let router = router(state.clone(), session_store);
+        let router = router(state.clone(), session_store.clone());
         Ok(Self {
             listener,
             router,
             state,
             setup_link,
+            session_store,
         })
     }
 
@@ -146,24 +158,76 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let scheduler = self.state.core.sync.spawn_scheduler(SCHEDULER_TICK);
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let maintenance = spawn_maintenance(self.state.clone(), self.session_store.clone());
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
         scheduler.abort();
+        maintenance.abort();
         served
     }
 }
 
+/// Deletes expired sessions (the store's own rows), sign-ins past their
+/// lifetime, and audit entries past retention.
+fn spawn_maintenance(state: AppState, sessions: SqliteStore) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sessions.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = state.core.signin.prune().await {
+                tracing::warn!(error = %e, "could not delete ended sign-ins");
+            }
+            if let Err(e) = state.core.audit.prune(state.config.audit_retention).await {
+                tracing::warn!(error = %e, "could not prune the audit log");
+            }
+        }
+    })
+}
+
+/// The data directory holds live session ids and directory PII: it is made
+/// 0700 and its database files 0600; looser modes on an existing directory
+/// are tightened, with a warning.
 fn prepare_data_dir(dir: &Path) -> Result<(), StartupError> {
     let fail = |reason: String| StartupError::DataDir {
         path: dir.display().to_string(),
         reason,
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    #[cfg(unix)]
+    restrict_modes(dir).map_err(|e| fail(e.to_string()))?;
     // Permission bits lie under root and on some mounts; a real write does not.
     let probe = dir.join(".write-test");
     std::fs::write(&probe, b"ok").map_err(|e| fail(e.to_string()))?;
     std::fs::remove_file(&probe).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(unix)]
+fn restrict_modes(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let tighten = |path: &Path, mode: u32| -> std::io::Result<()> {
+        let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if current & !mode != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{current:o}"), "tightening permissions to {mode:o}: this holds sessions and directory data");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
+    };
+    tighten(dir, 0o700)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() {
+            tighten(&path, 0o600)?;
+        }
+    }
+    Ok(())
 }
 
 fn leptos_options(config: &Config, listener: &TcpListener) -> Result<LeptosOptions, StartupError> {
@@ -194,18 +258,29 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.public_url.is_https())
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+        .with_expiry(Expiry::OnInactivity(state.config.session_idle));
 
     let ports = portal::ports(state.core.clone());
-    let context = move || provide_context(ports.clone());
+    let context = move || {
+        provide_context(ports.clone());
+        // The CSP nonce of this response, for the hydration scripts.
+        if let Some(nonce) = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+        {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    };
     let routes = route_list();
     let options = state.leptos_options.clone();
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/setup", get(auth::setup_handler))
+        .route("/setup", get(auth::setup_confirm_handler).post(auth::setup_handler))
         .route("/signout", post(auth::signout_handler))
+        .route("/auth/login", get(auth::login_handler))
+        .route("/auth/callback", get(auth::callback_handler))
+        .route("/auth/test/{id}", get(auth::test_handler))
         .route("/directories/{id}/jwks.json", get(jwks::jwks_handler))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
@@ -216,9 +291,17 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
             auth::require_session,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(|request, next| {
+            hardening::limit_body(request, next, MAX_BODY_BYTES)
+        }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // After the session layers: the REST API takes API tokens only, and
         // never sees (or sets) the UI's cookie.
         .nest("/api/v1", rest::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hardening::security_headers,
+        ))
         .with_state(state)
 }
 

@@ -1,4 +1,5 @@
 use crate::{
+    auth::AttemptLimiter,
     config::{Config, PublicUrl},
     domain::Core,
 };
@@ -15,6 +16,8 @@ pub struct AppState {
     pub public_url: PublicUrl,
     pub core: Core,
     pub leptos_options: LeptosOptions,
+    /// Setup-link guesses per client address.
+    pub setup_attempts: Arc<AttemptLimiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

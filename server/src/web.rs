@@ -36,13 +36,57 @@ impl IntoResponse for WebError {
 
 /// A small styled page for responses produced before Leptos renders anything.
 pub fn error_response(status: StatusCode, title: &str, message: &str) -> Response {
+    page(status, title, message, ("/", "Back to Overview"))
+}
+
+/// The same page with its own way forward (`(href, label)`).
+pub fn page(status: StatusCode, title: &str, message: &str, link: (&str, &str)) -> Response {
     let body = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Roster</title><link rel="stylesheet" href="/pkg/roster.css"><link rel="icon" href="/favicon.svg"></head><body><main class="error-page"><div class="error-card"><p class="error-code">{code}</p><h1>{title}</h1><p>{message}</p><a class="button button-primary" href="/">Back to Overview</a></div></main></body></html>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Roster</title><link rel="stylesheet" href="/pkg/roster.css"><link rel="icon" href="/favicon.svg"></head><body><main class="error-page"><div class="error-card" data-testid="plain-page"><p class="error-code">{code}</p><h1>{title}</h1><p>{message}</p><a class="button button-primary" href="{href}">{label}</a></div></main></body></html>"#,
         code = status.as_u16(),
         title = escape(title),
         message = escape(message),
+        href = escape(link.0),
+        label = escape(link.1),
     );
     (status, Html(body)).into_response()
+}
+
+/// A page with a form that POSTs back (confirm pages: GET never acts).
+pub fn confirm_page(title: &str, message: &str, action: &str, fields: &[(&str, &str)], button: &str) -> Response {
+    let hidden: String = fields
+        .iter()
+        .map(|(k, v)| format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(k), escape(v)))
+        .collect();
+    let body = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Roster</title><link rel="stylesheet" href="/pkg/roster.css"><link rel="icon" href="/favicon.svg"></head><body><main class="error-page"><div class="error-card"><h1>{title}</h1><p>{message}</p><form method="post" action="{action}">{hidden}<button type="submit" class="button button-primary" autofocus>{button}</button></form></div></main></body></html>"#,
+        title = escape(title),
+        message = escape(message),
+        action = escape(action),
+        button = escape(button),
+    );
+    (StatusCode::OK, Html(body)).into_response()
+}
+
+/// The client's address: the TCP peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (the one that proxy added).
+pub fn client_ip<B>(request: &axum::http::Request<B>, trust_forwarded_for: bool) -> Option<String> {
+    if trust_forwarded_for {
+        if let Some(last) = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Some(last.to_owned());
+        }
+    }
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
 }
 
 fn escape(text: &str) -> String {

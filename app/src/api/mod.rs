@@ -2,6 +2,7 @@
 //! every server function returns, and the server functions themselves.
 //! Server functions only translate; the domain lives behind [`Portal`].
 
+mod access;
 mod directories;
 mod error;
 mod instance_name;
@@ -9,11 +10,12 @@ mod instance_name;
 mod ports;
 mod tokens;
 
+pub use access::*;
 pub use directories::*;
 pub use error::AppError;
 pub use instance_name::InstanceName;
 #[cfg(feature = "ssr")]
-pub use ports::{BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, WizardPort};
+pub use ports::{AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, WizardPort};
 pub use tokens::*;
 
 use leptos::prelude::*;
@@ -25,6 +27,14 @@ use serde::{Deserialize, Serialize};
 pub struct CurrentAdmin {
     pub id: String,
     pub display_name: String,
+    /// `admin` or `viewer` (read-only: the server refuses its changes).
+    pub role: String,
+}
+
+impl CurrentAdmin {
+    pub fn is_viewer(&self) -> bool {
+        self.role == "viewer"
+    }
 }
 
 /// What the top bar needs on every page.

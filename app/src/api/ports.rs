@@ -3,9 +3,10 @@
 //! Leptos context; the app crate never sees SQL, HTTP clients or the domain.
 
 use super::{
-    ApiTokenView, AppError, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
+    ApiTokenView, AppError, AuditPageView, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
     GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedTokenView, Overview, PreviewView, RunDetail,
-    SettingsForm, UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
+    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView,
+    WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -17,12 +18,10 @@ pub trait InstancePort: Send + Sync + 'static {
     fn instance_name(&self) -> BoxFuture<'_, Result<String, AppError>>;
     fn rename_instance(&self, name: InstanceName) -> BoxFuture<'_, Result<(), AppError>>;
     fn api_tokens(&self) -> BoxFuture<'_, Result<Vec<ApiTokenView>, AppError>>;
-    /// `created_by` names the signed-in admin.
     fn create_api_token(
         &self,
         name: String,
         scope: String,
-        created_by: String,
     ) -> BoxFuture<'_, Result<IssuedTokenView, AppError>>;
     fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>>;
 }
@@ -86,11 +85,33 @@ pub trait RecordsPort: Send + Sync + 'static {
     fn run(&self, directory_id: String, run_id: String) -> BoxFuture<'_, Result<RunDetail, AppError>>;
 }
 
-/// The four ports, cheap to clone; what `provide_context` hands to every request.
+/// Sign-in settings (Okta OIDC) and the audit log.
+pub trait AccessPort: Send + Sync + 'static {
+    fn signin_settings(&self) -> BoxFuture<'_, Result<SigninSettingsView, AppError>>;
+    fn start_signin_test(&self, form: SigninForm) -> BoxFuture<'_, Result<String, AppError>>;
+    fn signin_test(&self, test_id: String) -> BoxFuture<'_, Result<SigninTestView, AppError>>;
+    fn save_signin(
+        &self,
+        form: SigninForm,
+        test_id: Option<String>,
+        save_anyway: bool,
+    ) -> BoxFuture<'_, Result<SigninSettingsView, AppError>>;
+    fn remove_signin(&self) -> BoxFuture<'_, Result<(), AppError>>;
+    fn audit(
+        &self,
+        action: String,
+        actor: String,
+        failed_only: bool,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<AuditPageView, AppError>>;
+}
+
+/// The ports, cheap to clone; what `provide_context` hands to every request.
 #[derive(Clone)]
 pub struct Ports {
     pub instance: Arc<dyn InstancePort>,
     pub directories: Arc<dyn DirectoryPort>,
     pub wizard: Arc<dyn WizardPort>,
     pub records: Arc<dyn RecordsPort>,
+    pub access: Arc<dyn AccessPort>,
 }

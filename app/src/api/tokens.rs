@@ -39,11 +39,8 @@ pub async fn list_api_tokens() -> Result<Vec<ApiTokenView>, AppError> {
 
 #[server]
 pub async fn create_api_token(name: String, scope: String) -> Result<IssuedTokenView, AppError> {
-    let admin = require_admin().await?;
-    ports()?
-        .instance
-        .create_api_token(name, scope, admin.display_name)
-        .await
+    require_admin().await?;
+    ports()?.instance.create_api_token(name, scope).await
 }
 
 #[server]

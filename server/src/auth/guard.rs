@@ -1,5 +1,9 @@
-use super::SESSION_ADMIN_ID;
-use crate::{state::AppState, web::error_response};
+use super::SESSION_SIGNIN_ID;
+use crate::{
+    domain::{signin::SessionCheck, Actor},
+    state::AppState,
+    web::{client_ip, error_response},
+};
 use app::api::CurrentAdmin;
 use axum::{
     extract::{Request, State},
@@ -9,37 +13,42 @@ use axum::{
 };
 use tower_sessions::Session;
 
-/// Paths anyone may request: sign-in and setup pages, health probes and static
-/// assets. Everything else needs an admin session.
+/// Paths anyone may request: sign-in, setup, the OIDC callback, health
+/// probes, static assets and a directory's public keys (Okta fetches them).
 fn is_public(path: &str) -> bool {
     const EXACT: &[&str] = &[
         "/signin",
         "/setup",
+        "/signout",
+        "/auth/login",
+        "/auth/callback",
         "/healthz",
         "/readyz",
         "/favicon.svg",
         "/favicon.ico",
         "/robots.txt",
     ];
-    // Okta fetches a directory's public keys without a session.
-    let jwks = path.starts_with("/directories/") && path.ends_with("/jwks.json");
-    EXACT.contains(&path) || path.starts_with("/pkg/") || jwks
+    EXACT.contains(&path) || path.starts_with("/pkg/") || is_jwks_path(path)
 }
 
-/// Browsers send `Origin` on cross-site POSTs; refusing a foreign one (plus
-/// SameSite=Lax cookies) makes every mutation CSRF-safe.
-fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
+/// Exactly `/directories/{uuid}/jwks.json`.
+fn is_jwks_path(path: &str) -> bool {
+    path.strip_prefix("/directories/")
+        .and_then(|rest| rest.strip_suffix("/jwks.json"))
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok() && id.len() == 36)
+}
+
+/// A state-changing request authenticated by a cookie must prove it came
+/// from Roster's own pages: an `Origin` equal to the public URL's, or, when a
+/// browser sends none, `Sec-Fetch-Site: same-origin`. Anything else is refused
+/// (SameSite=Lax cookies alone do not stop same-site attackers).
+fn is_cross_site(method: &Method, headers: &HeaderMap, public_url: &str) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
-        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, authority)| authority) != Some(host),
-        (Some(_), None) => true,
-        (None, _) => false,
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => !origin.trim_end_matches('/').eq_ignore_ascii_case(public_url),
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("same-origin"),
     }
 }
 
@@ -49,42 +58,58 @@ pub async fn require_session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if is_cross_site(request.method(), request.headers()) {
+    if is_cross_site(request.method(), request.headers(), state.public_url.as_str()) {
+        tracing::warn!(path = %request.uri().path(), "refused a state-changing request from another origin (or with no Origin)");
         return error_response(
             StatusCode::FORBIDDEN,
             "Request refused",
-            "This request came from another site. Open Roster directly and try again.",
+            "This request did not come from Roster's own pages. Open Roster directly and try again.",
         );
     }
     let path = request.uri().path().to_owned();
-    if is_public(&path) {
-        return next.run(request).await;
-    }
-    match current_admin(&state, &session).await {
-        Some(admin) => {
-            request.extensions_mut().insert(admin);
+    let signin_id: Option<String> = session.get(SESSION_SIGNIN_ID).await.ok().flatten();
+    let check = match &signin_id {
+        Some(id) => state.core.signin.check(id).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not check the session's sign-in");
+            (SessionCheck::Unknown, None)
+        }),
+        None => (SessionCheck::Unknown, None),
+    };
+    match check {
+        (SessionCheck::Valid, Some(user)) => {
+            let ip = client_ip(&request, state.config.trust_forwarded_for);
+            request.extensions_mut().insert(CurrentAdmin {
+                id: user.admin_id.to_string(),
+                display_name: user.name.clone(),
+                role: user.role.as_str().to_owned(),
+            });
+            request
+                .extensions_mut()
+                .insert(Actor::person(user.admin_id, user.role, user.name, ip));
             next.run(request).await
         }
-        None if wants_html(&request) => Redirect::to("/signin").into_response(),
-        None => (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({ "error": "sign in required" })),
-        )
-            .into_response(),
-    }
-}
-
-async fn current_admin(state: &AppState, session: &Session) -> Option<CurrentAdmin> {
-    let id: uuid::Uuid = session.get(SESSION_ADMIN_ID).await.ok().flatten()?;
-    match state.core.instance.admin(id).await {
-        Ok(Some(admin)) => Some(CurrentAdmin {
-            id: admin.id.to_string(),
-            display_name: admin.display_name,
-        }),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "could not load the session's admin");
-            None
+        (reason, _) => {
+            if signin_id.is_some() {
+                // Revoked or expired: clear the session server-side too.
+                let _ = session.flush().await;
+                tracing::info!(?reason, "session ended");
+            }
+            if is_public(&path) {
+                return next.run(request).await;
+            }
+            if wants_html(&request) {
+                let to = match reason {
+                    SessionCheck::Revoked => "/signin?ended=revoked",
+                    SessionCheck::Expired => "/signin?ended=expired",
+                    _ => "/signin",
+                };
+                return Redirect::to(to).into_response();
+            }
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({ "error": "sign in required" })),
+            )
+                .into_response()
         }
     }
 }
@@ -111,23 +136,27 @@ mod tests {
     }
 
     #[test]
-    fn foreign_origins_are_refused_for_mutations_only() {
-        let same = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
-        let foreign = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")]);
-        assert!(!is_cross_site(&Method::POST, &same));
-        assert!(is_cross_site(&Method::POST, &foreign));
-        assert!(!is_cross_site(&Method::GET, &foreign));
-        assert!(is_cross_site(
-            &Method::POST,
-            &headers(&[("sec-fetch-site", "cross-site")])
-        ));
-        assert!(!is_cross_site(&Method::POST, &headers(&[("host", "x")])));
+    fn mutations_need_the_public_origin() {
+        let public = "https://roster.example.com";
+        let same = headers(&[("host", "internal:3000"), ("origin", "https://roster.example.com")]);
+        let other_scheme = headers(&[("origin", "http://roster.example.com")]);
+        let foreign = headers(&[("origin", "https://evil.example")]);
+        assert!(!is_cross_site(&Method::POST, &same, public));
+        assert!(is_cross_site(&Method::POST, &other_scheme, public));
+        assert!(is_cross_site(&Method::POST, &foreign, public));
+        assert!(!is_cross_site(&Method::GET, &foreign, public));
+        assert!(is_cross_site(&Method::POST, &headers(&[]), public));
+        assert!(!is_cross_site(&Method::POST, &headers(&[("sec-fetch-site", "same-origin")]), public));
+        assert!(is_cross_site(&Method::POST, &headers(&[("sec-fetch-site", "same-site")]), public));
     }
 
     #[test]
-    fn only_entry_pages_probes_and_assets_are_public() {
+    fn only_entry_pages_probes_assets_and_real_jwks_paths_are_public() {
         assert!(is_public("/signin") && is_public("/healthz") && is_public("/pkg/roster.wasm"));
-        assert!(is_public("/directories/0b6c/jwks.json") && !is_public("/directories/0b6c"));
+        assert!(is_public("/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/jwks.json"));
+        assert!(!is_public("/directories/jwks.json"));
+        assert!(!is_public("/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/users/jwks.json"));
+        assert!(!is_public("/directories/0b6c"));
         assert!(!is_public("/") && !is_public("/settings") && !is_public("/api/get_overview"));
     }
 }

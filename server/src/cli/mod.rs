@@ -61,7 +61,10 @@ async fn run_admin(command: AdminCommand) -> Result<(), CliError> {
         .map_err(|e| CliError::failed(e.to_string()))?;
     match command {
         AdminCommand::SetupLink => {
-            let link = instance.setup_links().issue().await?;
+            let link = instance
+                .setup_links()
+                .issue_recovery(&crate::domain::Actor::host())
+                .await?;
             crate::auth::print_recovery_link(&link);
             Ok(())
         }
@@ -72,7 +75,7 @@ async fn run_admin(command: AdminCommand) -> Result<(), CliError> {
         } => {
             let issued = instance
                 .tokens()
-                .create(&name, scope(s), "roster admin create-token (host)")
+                .create(&crate::domain::Actor::host(), &name, scope(s))
                 .await?;
             if output.json {
                 print_json(&issued);

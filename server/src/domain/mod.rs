@@ -5,14 +5,18 @@
 //!
 //! Arrows point one way: adapters → domain → store / okta client / crypto.
 
+pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod directories;
 mod error;
 pub mod identities;
 pub mod instance;
 pub mod paging;
+pub mod signin;
 pub mod sync;
 
+pub use access::{Actor, ActorKind};
 pub use error::{DomainError, DomainResult, ErrorKind};
 pub use paging::{Page, PageRequest};
 
@@ -23,9 +27,11 @@ use crate::{
     store::Store,
     sync::{EngineConfig, SyncEngine},
 };
+use audit::Audit;
 use directories::{Directories, DirectoryService};
 use identities::Identities;
 use instance::Instance;
+use signin::{SessionPolicy, SignInService};
 use std::sync::Arc;
 use sync::SyncService;
 
@@ -36,6 +42,8 @@ pub struct Core {
     pub sync: SyncService,
     pub identities: Identities,
     pub instance: Instance,
+    pub signin: SignInService,
+    pub audit: Audit,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -49,7 +57,20 @@ impl Core {
         config: Arc<Config>,
         public_url: String,
     ) -> Self {
-        let engine = SyncEngine::new(
+        let audit = Audit::new(store.clone());
+        let signin = SignInService::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            http.clone(),
+            config.okta_extra_origins.clone(),
+            public_url.clone(),
+            audit.clone(),
+            SessionPolicy {
+                idle: config.session_idle,
+                absolute: config.session_absolute,
+            },
+        );
+        let engine = SyncEngine::with_hook(
             store.clone(),
             Arc::clone(&master_key),
             http.clone(),
@@ -57,6 +78,7 @@ impl Core {
                 extra_origins: config.okta_extra_origins.clone(),
                 ..EngineConfig::default()
             },
+            Arc::new(signin::RevokeOnDeprovision(signin.clone())),
         );
         let lifecycle = DirectoryService::new(
             store.clone(),
@@ -67,11 +89,13 @@ impl Core {
             public_url.clone(),
             RetryPolicy::default(),
         );
-        let directories = Directories::new(lifecycle, store.clone());
+        let directories = Directories::new(lifecycle, store.clone(), audit.clone());
         Self {
-            sync: SyncService::new(directories.clone(), store.clone()),
+            sync: SyncService::new(directories.clone(), store.clone(), audit.clone()),
             identities: Identities::new(directories.clone(), store.clone()),
-            instance: Instance::new(store.clone(), config, public_url),
+            instance: Instance::new(store.clone(), config, public_url, audit.clone()),
+            signin,
+            audit,
             directories,
             store,
             master_key,

@@ -3,6 +3,8 @@
 //! and applies; the rules about when an admin may do what live here.
 
 use super::{
+    access::Actor,
+    audit::{Audit, AuditAction},
     directories::{sample_of, ChangeSample, Directories, RunDetail, RunErrorView, RunSummary, SyncProgress},
     DomainError, DomainResult,
 };
@@ -64,16 +66,22 @@ pub const RUN_HISTORY: i64 = 25;
 pub struct SyncService {
     directories: Directories,
     store: Store,
+    audit: Audit,
 }
 
 impl SyncService {
-    pub fn new(directories: Directories, store: Store) -> Self {
-        Self { directories, store }
+    pub fn new(directories: Directories, store: Store, audit: Audit) -> Self {
+        Self {
+            directories,
+            store,
+            audit,
+        }
     }
 
     /// Sync Now: starts a run in the background and returns its id. A paused
     /// directory must be resumed first; one run per directory at a time.
-    pub async fn sync_now(&self, id: &DirectoryId) -> DomainResult<RunId> {
+    pub async fn sync_now(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<RunId> {
+        actor.require_write()?;
         let d = self.directories.active(id).await?;
         if d.paused && d.paused_reason.as_ref().is_some_and(|r| r.is_admin()) {
             return Err(
@@ -88,6 +96,9 @@ impl SyncService {
             .sync_now(id.as_str(), Trigger::Manual)
             .await
             .map_err(sync_error)?;
+        self.audit
+            .record(actor, AuditAction::SyncStarted, Some(id.as_str()), serde_json::json!({"run_id": run_id}))
+            .await;
         Ok(RunId::parse(&run_id)?)
     }
 
@@ -148,16 +159,23 @@ impl SyncService {
     }
 
     /// Applies (or discards) the changes the circuit breaker held back.
-    pub async fn resolve_pending(&self, id: &DirectoryId, apply: bool) -> DomainResult<RunStatus> {
+    pub async fn resolve_pending(&self, actor: &Actor, id: &DirectoryId, apply: bool) -> DomainResult<RunStatus> {
+        actor.require_write()?;
         self.directories.active(id).await?;
         let engine = self.directories.engine();
         if apply {
             let outcome = engine.confirm(id.as_str()).await.map_err(sync_error)?;
             tracing::info!(directory_id = %id, run_id = outcome.run_id, "held changes applied");
+            self.audit
+                .record(actor, AuditAction::ReviewApplied, Some(id.as_str()), serde_json::json!({"run_id": outcome.run_id}))
+                .await;
             Ok(outcome.status)
         } else {
             engine.discard(id.as_str()).await.map_err(sync_error)?;
             tracing::info!(directory_id = %id, "held changes discarded");
+            self.audit
+                .record(actor, AuditAction::ReviewDiscarded, Some(id.as_str()), serde_json::json!({}))
+                .await;
             Ok(RunStatus::Discarded)
         }
     }

@@ -6,4 +6,6 @@ mod ids;
 mod states;
 
 pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId};
-pub use states::{DirectoryState, KeyPurpose, KeyState, PauseReason, RunStatus, TokenScope, Trigger};
+pub use states::{
+    DirectoryState, KeyPurpose, KeyState, PauseReason, Role, RunStatus, SignInMethod, TokenScope, Trigger,
+};

@@ -166,6 +166,36 @@ impl TokenScope {
     }
 }
 
+/// What a signed-in person may do: decided at sign-in from their groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[sqlx(rename_all = "kebab-case")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Every page, read-only: mutations are refused by the core.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Viewer => "viewer",
+        }
+    }
+}
+
+/// How a sign-in happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[sqlx(rename_all = "kebab-case")]
+pub enum SignInMethod {
+    Okta,
+    SetupLink,
+    RecoveryLink,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Directory Sync for the UI: cards, the wizard, the directory page. Domain
 //! read models into the UI's shapes; wording of times comes from the domain.
 
-use super::directory_id;
+use super::{actor, directory_id};
 use crate::domain::{
     clock::relative,
     directories::{
@@ -97,20 +97,20 @@ pub async fn cards(core: &Core) -> Result<Vec<DirectoryCard>, AppError> {
 }
 
 pub async fn sync_now(core: &Core, id: String) -> Result<String, AppError> {
-    Ok(core.sync.sync_now(&directory_id(&id)?).await?.to_string())
+    Ok(core.sync.sync_now(&actor().await?, &directory_id(&id)?).await?.to_string())
 }
 
 pub async fn resolve_pending(core: &Core, id: String, apply: bool) -> Result<(), AppError> {
-    core.sync.resolve_pending(&directory_id(&id)?, apply).await?;
+    core.sync.resolve_pending(&actor().await?, &directory_id(&id)?, apply).await?;
     Ok(())
 }
 
 pub async fn set_paused(core: &Core, id: String, paused: bool) -> Result<(), AppError> {
     let id = directory_id(&id)?;
     if paused {
-        core.directories.pause(&id).await?;
+        core.directories.pause(&actor().await?, &id).await?;
     } else {
-        core.directories.resume(&id).await?;
+        core.directories.resume(&actor().await?, &id).await?;
     }
     Ok(())
 }
@@ -118,7 +118,7 @@ pub async fn set_paused(core: &Core, id: String, paused: bool) -> Result<(), App
 pub async fn delete(core: &Core, id: String, confirm_name: String) -> Result<(), AppError> {
     Ok(core
         .directories
-        .delete(&directory_id(&id)?, &confirm_name)
+        .delete(&actor().await?, &directory_id(&id)?, &confirm_name)
         .await?)
 }
 
@@ -156,7 +156,7 @@ pub(super) fn verify_view(r: VerifyResult) -> VerifyView {
 
 pub async fn verify_existing(core: &Core, id: String) -> Result<VerifyView, AppError> {
     Ok(verify_view(
-        core.directories.verify_active(&directory_id(&id)?).await?,
+        core.directories.verify_active(&actor().await?, &directory_id(&id)?).await?,
     ))
 }
 
@@ -196,11 +196,11 @@ pub async fn update_settings(core: &Core, id: String, form: SettingsForm) -> Res
     };
     Ok(core
         .directories
-        .update_settings(&directory_id(&id)?, &raw)
+        .update_settings(&actor().await?, &directory_id(&id)?, &raw)
         .await?)
 }
 
 pub async fn rotate_key(core: &Core, id: String) -> Result<(), AppError> {
-    core.directories.rotate_key(&directory_id(&id)?).await?;
+    core.directories.rotate_key(&actor().await?, &directory_id(&id)?).await?;
     Ok(())
 }

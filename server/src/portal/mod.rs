@@ -2,6 +2,7 @@
 //! strings into domain types, calling one domain function and converting the
 //! result into the UI's shapes. It decides nothing.
 
+mod access;
 mod directories;
 mod records;
 mod tokens;
@@ -12,7 +13,7 @@ use crate::{
     model::DirectoryId,
 };
 use app::api::{
-    ApiTokenView, AppError, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectoryPort,
+    AccessPort, ApiTokenView, AppError, AuditPageView, SigninForm, SigninSettingsView, SigninTestView, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectoryPort,
     DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, InstancePort,
     IssuedTokenView, Overview, Ports, PreviewView, RecordsPort, RunDetail, SettingsForm, UserDetail,
     UserQuery, UsersPage, VerifyView, WizardPort, WizardState,
@@ -47,6 +48,14 @@ impl From<DomainError> for AppError {
     }
 }
 
+/// Who is asking: the session guard put the actor into the request.
+pub(crate) async fn actor() -> Result<crate::domain::Actor, AppError> {
+    leptos_axum::extract::<axum::Extension<crate::domain::Actor>>()
+        .await
+        .map(|axum::Extension(actor)| actor)
+        .map_err(|_| AppError::Unauthorized)
+}
+
 /// A directory id from a URL; one that cannot be an id names no directory.
 pub(crate) fn directory_id(raw: &str) -> Result<DirectoryId, AppError> {
     DirectoryId::parse(raw).map_err(|_| AppError::NotFound("The directory was not found.".into()))
@@ -74,7 +83,7 @@ impl InstancePort for RosterPortal {
 
     fn rename_instance(&self, name: InstanceName) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
-            self.core.instance.rename(name.as_str()).await?;
+            self.core.instance.rename(&actor().await?, name.as_str()).await?;
             Ok(())
         })
     }
@@ -87,9 +96,8 @@ impl InstancePort for RosterPortal {
         &self,
         name: String,
         scope: String,
-        created_by: String,
     ) -> BoxFuture<'_, Result<IssuedTokenView, AppError>> {
-        Box::pin(tokens::create(&self.core, name, scope, created_by))
+        Box::pin(tokens::create(&self.core, name, scope))
     }
 
     fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>> {
@@ -255,6 +263,44 @@ pub fn ports(core: Core) -> Ports {
         instance: adapter.clone(),
         directories: adapter.clone(),
         wizard: adapter.clone(),
-        records: adapter,
+        records: adapter.clone(),
+        access: adapter,
+    }
+}
+
+impl AccessPort for RosterPortal {
+    fn signin_settings(&self) -> BoxFuture<'_, Result<SigninSettingsView, AppError>> {
+        Box::pin(access::settings(&self.core))
+    }
+
+    fn start_signin_test(&self, form: SigninForm) -> BoxFuture<'_, Result<String, AppError>> {
+        Box::pin(access::start_test(&self.core, form))
+    }
+
+    fn signin_test(&self, test_id: String) -> BoxFuture<'_, Result<SigninTestView, AppError>> {
+        Box::pin(access::test(&self.core, test_id))
+    }
+
+    fn save_signin(
+        &self,
+        form: SigninForm,
+        test_id: Option<String>,
+        save_anyway: bool,
+    ) -> BoxFuture<'_, Result<SigninSettingsView, AppError>> {
+        Box::pin(access::save(&self.core, form, test_id, save_anyway))
+    }
+
+    fn remove_signin(&self) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(access::remove(&self.core))
+    }
+
+    fn audit(
+        &self,
+        action: String,
+        actor: String,
+        failed_only: bool,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, Result<AuditPageView, AppError>> {
+        Box::pin(access::audit(&self.core, action, actor, failed_only, cursor))
     }
 }

@@ -1,5 +1,6 @@
 //! Settings → API tokens for the UI.
 
+use super::actor;
 use crate::{
     domain::{clock::relative, instance::ApiToken, Core},
     model::{TokenId, TokenScope},
@@ -35,14 +36,13 @@ pub async fn create(
     core: &Core,
     name: String,
     scope: String,
-    created_by: String,
 ) -> Result<IssuedTokenView, AppError> {
     let scope = TokenScope::parse(&scope)
         .ok_or_else(|| AppError::Invalid("Choose read-only or read-write.".into()))?;
     let issued = core
         .instance
         .tokens()
-        .create(&name, scope, &format!("{created_by} (web)"))
+        .create(&actor().await?, &name, scope)
         .await?;
     Ok(IssuedTokenView {
         token: view(issued.token),
@@ -52,5 +52,5 @@ pub async fn create(
 
 pub async fn revoke(core: &Core, token_id: String) -> Result<(), AppError> {
     let id = TokenId::parse(&token_id).map_err(|_| AppError::NotFound("The token was not found.".into()))?;
-    Ok(core.instance.tokens().revoke(&id).await?)
+    Ok(core.instance.tokens().revoke(&actor().await?, &id).await?)
 }

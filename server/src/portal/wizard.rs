@@ -4,6 +4,7 @@ use super::{
     directories::{error_view, verify_view},
     directory_id,
 };
+use super::actor;
 use crate::{
     domain::{
         clock::relative,
@@ -43,7 +44,7 @@ fn wizard_state(d: Draft) -> WizardState {
 }
 
 pub async fn start(core: &Core) -> Result<WizardState, AppError> {
-    Ok(wizard_state(core.directories.start_draft().await?))
+    Ok(wizard_state(core.directories.start_draft(&actor().await?).await?))
 }
 
 pub async fn state(core: &Core, id: String) -> Result<WizardState, AppError> {
@@ -58,7 +59,7 @@ pub async fn save_connection(
 ) -> Result<WizardState, AppError> {
     let draft = core
         .directories
-        .set_connection(&directory_id(&id)?, &domain, &client_id)
+        .set_connection(&actor().await?, &directory_id(&id)?, &domain, &client_id)
         .await?;
     Ok(wizard_state(draft))
 }
@@ -71,13 +72,13 @@ pub async fn verify(core: &Core, id: String, app_id: Option<String>) -> Result<V
         .map_err(|e| AppError::Invalid(e.to_string()))?;
     Ok(verify_view(
         core.directories
-            .verify_draft(&directory_id(&id)?, app.as_ref())
+            .verify_draft(&actor().await?, &directory_id(&id)?, app.as_ref())
             .await?,
     ))
 }
 
 pub async fn preview(core: &Core, id: String) -> Result<PreviewView, AppError> {
-    Ok(preview_view(core.directories.preview(&directory_id(&id)?).await?))
+    Ok(preview_view(core.directories.preview(&actor().await?, &directory_id(&id)?).await?))
 }
 
 pub async fn drafts(core: &Core) -> Result<Vec<DraftView>, AppError> {
@@ -98,13 +99,13 @@ pub async fn drafts(core: &Core) -> Result<Vec<DraftView>, AppError> {
 }
 
 pub async fn discard(core: &Core, id: String) -> Result<(), AppError> {
-    Ok(core.directories.discard_draft(&directory_id(&id)?).await?)
+    Ok(core.directories.discard_draft(&actor().await?, &directory_id(&id)?).await?)
 }
 
 pub async fn create(core: &Core, id: String, name: String) -> Result<String, AppError> {
     Ok(core
         .directories
-        .create(&directory_id(&id)?, &name)
+        .create(&actor().await?, &directory_id(&id)?, &name)
         .await?
         .id
         .to_string())

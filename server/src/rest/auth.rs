@@ -1,24 +1,15 @@
 //! API-token authentication: `Authorization: Bearer roster_…` and nothing
-//! else (no cookie, no query parameter). A read-only token may only read.
+//! else (no cookie, no query parameter). The token becomes the request's
+//! [`Actor`]; what it may do is the core's decision.
 
 use super::problem::Problem;
-use crate::{domain::instance::ApiToken, state::AppState};
+use crate::{domain::Actor, state::AppState, web::client_ip};
 use axum::{
     extract::{Request, State},
-    http::{header, Method, StatusCode},
+    http::header,
     middleware::Next,
     response::{IntoResponse, Response},
 };
-
-/// The token behind the current request, for handlers that record who acted.
-#[derive(Debug, Clone)]
-pub struct Caller(pub ApiToken);
-
-impl Caller {
-    pub fn describe(&self) -> String {
-        format!("token “{}” ({})", self.0.name, self.0.id)
-    }
-}
 
 fn bearer(request: &Request) -> Option<&str> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -36,16 +27,8 @@ pub async fn require_token(State(state): State<AppState>, mut request: Request, 
         Ok(None) => return Problem::unauthorized("The API token is unknown or was revoked.").into_response(),
         Err(e) => return Problem::from(e).into_response(),
     };
-    let reads = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !reads && !token.scope.allows_writes() {
-        let mut problem = Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("The token “{}” is read-only.", token.name),
-        );
-        problem.hint = Some("Create a read-write token for changes.".into());
-        return problem.into_response();
-    }
-    request.extensions_mut().insert(Caller(token));
+    let ip = client_ip(&request, state.config.trust_forwarded_for);
+    let actor = Actor::token(token.id, token.scope, token.name, ip);
+    request.extensions_mut().insert(actor);
     next.run(request).await
 }

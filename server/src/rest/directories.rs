@@ -3,6 +3,7 @@
 
 use super::{problem::Problem, Body, Path, Query};
 use crate::{
+    domain::Actor,
     domain::directories::{
         DirectoryDetail, DirectoryResource, DirectorySummary, Draft, KeysView, Preview, RawSyncSettings,
         VerifyResult,
@@ -10,7 +11,7 @@ use crate::{
     model::{DirectoryId, OktaAppId, RunId},
     state::AppState,
 };
-use axum::Json;
+use axum::{Extension, Json};
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -44,12 +45,13 @@ pub struct NewDraft {
               (status = 422, description = "A connection field is not valid", body = Problem)))]
 pub async fn create_draft(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(body): Body<NewDraft>,
 ) -> Result<(StatusCode, Json<Draft>)> {
     let draft = state
         .core
         .directories
-        .start_draft_with(body.okta_domain.as_deref(), body.client_id.as_deref())
+        .start_draft_with(&actor, body.okta_domain.as_deref(), body.client_id.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(draft)))
 }
@@ -79,13 +81,14 @@ pub struct DeleteParams {
               (status = 409, description = "A sync is running", body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
     Query(params): Query<DeleteParams>,
 ) -> Result<StatusCode> {
     state
         .core
         .directories
-        .remove(&id, params.confirm_name.as_deref())
+        .remove(&actor, &id, params.confirm_name.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -102,6 +105,7 @@ pub struct Connection {
     responses((status = 200, body = Draft), (status = 422, body = Problem), (status = 409, body = Problem)))]
 pub async fn set_connection(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
     Body(body): Body<Connection>,
 ) -> Result<Json<Draft>> {
@@ -109,7 +113,7 @@ pub async fn set_connection(
         state
             .core
             .directories
-            .set_connection(&id, &body.okta_domain, &body.client_id)
+            .set_connection(&actor, &id, &body.okta_domain, &body.client_id)
             .await?,
     ))
 }
@@ -126,6 +130,7 @@ pub struct VerifyRequest {
     responses((status = 200, description = "The checklist; `ok` is false when an item failed (each with a hint)", body = VerifyResult)))]
 pub async fn verify(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
     Body(body): Body<VerifyRequest>,
 ) -> Result<Json<VerifyResult>> {
@@ -135,15 +140,16 @@ pub async fn verify(
         .map(|a| OktaAppId::parse(&a))
         .transpose()
         .map_err(crate::domain::DomainError::from)?;
-    Ok(Json(state.core.directories.verify(&id, app.as_ref()).await?))
+    Ok(Json(state.core.directories.verify(&actor, &id, app.as_ref()).await?))
 }
 
 #[utoipa::path(post, path = "/directories/{id}/preview", tag = "directories",
     params(("id" = String, Path, description = "Draft directory id")),
     responses((status = 200, description = "What the first sync would import; nothing is imported", body = Preview),
               (status = 409, description = "Not verified", body = Problem)))]
-pub async fn preview(State(state): State<AppState>, Path(id): Path<DirectoryId>) -> Result<Json<Preview>> {
-    Ok(Json(state.core.directories.preview(&id).await?))
+pub async fn preview(State(state): State<AppState>,
+    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<Json<Preview>> {
+    Ok(Json(state.core.directories.preview(&actor, &id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -159,10 +165,11 @@ pub struct CreateRequest {
               (status = 409, description = "Not verified, or already created", body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
     Body(body): Body<CreateRequest>,
 ) -> Result<(StatusCode, Json<DirectorySummary>)> {
-    let summary = state.core.directories.create(&id, &body.name).await?;
+    let summary = state.core.directories.create(&actor, &id, &body.name).await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
@@ -183,6 +190,7 @@ pub struct SettingsRequest {
     responses((status = 200, body = DirectoryDetail), (status = 422, body = Problem)))]
 pub async fn settings(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
     Body(body): Body<SettingsRequest>,
 ) -> Result<Json<DirectoryDetail>> {
@@ -197,23 +205,25 @@ pub async fn settings(
         rate_limit_percent: &share,
         breaker_percent: &breaker,
     };
-    state.core.directories.update_settings(&id, &raw).await?;
+    state.core.directories.update_settings(&actor, &id, &raw).await?;
     Ok(Json(state.core.directories.get(&id).await?))
 }
 
 #[utoipa::path(post, path = "/directories/{id}/pause", tag = "directories",
     params(("id" = String, Path, description = "Directory id")),
     responses((status = 204, description = "No scheduled syncs until resumed")))]
-pub async fn pause(State(state): State<AppState>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
-    state.core.directories.pause(&id).await?;
+pub async fn pause(State(state): State<AppState>,
+    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
+    state.core.directories.pause(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/directories/{id}/resume", tag = "directories",
     params(("id" = String, Path, description = "Directory id")),
     responses((status = 204, description = "Scheduled syncs resume")))]
-pub async fn resume(State(state): State<AppState>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
-    state.core.directories.resume(&id).await?;
+pub async fn resume(State(state): State<AppState>,
+    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
+    state.core.directories.resume(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,9 +240,10 @@ pub struct SyncStarted {
               (status = 409, description = "Already syncing, or paused", body = Problem)))]
 pub async fn sync_now(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
 ) -> Result<(StatusCode, Json<SyncStarted>)> {
-    let run_id = state.core.sync.sync_now(&id).await?;
+    let run_id = state.core.sync.sync_now(&actor, &id).await?;
     let run_url = format!("/api/v1/directories/{id}/runs/{run_id}");
     Ok((StatusCode::ACCEPTED, Json(SyncStarted { run_id, run_url })))
 }
@@ -242,7 +253,8 @@ pub async fn sync_now(
     responses((status = 200, description = "`next` is the new key: register it in Okta, then verify", body = KeysView)))]
 pub async fn rotate_key(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
 ) -> Result<Json<KeysView>> {
-    Ok(Json(state.core.directories.rotate_key(&id).await?))
+    Ok(Json(state.core.directories.rotate_key(&actor, &id).await?))
 }

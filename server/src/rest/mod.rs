@@ -9,7 +9,6 @@ mod problem;
 mod records;
 mod tokens;
 
-pub use auth::Caller;
 pub use problem::{status_of, Problem};
 
 use crate::state::AppState;

@@ -2,6 +2,7 @@
 
 use super::{problem::Problem, Path, Query};
 use crate::{
+    domain::Actor,
     domain::{
         directories::{RunDetail, RunSummary},
         identities::{
@@ -13,7 +14,8 @@ use crate::{
     state::AppState,
     web::encode_query_value,
 };
-use axum::{extract::State, Json};
+use axum::{
+    Extension,extract::State, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -97,9 +99,10 @@ pub struct Resolved {
               (status = 409, description = "Nothing is held", body = Problem)))]
 pub async fn apply_pending(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
 ) -> Result<Json<Resolved>> {
-    let status = state.core.sync.resolve_pending(&id, true).await?;
+    let status = state.core.sync.resolve_pending(&actor, &id, true).await?;
     Ok(Json(Resolved { status }))
 }
 
@@ -109,9 +112,10 @@ pub async fn apply_pending(
               (status = 409, description = "Nothing is held", body = Problem)))]
 pub async fn discard_pending(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<DirectoryId>,
 ) -> Result<Json<Resolved>> {
-    let status = state.core.sync.resolve_pending(&id, false).await?;
+    let status = state.core.sync.resolve_pending(&actor, &id, false).await?;
     Ok(Json(Resolved { status }))
 }
 

@@ -1,7 +1,8 @@
 //! `/tokens`: API tokens, listed, created (the secret shown once) and revoked.
 
-use super::{auth::Caller, problem::Problem, Body, Path};
+use super::{problem::Problem, Body, Path};
 use crate::{
+    domain::Actor,
     domain::{
         instance::{ApiToken, IssuedToken},
         DomainError,
@@ -34,7 +35,7 @@ pub struct NewToken {
     responses((status = 201, description = "`secret` is shown this once", body = IssuedToken), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(actor): Extension<Actor>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>)> {
     let scope = TokenScope::parse(&body.scope)
@@ -43,7 +44,7 @@ pub async fn create(
         .core
         .instance
         .tokens()
-        .create_under(&body.name, scope, &caller.describe(), Some(&caller.0.id))
+        .create(&actor, &body.name, scope)
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -51,7 +52,8 @@ pub async fn create(
 #[utoipa::path(delete, path = "/tokens/{token_id}", tag = "tokens",
     params(("token_id" = String, Path, description = "Token id")),
     responses((status = 204, description = "Revoked, with every token made with it: they stop working at once"), (status = 404, body = Problem)))]
-pub async fn revoke(State(state): State<AppState>, Path(id): Path<TokenId>) -> Result<StatusCode> {
-    state.core.instance.tokens().revoke(&id).await?;
+pub async fn revoke(State(state): State<AppState>,
+    Extension(actor): Extension<Actor>, Path(id): Path<TokenId>) -> Result<StatusCode> {
+    state.core.instance.tokens().revoke(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

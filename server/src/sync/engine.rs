@@ -19,20 +19,32 @@ use std::{
 };
 use tokio::sync::Semaphore;
 
-/// Called with the Okta ids of users a sync removed, after it committed:
-/// sign-in sessions of those users are revoked there.
+/// Called after a sync's changes committed, with the Okta ids of the users it
+/// removed (deprovisioned, suspended or unassigned). It may do I/O: Okta
+/// sign-in revokes those people's sessions there, and the sessions of anyone
+/// who left the group that made them an admin.
 pub trait DeprovisionHook: Send + Sync + 'static {
-    fn users_removed(&self, directory_id: &str, okta_ids: &[String]);
+    fn after_apply<'a>(
+        &'a self,
+        directory_id: &'a str,
+        removed_okta_ids: &'a [String],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 }
 
-/// The default hook only logs; Okta sign-in will register a real one.
+/// A hook that only logs (tools and tests that drive the engine alone).
 pub struct LogDeprovisions;
 
 impl DeprovisionHook for LogDeprovisions {
-    fn users_removed(&self, directory_id: &str, okta_ids: &[String]) {
-        if !okta_ids.is_empty() {
-            tracing::info!(directory_id, count = okta_ids.len(), "users removed by sync");
-        }
+    fn after_apply<'a>(
+        &'a self,
+        directory_id: &'a str,
+        removed_okta_ids: &'a [String],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            if !removed_okta_ids.is_empty() {
+                tracing::info!(directory_id, count = removed_okta_ids.len(), "users removed by sync");
+            }
+        })
     }
 }
 
@@ -283,7 +295,7 @@ impl SyncEngine {
                     store.clear_staging(&old.id).await?;
                     store.end_run(&old.id, RunStatus::Discarded, None).await?;
                 }
-                self.inner.hook.users_removed(directory_id, &removed_users);
+                self.inner.hook.after_apply(directory_id, &removed_users).await;
                 Ok(outcome(RunStatus::Succeeded, None))
             }
             Ok(RunEnd::NeedsConfirmation { .. }) => {
@@ -348,7 +360,7 @@ impl SyncEngine {
             .await?
             .ok_or(SyncError::NothingToConfirm)?;
         let removed = store.apply_run(&pending.id, directory_id).await?;
-        self.inner.hook.users_removed(directory_id, &removed);
+        self.inner.hook.after_apply(directory_id, &removed).await;
         Ok(RunOutcome {
             run_id: pending.id,
             status: RunStatus::Succeeded,

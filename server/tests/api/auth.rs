@@ -48,11 +48,14 @@ async fn setup_link_creates_the_first_admin_once() {
 
     // Single use: the same link in another browser is refused.
     let other = client();
-    let path = link
-        .split_once("/setup")
-        .map(|(_, rest)| format!("/setup{rest}"))
+    let token = link.split_once("token=").map(|(_, t)| t.to_owned()).unwrap();
+    let reused = other
+        .post(app.url("/setup"))
+        .header("origin", app.origin())
+        .form(&[("token", token)])
+        .send()
+        .await
         .unwrap();
-    let reused = other.get(app.url(&path)).send().await.unwrap();
     assert_eq!(reused.status(), 403, "a used link is spent");
     assert!(reused.text().await.unwrap().contains("roster admin setup-link"));
     let home = other
@@ -71,14 +74,14 @@ async fn setup_link_creates_the_first_admin_once() {
 #[tokio::test]
 async fn unknown_setup_token_is_refused_with_a_way_forward() {
     let app = spawn_app().await;
-    let response = app.get_page("/setup?token=not-a-real-token").await;
+    let response = app.post_form("/setup", &[("token", "not-a-real-token")]).await;
     assert_eq!(response.status(), 403);
     assert!(response
         .headers()
         .get("set-cookie")
         .is_none_or(|c| !c.to_str().unwrap().contains("roster_session=")));
     let html = response.text().await.unwrap();
-    assert!(html.contains("new link has been printed"), "{html}");
+    assert!(html.contains("roster admin setup-link"), "{html}");
     // The original link still works afterwards.
     assert_eq!(app.sign_in_with_setup_link().await.status(), 303);
     assert_eq!(app.get_page("/").await.status(), 200);

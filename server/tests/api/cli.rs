@@ -207,17 +207,21 @@ async fn setup_link_works_offline_and_signs_in_an_existing_admin() {
         .find(|w| w.contains("/setup?token="))
         .expect("a link is printed")
         .to_owned();
-    let path = link
-        .split_once("/setup")
-        .map(|(_, rest)| format!("/setup{rest}"))
-        .unwrap();
+    let token = link.split_once("token=").map(|(_, t)| t.to_owned()).unwrap();
     let browser = client();
-    let opened = browser
-        .get(app.url(&path))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let redeem = |browser: reqwest::Client| {
+        let (url, origin, token) = (app.url("/setup"), app.origin(), token.clone());
+        async move {
+            browser
+                .post(url)
+                .header("origin", origin)
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let opened = redeem(browser.clone()).await;
     assert_eq!(opened.headers()["location"], "/welcome");
     let home = browser
         .get(app.url("/"))
@@ -227,14 +231,22 @@ async fn setup_link_works_offline_and_signs_in_an_existing_admin() {
         .unwrap();
     assert_eq!(home.status(), 200, "signed in again");
     // One use only.
-    let again = client()
-        .get(app.url(&path))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let again = redeem(client()).await;
     assert_eq!(again.status(), 403);
     assert!(again.text().await.unwrap().contains("roster admin setup-link"));
+    // The break-glass use is in the audit log.
+    let log = app
+        .state
+        .core
+        .audit
+        .list(&server::domain::audit::AuditQuery::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.entries.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"recovery_link.issued") && actions.contains(&"recovery_link.used"),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]

@@ -77,24 +77,35 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Opens the printed setup link; afterwards `client` holds an admin session.
+    /// Opens the printed setup link and confirms it; afterwards `client`
+    /// holds an admin session.
     pub async fn sign_in_with_setup_link(&self) -> reqwest::Response {
         let link = self
             .setup_link
             .as_deref()
             .expect("a fresh instance prints a setup link");
-        let path = link
-            .split_once("/setup")
-            .map(|(_, rest)| format!("/setup{rest}"))
-            .expect("link has /setup");
-        self.get_page(&path).await
+        self.redeem_link(link).await
+    }
+
+    /// Confirms a setup or recovery link the way its confirm page does.
+    pub async fn redeem_link(&self, link: &str) -> reqwest::Response {
+        let token = link
+            .split_once("token=")
+            .map(|(_, token)| token.to_owned())
+            .expect("link has a token");
+        self.post_form("/setup", &[("token", &token)]).await
+    }
+
+    /// The origin a browser on Roster's public URL sends.
+    pub fn origin(&self) -> String {
+        self.state.public_url.as_str().to_owned()
     }
 
     /// Posts a form the way a browser without wasm does, with a same-origin `Origin`.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(self.url(path))
-            .header("origin", &self.address)
+            .header("origin", self.origin())
             .header("accept", "text/html")
             .form(form)
             .send()

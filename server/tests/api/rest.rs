@@ -16,7 +16,7 @@ pub async fn token(app: &TestApp, scope: TokenScope) -> String {
         .core
         .instance
         .tokens()
-        .create("test", scope, "test")
+        .create(&server::domain::Actor::host(), "test", scope)
         .await
         .expect("token created")
         .secret

@@ -13,7 +13,12 @@ pub use settings::{RawSyncSettings, SyncSettings};
 pub use status::directory_status;
 pub use views::*;
 
-use super::{sync::run_summary, DomainError, DomainResult};
+use super::{
+    access::Actor,
+    audit::{Audit, AuditAction},
+    sync::run_summary,
+    DomainError, DomainResult,
+};
 use crate::{
     model::{DirectoryId, DirectoryState, OktaAppId, PauseReason, RunId, Trigger},
     okta::{CheckStatus, VerifyReport},
@@ -26,6 +31,7 @@ use crate::{
 pub struct Directories {
     lifecycle: DirectoryService,
     store: Store,
+    audit: Audit,
 }
 
 fn not_found() -> DomainError {
@@ -93,8 +99,8 @@ fn verify_result(report: &VerifyReport) -> VerifyResult {
 }
 
 impl Directories {
-    pub fn new(lifecycle: DirectoryService, store: Store) -> Self {
-        Self { lifecycle, store }
+    pub fn new(lifecycle: DirectoryService, store: Store, audit: Audit) -> Self {
+        Self { lifecycle, store, audit }
     }
 
     pub fn engine(&self) -> &SyncEngine {
@@ -132,10 +138,10 @@ impl Directories {
 
     /// Deletes an active directory (its name typed as confirmation) or
     /// discards a draft (no confirmation: nothing was synced).
-    pub async fn remove(&self, id: &DirectoryId, confirm_name: Option<&str>) -> DomainResult<()> {
+    pub async fn remove(&self, actor: &Actor, id: &DirectoryId, confirm_name: Option<&str>) -> DomainResult<()> {
         match self.store.directory(id.as_str()).await? {
-            Some(d) if d.state == DirectoryState::Draft => self.discard_draft(id).await,
-            Some(_) => self.delete(id, confirm_name.unwrap_or_default()).await,
+            Some(d) if d.state == DirectoryState::Draft => self.discard_draft(actor, id).await,
+            Some(_) => self.delete(actor, id, confirm_name.unwrap_or_default()).await,
             None => Err(not_found()),
         }
     }
@@ -298,6 +304,7 @@ impl Directories {
     /// creates nothing.
     pub async fn start_draft_with(
         &self,
+        actor: &Actor,
         domain: Option<&str>,
         client_id: Option<&str>,
     ) -> DomainResult<Draft> {
@@ -313,16 +320,20 @@ impl Directories {
                 return Err(DomainError::invalid(problem));
             }
         }
-        let draft = self.start_draft().await?;
+        let draft = self.start_draft(actor).await?;
         match connection {
-            Some((domain, client_id)) => self.set_connection(&draft.id, domain, client_id).await,
+            Some((domain, client_id)) => self.set_connection(actor, &draft.id, domain, client_id).await,
             None => Ok(draft),
         }
     }
 
     /// "Generate Keypair": a new draft with its sealed keys.
-    pub async fn start_draft(&self) -> DomainResult<Draft> {
+    pub async fn start_draft(&self, actor: &Actor) -> DomainResult<Draft> {
+        actor.require_write()?;
         let key = self.lifecycle.create_draft_with_keys().await?;
+        self.audit
+            .record(actor, AuditAction::DirectoryDraftStarted, Some(&key.directory_id), serde_json::json!({"kid": key.jwk.kid}))
+            .await;
         self.draft(&DirectoryId::parse(&key.directory_id)?).await
     }
 
@@ -339,10 +350,12 @@ impl Directories {
     /// Stores a draft's Okta domain and Client ID (keeping its chosen app).
     pub async fn set_connection(
         &self,
+        actor: &Actor,
         id: &DirectoryId,
         domain: &str,
         client_id: &str,
     ) -> DomainResult<Draft> {
+        actor.require_write()?;
         let d = self.draft_row(id).await?;
         let app = d.app_id.as_deref().zip(d.app_label.as_deref());
         self.lifecycle
@@ -354,9 +367,11 @@ impl Directories {
     /// Verify Now on a draft; `app` picks among several readable apps.
     pub async fn verify_draft(
         &self,
+        actor: &Actor,
         id: &DirectoryId,
         app: Option<&OktaAppId>,
     ) -> DomainResult<VerifyResult> {
+        actor.require_write()?;
         let d = self.draft_row(id).await?;
         if d.okta_origin.is_empty() || d.client_id.is_empty() {
             return Err(DomainError::invalid("Enter the Okta domain and Client ID first."));
@@ -375,22 +390,24 @@ impl Directories {
     }
 
     /// Verify on an active directory; during a rotation a pass switches keys.
-    pub async fn verify_active(&self, id: &DirectoryId) -> DomainResult<VerifyResult> {
+    pub async fn verify_active(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<VerifyResult> {
+        actor.require_write()?;
         self.active(id).await?;
         Ok(verify_result(&self.lifecycle.verify(id.as_str(), None).await?))
     }
 
     /// Verify whichever the directory is: a draft or an active one.
-    pub async fn verify(&self, id: &DirectoryId, app: Option<&OktaAppId>) -> DomainResult<VerifyResult> {
+    pub async fn verify(&self, actor: &Actor, id: &DirectoryId, app: Option<&OktaAppId>) -> DomainResult<VerifyResult> {
         match self.store.directory(id.as_str()).await? {
-            Some(d) if d.state == DirectoryState::Draft => self.verify_draft(id, app).await,
-            Some(_) => self.verify_active(id).await,
+            Some(d) if d.state == DirectoryState::Draft => self.verify_draft(actor, id, app).await,
+            Some(_) => self.verify_active(actor, id).await,
             None => Err(not_found()),
         }
     }
 
     /// "Preview first": a dry run of a verified draft; imports nothing.
-    pub async fn preview(&self, id: &DirectoryId) -> DomainResult<Preview> {
+    pub async fn preview(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<Preview> {
+        actor.require_write()?;
         self.draft_row(id).await?;
         let outcome = self.lifecycle.preview(id.as_str()).await?;
         let run = self
@@ -402,15 +419,20 @@ impl Directories {
     }
 
     /// "Create": activates a verified draft and starts its first sync.
-    pub async fn create(&self, id: &DirectoryId, name: &str) -> DomainResult<DirectorySummary> {
+    pub async fn create(&self, actor: &Actor, id: &DirectoryId, name: &str) -> DomainResult<DirectorySummary> {
+        actor.require_write()?;
         self.draft_row(id).await?;
         self.lifecycle.create(id.as_str(), name).await?;
         let d = self.active(id).await?;
+        self.audit
+            .record(actor, AuditAction::DirectoryCreated, Some(id.as_str()), serde_json::json!({"name": d.name}))
+            .await;
         self.summary(&d).await
     }
 
     /// Deletes an unfinished setup with its keys; active directories are not touched.
-    pub async fn discard_draft(&self, id: &DirectoryId) -> DomainResult<()> {
+    pub async fn discard_draft(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<()> {
+        actor.require_write()?;
         self.draft_row(id).await?;
         if self.engine().progress(id.as_str()).is_some() {
             return Err(DomainError::conflict(
@@ -419,37 +441,58 @@ impl Directories {
         }
         self.store.delete_directory(id.as_str()).await?;
         tracing::info!(directory_id = %id, "draft directory discarded");
+        self.audit
+            .record(actor, AuditAction::DirectoryDraftDiscarded, Some(id.as_str()), serde_json::json!({}))
+            .await;
         Ok(())
     }
 
-    pub async fn update_settings(&self, id: &DirectoryId, raw: &RawSyncSettings<'_>) -> DomainResult<()> {
+    pub async fn update_settings(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        raw: &RawSyncSettings<'_>,
+    ) -> DomainResult<()> {
+        actor.require_write()?;
         self.active(id).await?;
         self.lifecycle.update_settings(id.as_str(), raw).await?;
         tracing::info!(directory_id = %id, "directory settings updated");
+        self.audit
+            .record(actor, AuditAction::DirectorySettingsChanged, Some(id.as_str()), serde_json::json!({}))
+            .await;
         Ok(())
     }
 
     /// Stops scheduled syncs until resumed (Sync Now is refused meanwhile).
-    pub async fn pause(&self, id: &DirectoryId) -> DomainResult<()> {
+    pub async fn pause(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<()> {
+        actor.require_write()?;
         self.active(id).await?;
         self.store
             .set_paused(id.as_str(), Some(&PauseReason::Admin))
             .await?;
         tracing::info!(directory_id = %id, "directory paused");
+        self.audit
+            .record(actor, AuditAction::DirectoryPaused, Some(id.as_str()), serde_json::json!({}))
+            .await;
         Ok(())
     }
 
     /// Resumes an admin's pause, or clears an error pause (the next run re-checks).
-    pub async fn resume(&self, id: &DirectoryId) -> DomainResult<()> {
+    pub async fn resume(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<()> {
+        actor.require_write()?;
         self.active(id).await?;
         self.store.set_paused(id.as_str(), None).await?;
         tracing::info!(directory_id = %id, "directory resumed");
+        self.audit
+            .record(actor, AuditAction::DirectoryResumed, Some(id.as_str()), serde_json::json!({}))
+            .await;
         Ok(())
     }
 
     /// Deletes a directory and everything synced from it; the admin must type
     /// its name, and a running sync must finish first.
-    pub async fn delete(&self, id: &DirectoryId, confirm_name: &str) -> DomainResult<()> {
+    pub async fn delete(&self, actor: &Actor, id: &DirectoryId, confirm_name: &str) -> DomainResult<()> {
+        actor.require_write()?;
         let d = self.active(id).await?;
         if confirm_name.trim() != d.name {
             return Err(DomainError::invalid(format!(
@@ -464,14 +507,21 @@ impl Directories {
         }
         self.store.delete_directory(id.as_str()).await?;
         tracing::info!(directory_id = %id, "directory deleted");
+        self.audit
+            .record(actor, AuditAction::DirectoryDeleted, Some(id.as_str()), serde_json::json!({"name": d.name}))
+            .await;
         Ok(())
     }
 
     /// Starts a key rotation: a new key is published next to the active one.
-    pub async fn rotate_key(&self, id: &DirectoryId) -> DomainResult<KeysView> {
+    pub async fn rotate_key(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<KeysView> {
+        actor.require_write()?;
         self.active(id).await?;
         self.lifecycle.rotate_key(id.as_str()).await?;
         tracing::info!(directory_id = %id, "key rotation started");
+        self.audit
+            .record(actor, AuditAction::KeyRotationStarted, Some(id.as_str()), serde_json::json!({}))
+            .await;
         self.keys(id).await
     }
 

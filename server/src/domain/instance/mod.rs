@@ -7,7 +7,11 @@ mod tokens;
 pub use setup_links::{SetupLinks, SignInOutcome, SETUP_LINK_VALIDITY};
 pub use tokens::{ApiToken, IssuedToken, TOKEN_PREFIX};
 
-use super::{clock, DomainError, DomainResult};
+use super::{
+    access::Actor,
+    audit::{Audit, AuditAction},
+    clock, DomainError, DomainResult,
+};
 use crate::{
     config::Config,
     store::{Admin, Store},
@@ -42,15 +46,17 @@ pub struct Instance {
     config: Arc<Config>,
     started_at: time::OffsetDateTime,
     public_url: String,
+    audit: Audit,
 }
 
 impl Instance {
-    pub fn new(store: Store, config: Arc<Config>, public_url: String) -> Self {
+    pub fn new(store: Store, config: Arc<Config>, public_url: String, audit: Audit) -> Self {
         Self {
             store,
             config,
             started_at: time::OffsetDateTime::now_utc(),
             public_url,
+            audit,
         }
     }
 
@@ -93,10 +99,14 @@ impl Instance {
     }
 
     /// Renames the instance; the name is checked here whatever door it came through.
-    pub async fn rename(&self, raw: &str) -> DomainResult<String> {
+    pub async fn rename(&self, actor: &Actor, raw: &str) -> DomainResult<String> {
+        actor.require_write()?;
         let name = app::api::InstanceName::parse(raw).map_err(DomainError::invalid)?;
         self.store.set_instance_name(name.as_str()).await?;
         tracing::info!(name = name.as_str(), "instance renamed");
+        self.audit
+            .record(actor, AuditAction::InstanceRenamed, None, serde_json::json!({"name": name.as_str()}))
+            .await;
         Ok(name.into_inner())
     }
 
@@ -105,10 +115,10 @@ impl Instance {
     }
 
     pub fn setup_links(&self) -> SetupLinks {
-        SetupLinks::new(self.store.clone(), self.public_url.clone())
+        SetupLinks::new(self.store.clone(), self.public_url.clone(), self.audit.clone())
     }
 
     pub fn tokens(&self) -> tokens::Tokens {
-        tokens::Tokens::new(self.store.clone())
+        tokens::Tokens::new(self.store.clone(), self.audit.clone())
     }
 }

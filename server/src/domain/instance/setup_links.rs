@@ -3,7 +3,11 @@
 //! lost. Only a hash of each link's token is stored.
 
 use crate::{
-    domain::DomainResult,
+    domain::{
+        access::Actor,
+        audit::{Audit, AuditAction},
+        DomainResult,
+    },
     store::{Admin, RedeemOutcome, Store},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -35,11 +39,27 @@ pub(crate) fn hash_token(token: &str) -> String {
 pub struct SetupLinks {
     store: Store,
     public_url: String,
+    audit: Audit,
 }
 
 impl SetupLinks {
-    pub fn new(store: Store, public_url: String) -> Self {
-        Self { store, public_url }
+    pub fn new(store: Store, public_url: String, audit: Audit) -> Self {
+        Self {
+            store,
+            public_url,
+            audit,
+        }
+    }
+
+    /// `roster admin setup-link`: the break-glass path. Logged loudly and
+    /// audited, whoever runs it.
+    pub async fn issue_recovery(&self, actor: &Actor) -> DomainResult<String> {
+        let link = self.issue().await?;
+        tracing::warn!("a one-time recovery sign-in link was issued on the host (roster admin setup-link)");
+        self.audit
+            .record(actor, AuditAction::RecoveryLinkIssued, None, serde_json::json!({}))
+            .await;
+        Ok(link)
     }
 
     /// At start-up: a link only while no admin exists.

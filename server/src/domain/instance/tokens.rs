@@ -3,7 +3,11 @@
 
 use super::setup_links::hash_token;
 use crate::{
-    domain::{DomainError, DomainResult},
+    domain::{
+        access::{Actor, ActorKind},
+        audit::{Audit, AuditAction},
+        DomainError, DomainResult,
+    },
     model::{TokenId, TokenScope},
     store::{ApiTokenRow, NewApiToken, Store},
 };
@@ -55,20 +59,39 @@ fn token_of(row: ApiTokenRow) -> DomainResult<ApiToken> {
 #[derive(Clone)]
 pub struct Tokens {
     store: Store,
+    audit: Audit,
 }
 
 impl Tokens {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, audit: Audit) -> Self {
+        Self { store, audit }
     }
 
-    /// `created_by` names who asked: an admin, a token, or the host CLI.
-    pub async fn create(&self, name: &str, scope: TokenScope, created_by: &str) -> DomainResult<IssuedToken> {
-        self.create_under(name, scope, created_by, None).await
+    /// A new token, named after who asked. A token made with another token
+    /// is its child: revoking the parent revokes it too.
+    pub async fn create(&self, actor: &Actor, name: &str, scope: TokenScope) -> DomainResult<IssuedToken> {
+        actor.require_write()?;
+        let parent = match &actor.kind {
+            ActorKind::Token { id, .. } => Some(id.clone()),
+            _ => None,
+        };
+        let created_by = match &actor.kind {
+            ActorKind::Token { .. } => format!("token “{}”", actor.name),
+            _ => actor.name.clone(),
+        };
+        let issued = self.create_under(name, scope, &created_by, parent.as_ref()).await?;
+        self.audit
+            .record(
+                actor,
+                AuditAction::ApiTokenCreated,
+                Some(issued.token.id.as_str()),
+                serde_json::json!({"name": issued.token.name, "scope": scope.as_str()}),
+            )
+            .await;
+        Ok(issued)
     }
 
-    /// A token made with another token: revoking the parent revokes it too.
-    pub async fn create_under(
+    async fn create_under(
         &self,
         name: &str,
         scope: TokenScope,
@@ -113,9 +136,13 @@ impl Tokens {
     }
 
     /// Revokes a token and the tokens made with it; they stop working at once.
-    pub async fn revoke(&self, id: &TokenId) -> DomainResult<()> {
+    pub async fn revoke(&self, actor: &Actor, id: &TokenId) -> DomainResult<()> {
+        actor.require_write()?;
         if self.store.revoke_api_token(id.as_str()).await? {
             tracing::info!(token_id = %id, "API token revoked, with any tokens made with it");
+            self.audit
+                .record(actor, AuditAction::ApiTokenRevoked, Some(id.as_str()), serde_json::json!({}))
+                .await;
             Ok(())
         } else {
             Err(DomainError::not_found("The token (or it was already revoked)"))
