@@ -14,8 +14,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    ApiTokens, DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage, DirectoryWizard,
-    GeneralSettings, NewDirectory, OverviewPage, SignIn, SyncRunPage, Welcome,
+    ApiTokens, AuditLog, DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage, DirectoryWizard,
+    GeneralSettings, NewDirectory, OverviewPage, SignIn, SigninSettings, SyncRunPage, Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("welcome") view=Welcome ssr=SsrMode::Async />
                     <Route path=path!("settings") view=GeneralSettings ssr=SsrMode::Async />
                     <Route path=path!("settings/api-tokens") view=ApiTokens ssr=SsrMode::Async />
+                    <Route path=path!("settings/sign-in") view=SigninSettings ssr=SsrMode::Async />
+                    <Route path=path!("settings/audit") view=AuditLog ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync") view=DirectorySync ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new") view=NewDirectory ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new/:id") view=DirectoryWizard ssr=SsrMode::Async />

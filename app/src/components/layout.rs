@@ -22,7 +22,9 @@ pub fn AppLayout() -> impl IntoView {
                     <A href="/" exact=true on:click=move |_| set_nav_open.set(false)>"Overview"</A>
                     <A href="/settings/directory-sync" on:click=move |_| set_nav_open.set(false)>"Directory Sync"</A>
                     <A href="/settings" exact=true on:click=move |_| set_nav_open.set(false)>"Settings"</A>
+                    <A href="/settings/sign-in" on:click=move |_| set_nav_open.set(false)>"Sign-in"</A>
                     <A href="/settings/api-tokens" on:click=move |_| set_nav_open.set(false)>"API tokens"</A>
+                    <A href="/settings/audit" on:click=move |_| set_nav_open.set(false)>"Audit log"</A>
                 </nav>
             </aside>
             <div class="main-column">
@@ -43,7 +45,10 @@ pub fn AppLayout() -> impl IntoView {
                                 Ok(info) => view! {
                                     <span class="instance-name" data-testid="instance-name">{info.instance_name}</span>
                                     <span class="spacer"></span>
-                                    <span class="admin-name" title="Signed in">{info.admin.display_name}</span>
+                                    {info.admin.is_viewer().then(|| view! {
+                                        <span class="badge badge-neutral" data-testid="read-only-badge" title="You can see everything and change nothing">"Read-only"</span>
+                                    })}
+                                    <span class="admin-name" title="Signed in" data-testid="signed-in-as">{info.admin.display_name}</span>
                                     <form method="post" action="/signout">
                                         <button class="button button-ghost" type="submit">"Sign out"</button>
                                     </form>

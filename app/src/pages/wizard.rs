@@ -184,20 +184,40 @@ fn WizardSteps(initial: WizardState) -> impl IntoView {
 
 #[component]
 fn SsoStep(configured: bool) -> impl IntoView {
+    let _ = configured;
+    let settings = Resource::new(|| (), |_| crate::api::get_signin_settings());
     view! {
-        <li class="step" data-state=if configured { "done" } else { "info" }>
+        <li class="step" data-state="info" data-testid="sso-step">
             <h2><span class="step-number">"1"</span>"Prerequisite: Okta sign-in for Roster"</h2>
-            {if configured {
-                view! { <p><span class="badge badge-success">"Configured"</span>" Admins sign in to Roster with Okta."</p> }.into_any()
-            } else {
-                view! {
-                    <p>
-                        <span class="badge badge-neutral">"Not configured yet"</span>
-                        " Signing in to Roster with Okta is set up separately and is not needed for Directory Sync. "
-                        "Once it is configured, Roster suggests its sign-in app as the app whose assignments to sync."
-                    </p>
-                }.into_any()
-            }}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) if s.configured => {
+                            let tested = match (s.tested_by.clone(), s.tested_at.clone()) {
+                                (Some(by), Some(at)) => format!("Tested by {by} on {at}."),
+                                _ => "Saved without a passed test.".to_owned(),
+                            };
+                            view! {
+                                <p>
+                                    <span class="badge badge-success">"Configured"</span>" "{tested}
+                                    " Admins sign in with the Okta app "<code>{s.client_id.clone()}</code>"."
+                                </p>
+                                <p class="muted">
+                                    "Suggestion: sync the people who may use your product the way Roster's own sign-in does: "
+                                    "in step 4, pick the same Okta app ("<code>{s.client_id}</code>") so its assignments are what Roster syncs."
+                                </p>
+                            }.into_any()
+                        }
+                        _ => view! {
+                            <p>
+                                <span class="badge badge-neutral">"Not configured yet"</span>
+                                " Set it up under "<a href="/settings/sign-in">"Settings → Sign-in"</a>
+                                ". It is not needed for Directory Sync; once configured, Roster suggests its sign-in app as the app whose assignments to sync."
+                            </p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
         </li>
     }
 }

@@ -8,7 +8,13 @@ async fn pages_redirect_to_sign_in_and_api_calls_are_refused_without_a_session()
         assert_eq!(response.status(), 303, "{path}");
         assert_eq!(response.headers()["location"], "/signin", "{path}");
     }
-    let response = app.client.post(app.url("/api/anything")).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/anything"))
+        .header("origin", app.origin())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     let signin = app.get_page("/signin").await;
     assert_eq!(signin.status(), 200);

@@ -7,7 +7,7 @@ async fn healthz_answers_without_a_session() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert!(body.get("version").is_none(), "the public probe tells no version: {body}");
 }
 
 #[tokio::test]

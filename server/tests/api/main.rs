@@ -6,6 +6,7 @@ mod okta_fixture;
 
 mod auth;
 mod cli;
+mod hardening;
 mod health;
 mod identities;
 mod pages;

@@ -51,6 +51,13 @@ fn unwritable_data_dir_is_one_line() {
 fn corrupted_key_file_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("master.key"), "garbage").unwrap();
+    // Private modes, so the only line is the key error (looser ones get a warning).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(dir.path().join("master.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let (code, stderr) = run_binary(&[
         ("ROSTER_DATA_DIR", dir.path().to_str().unwrap()),
         ("ROSTER_LISTEN", "127.0.0.1:0"),

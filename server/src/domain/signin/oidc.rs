@@ -251,3 +251,85 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! The ID-token checks against tokens signed here: another audience, an
+    //! expired token, clock skew either way, a wrong nonce, a foreign key.
+    use super::*;
+    use crate::okta::KeyPair;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use openidconnect::{
+        core::{CoreJsonWebKey, CoreJsonWebKeySet},
+        JsonWebKeyId,
+    };
+
+    const ISSUER: &str = "https://acme.okta.com";
+    const CLIENT: &str = "0oaroster0000000000x";
+
+    fn client(key: &KeyPair) -> RpClient<EndpointNotSet, EndpointNotSet, EndpointNotSet> {
+        let jwk = key.public_jwk();
+        let jwks = CoreJsonWebKeySet::new(vec![CoreJsonWebKey::new_rsa(
+            URL_SAFE_NO_PAD.decode(&jwk.n).unwrap(),
+            URL_SAFE_NO_PAD.decode(&jwk.e).unwrap(),
+            Some(JsonWebKeyId::new(jwk.kid.clone())),
+        )]);
+        RpClient::new(
+            ClientId::new(CLIENT.into()),
+            IssuerUrl::new(ISSUER.into()).unwrap(),
+            jwks,
+        )
+    }
+
+    fn token(key: &KeyPair, claims: serde_json::Value) -> openidconnect::IdToken<GroupsClaim, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm> {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(key.kid().to_owned());
+        let raw = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
+        raw.parse().unwrap()
+    }
+
+    fn claims(aud: &str, iat_offset: i64, exp_offset: i64, nonce: &str) -> serde_json::Value {
+        let now = chrono::Utc::now().timestamp();
+        serde_json::json!({
+            "iss": ISSUER, "aud": aud, "sub": "00u1", "iat": now + iat_offset, "exp": now + exp_offset,
+            "nonce": nonce, "email": "ada@example.com", "groups": ["Roster Admins"],
+        })
+    }
+
+    #[test]
+    fn a_good_token_yields_its_claims() {
+        let key = KeyPair::generate().unwrap();
+        let identity = verify_id_token(&client(&key), &token(&key, claims(CLIENT, 0, 300, "n1")), "n1").unwrap();
+        assert_eq!(identity.subject, "00u1");
+        assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(identity.groups, Some(vec!["Roster Admins".to_owned()]));
+    }
+
+    #[test]
+    fn tokens_for_another_audience_expired_or_with_another_nonce_are_refused() {
+        let key = KeyPair::generate().unwrap();
+        let c = client(&key);
+        let other_audience = verify_id_token(&c, &token(&key, claims("0oasomeoneelse000000", 0, 300, "n1")), "n1");
+        assert!(matches!(other_audience, Err(OidcError::IdToken(ref m)) if m.contains("audience") || m.contains("aud")), "{other_audience:?}");
+        let expired = verify_id_token(&c, &token(&key, claims(CLIENT, -900, -600, "n1")), "n1");
+        assert!(expired.is_err(), "expired ten minutes ago");
+        let wrong_nonce = verify_id_token(&c, &token(&key, claims(CLIENT, 0, 300, "n2")), "n1");
+        assert!(wrong_nonce.is_err());
+        let foreign = KeyPair::generate().unwrap();
+        let forged = verify_id_token(&c, &token(&foreign, claims(CLIENT, 0, 300, "n1")), "n1");
+        assert!(forged.is_err(), "signed by a key the issuer does not publish");
+    }
+
+    #[test]
+    fn clock_skew_within_two_minutes_is_tolerated_and_beyond_is_not() {
+        let key = KeyPair::generate().unwrap();
+        let c = client(&key);
+        // The issuer's clock runs a minute ahead: issued "in the future".
+        assert!(verify_id_token(&c, &token(&key, claims(CLIENT, 60, 360, "n")), "n").is_ok());
+        // Expired 60 s ago by our clock, within the allowed skew.
+        assert!(verify_id_token(&c, &token(&key, claims(CLIENT, -400, -60, "n")), "n").is_ok());
+        // Issued ten minutes in the future: clocks are too far apart.
+        let ahead = verify_id_token(&c, &token(&key, claims(CLIENT, 600, 900, "n")), "n");
+        assert!(matches!(ahead, Err(OidcError::IdToken(ref m)) if m.contains("future")), "{ahead:?}");
+    }
+}
