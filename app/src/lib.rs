@@ -14,8 +14,9 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    ApiTokens, AuditLog, DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage, DirectoryWizard,
-    GeneralSettings, NewDirectory, OverviewPage, SignIn, SigninSettings, SyncRunPage, Welcome,
+    ApiTokens, AuditLog, DirectoryGroupPage, DirectoryPage, DirectorySync, DirectoryUserPage,
+    DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn, SigninSettings, SyncRunPage,
+    Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.

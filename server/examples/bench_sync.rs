@@ -1037,7 +1037,11 @@ async fn rest_lists(roster: &Roster, targets: &mut Targets) -> BenchResult<()> {
         .core
         .instance
         .tokens()
-        .create(&server::domain::Actor::host(), "benchmark", server::model::TokenScope::ReadOnly)
+        .create(
+            &server::domain::Actor::host(),
+            "benchmark",
+            server::model::TokenScope::ReadOnly,
+        )
         .await?
         .secret;
     let server = tokio::spawn(app.run_until_stopped());

@@ -139,9 +139,11 @@ impl Config {
             None => Vec::new(),
         };
 
-        let session_idle = time::Duration::minutes(number(source, "ROSTER_SESSION_IDLE_MINUTES", 720, 5, 10_080)?);
+        let session_idle =
+            time::Duration::minutes(number(source, "ROSTER_SESSION_IDLE_MINUTES", 720, 5, 10_080)?);
         let session_absolute = time::Duration::hours(number(source, "ROSTER_SESSION_MAX_HOURS", 24, 1, 720)?);
-        let audit_retention = time::Duration::days(number(source, "ROSTER_AUDIT_RETENTION_DAYS", 365, 1, 3_650)?);
+        let audit_retention =
+            time::Duration::days(number(source, "ROSTER_AUDIT_RETENTION_DAYS", 365, 1, 3_650)?);
         let trust_forwarded_for = match source.var("ROSTER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -170,7 +172,13 @@ impl Config {
     }
 }
 
-fn number(source: &impl Source, key: &'static str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+fn number(
+    source: &impl Source,
+    key: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
     match source.var(key) {
         None => Ok(default),
         Some(raw) => raw
@@ -330,8 +338,13 @@ mod tests {
         assert!(err.contains("ROSTER_LISTEN"), "{err}");
         assert!(load(&[("ROSTER_PUBLIC_URL", "https://x.example.com/roster")]).is_err());
         assert!(load(&[("ROSTER_LOG", "info,[[")]).is_err());
-        let err = load(&[("ROSTER_SESSION_IDLE_MINUTES", "0")]).unwrap_err().to_string();
-        assert!(err.contains("ROSTER_SESSION_IDLE_MINUTES") && err.contains("5 to"), "{err}");
+        let err = load(&[("ROSTER_SESSION_IDLE_MINUTES", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ROSTER_SESSION_IDLE_MINUTES") && err.contains("5 to"),
+            "{err}"
+        );
         assert!(load(&[("ROSTER_TRUST_FORWARDED_FOR", "yes please")]).is_err());
         let config = load(&[("ROSTER_SESSION_MAX_HOURS", "8")]).unwrap();
         assert_eq!(config.session_absolute, time::Duration::hours(8));

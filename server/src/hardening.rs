@@ -50,7 +50,10 @@ pub async fn security_headers(State(state): State<AppState>, mut request: Reques
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "same-origin");
     if state.public_url.is_https() {
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
     if !is_static(&path) {
         set(header::CACHE_CONTROL, "no-store");

@@ -276,7 +276,10 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/setup", get(auth::setup_confirm_handler).post(auth::setup_handler))
+        .route(
+            "/setup",
+            get(auth::setup_confirm_handler).post(auth::setup_handler),
+        )
         .route("/signout", post(auth::signout_handler))
         .route("/auth/login", get(auth::login_handler))
         .route("/auth/callback", get(auth::callback_handler))

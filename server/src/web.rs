@@ -53,10 +53,22 @@ pub fn page(status: StatusCode, title: &str, message: &str, link: (&str, &str)) 
 }
 
 /// A page with a form that POSTs back (confirm pages: GET never acts).
-pub fn confirm_page(title: &str, message: &str, action: &str, fields: &[(&str, &str)], button: &str) -> Response {
+pub fn confirm_page(
+    title: &str,
+    message: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    button: &str,
+) -> Response {
     let hidden: String = fields
         .iter()
-        .map(|(k, v)| format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(k), escape(v)))
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(k),
+                escape(v)
+            )
+        })
         .collect();
     let body = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Roster</title><link rel="stylesheet" href="/pkg/roster.css"><link rel="icon" href="/favicon.svg"></head><body><main class="error-page"><div class="error-card"><h1>{title}</h1><p>{message}</p><form method="post" action="{action}">{hidden}<button type="submit" class="button button-primary" autofocus>{button}</button></form></div></main></body></html>"#,

@@ -1,8 +1,8 @@
 //! Settings → Sign-in (Okta OIDC) and the audit log.
 
+use super::AppError;
 #[cfg(feature = "ssr")]
 use super::{ports, require_admin};
-use super::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -3,10 +3,10 @@
 //! Leptos context; the app crate never sees SQL, HTTP clients or the domain.
 
 use super::{
-    ApiTokenView, AppError, AuditPageView, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary, DraftView,
-    GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedTokenView, Overview, PreviewView, RunDetail,
-    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView,
-    WizardState,
+    ApiTokenView, AppError, AuditPageView, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary,
+    DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedTokenView, Overview, PreviewView,
+    RunDetail, SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery,
+    UsersPage, VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 

@@ -169,7 +169,12 @@ fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>
         let who = current
             .updated_by
             .clone()
-            .map(|by| format!(" Last changed {} by {by}.", current.updated_at.clone().unwrap_or_default()))
+            .map(|by| {
+                format!(
+                    " Last changed {} by {by}.",
+                    current.updated_at.clone().unwrap_or_default()
+                )
+            })
             .unwrap_or_default();
         view! {
             <p data-testid="signin-status"><span class="badge badge-success">"Configured"</span>" "{tested}{who}
@@ -178,7 +183,8 @@ fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>
         }
         .into_any()
     } else {
-        view! { <p data-testid="signin-status"><span class="badge badge-neutral">"Not configured"</span></p> }.into_any()
+        view! { <p data-testid="signin-status"><span class="badge badge-neutral">"Not configured"</span></p> }
+            .into_any()
     };
 
     view! {

@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn mutations_need_the_public_origin() {
         let public = "https://roster.example.com";
-        let same = headers(&[("host", "internal:3000"), ("origin", "https://roster.example.com")]);
+        let same = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "https://roster.example.com"),
+        ]);
         let other_scheme = headers(&[("origin", "http://roster.example.com")]);
         let foreign = headers(&[("origin", "https://evil.example")]);
         assert!(!is_cross_site(&Method::POST, &same, public));
@@ -146,16 +149,28 @@ mod tests {
         assert!(is_cross_site(&Method::POST, &foreign, public));
         assert!(!is_cross_site(&Method::GET, &foreign, public));
         assert!(is_cross_site(&Method::POST, &headers(&[]), public));
-        assert!(!is_cross_site(&Method::POST, &headers(&[("sec-fetch-site", "same-origin")]), public));
-        assert!(is_cross_site(&Method::POST, &headers(&[("sec-fetch-site", "same-site")]), public));
+        assert!(!is_cross_site(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            public
+        ));
+        assert!(is_cross_site(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-site")]),
+            public
+        ));
     }
 
     #[test]
     fn only_entry_pages_probes_assets_and_real_jwks_paths_are_public() {
         assert!(is_public("/signin") && is_public("/healthz") && is_public("/pkg/roster.wasm"));
-        assert!(is_public("/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/jwks.json"));
+        assert!(is_public(
+            "/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/jwks.json"
+        ));
         assert!(!is_public("/directories/jwks.json"));
-        assert!(!is_public("/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/users/jwks.json"));
+        assert!(!is_public(
+            "/directories/0b6c4a4e-7a5e-4f63-9d0e-0d3c1d2b3a4f/users/jwks.json"
+        ));
         assert!(!is_public("/directories/0b6c"));
         assert!(!is_public("/") && !is_public("/settings") && !is_public("/api/get_overview"));
     }

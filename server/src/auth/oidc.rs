@@ -43,7 +43,12 @@ fn problem_page(e: &DomainError) -> Response {
         Some(hint) => format!("{} {hint}", e.message),
         None => e.message.clone(),
     };
-    page(status, "Cannot sign in with Okta", &message, ("/signin", "Back to sign-in"))
+    page(
+        status,
+        "Cannot sign in with Okta",
+        &message,
+        ("/signin", "Back to sign-in"),
+    )
 }
 
 /// `GET /auth/login`: off to Okta.
@@ -69,10 +74,7 @@ pub async fn callback_handler(
     request: Request,
 ) -> Result<Response, WebError> {
     let ip = client_ip(&request, state.config.trust_forwarded_for);
-    let pending: Option<PendingFlow> = session
-        .remove(SESSION_PENDING)
-        .await
-        .map_err(WebError::session)?;
+    let pending: Option<PendingFlow> = session.remove(SESSION_PENDING).await.map_err(WebError::session)?;
     match state.core.signin.complete(pending, &params, ip).await {
         CallbackOutcome::SignedIn(signed_in) => {
             // A fresh session id at sign-in: no fixation.
@@ -130,9 +132,14 @@ pub async fn signout_handler(
 ) -> Result<Response, WebError> {
     let signin_id: Option<String> = session.get(SESSION_SIGNIN_ID).await.map_err(WebError::session)?;
     let id_token: Option<String> = session.get(SESSION_ID_TOKEN).await.map_err(WebError::session)?;
-    let end_session: Option<String> = session.get(SESSION_END_SESSION).await.map_err(WebError::session)?;
+    let end_session: Option<String> = session
+        .get(SESSION_END_SESSION)
+        .await
+        .map_err(WebError::session)?;
     if let Some(id) = signin_id {
-        let actor = actor.map(|Extension(a)| a).unwrap_or_else(|| Actor::anonymous(None));
+        let actor = actor
+            .map(|Extension(a)| a)
+            .unwrap_or_else(|| Actor::anonymous(None));
         state.core.signin.sign_out(&actor, &id).await?;
     }
     session.flush().await.map_err(WebError::session)?;

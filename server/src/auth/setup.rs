@@ -34,10 +34,19 @@ pub async fn setup_confirm_handler(Query(query): Query<SetupToken>) -> Response 
 
 /// `POST /setup`: spends a one-time link: creates the first admin, or (a
 /// link from `roster admin setup-link`) signs in an existing one.
-pub async fn setup_handler(State(state): State<AppState>, session: Session, request: Request) -> Result<Response, WebError> {
+pub async fn setup_handler(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Result<Response, WebError> {
     let ip = client_ip(&request, state.config.trust_forwarded_for);
     let Ok(Form(form)) = Form::<SetupToken>::from_request(request, &state).await else {
-        return Ok(page(StatusCode::BAD_REQUEST, "Sign-in link not valid", "Open the link again.", ("/signin", "Back to sign-in")));
+        return Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in link not valid",
+            "Open the link again.",
+            ("/signin", "Back to sign-in"),
+        ));
     };
     if !state.setup_attempts.allow(ip.as_deref().unwrap_or("unknown")) {
         tracing::warn!(ip = ?ip, "setup link attempts rate-limited");

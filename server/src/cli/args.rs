@@ -40,6 +40,28 @@ pub enum Command {
     /// API tokens of the running server.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Sign in with Okta: show, set or turn off the OIDC app settings.
+    #[command(subcommand)]
+    Signin(SigninCommand),
+    /// The audit log: sign-ins, configuration changes, syncs, tokens.
+    Audit {
+        /// An action (signin.succeeded) or a prefix ending in a dot (directory.).
+        #[arg(long)]
+        action: Option<String>,
+        /// Part of the actor's name or id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only failures (refused sign-ins, …).
+        #[arg(long)]
+        failed: bool,
+        /// At most this many entries (newest first).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Print a shell completion script (e.g. `roster completions bash > /etc/bash_completion.d/roster`).
     Completions {
         #[arg(value_enum)]
@@ -59,6 +81,44 @@ pub enum AdminCommand {
         scope: Scope,
         #[command(flatten)]
         output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigninCommand {
+    /// The settings (never the secret) and the values to enter in Okta.
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Save the settings. Test sign-in needs a browser, so this saves them
+    /// untested and says so; run Test sign-in in Settings → Sign-in afterwards.
+    Set {
+        /// acme.okta.com, or an issuer such as https://acme.okta.com/oauth2/default.
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from standard input (one line); omit to keep the saved one.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// An Okta group whose members administer Roster (repeat for several).
+        #[arg(long = "admin-group", required = true)]
+        admin_groups: Vec<String>,
+        /// An Okta group whose members get read-only access (repeat for several).
+        #[arg(long = "viewer-group")]
+        viewer_groups: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Turn Okta sign-in off (setup and recovery links keep working).
+    Remove {
+        #[command(flatten)]
+        remote: Remote,
     },
 }
 

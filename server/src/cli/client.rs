@@ -101,6 +101,11 @@ impl Client {
         decode(&bytes)
     }
 
+    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, CliError> {
+        let (_, bytes) = self.send(Method::PUT, path, Some(body)).await?;
+        decode(&bytes)
+    }
+
     /// For endpoints that answer 204.
     pub async fn call(&self, method: Method, path: &str) -> Result<(), CliError> {
         self.send(method, path, None).await.map(|_| ())

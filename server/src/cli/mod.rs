@@ -12,8 +12,8 @@ pub use args::{Cli, Command};
 pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
 
 use args::{
-    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, Scope, TokensCommand,
-    UsersCommand,
+    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, Scope, SigninCommand,
+    TokensCommand, UsersCommand,
 };
 use client::{encode, Client};
 use reqwest::Method;
@@ -51,6 +51,15 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Groups(c) => groups(c).await,
         Command::Runs(c) => runs(c).await,
         Command::Tokens(c) => tokens(c).await,
+        Command::Signin(c) => signin(c).await,
+        Command::Audit {
+            action,
+            actor,
+            failed,
+            limit,
+            remote,
+            output,
+        } => audit(action, actor, failed, limit, remote, output.json).await,
     }
 }
 
@@ -609,4 +618,139 @@ async fn tokens(command: TokensCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn signin(command: SigninCommand) -> Result<(), CliError> {
+    let show = |v: &Value, json: bool| {
+        if json {
+            print_json(v);
+            return;
+        }
+        let groups = |key: &str| {
+            v[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        };
+        let configured = v["configured"].as_bool().unwrap_or(false);
+        print(
+            &["SETTING", "VALUE"],
+            &[
+                vec!["configured".into(), configured.to_string()],
+                vec!["issuer".into(), text(v, "issuer")],
+                vec!["client id".into(), text(v, "client_id")],
+                vec![
+                    "client secret".into(),
+                    if v["client_secret_set"].as_bool().unwrap_or(false) {
+                        "saved (sealed)".into()
+                    } else {
+                        "-".into()
+                    },
+                ],
+                vec!["admin groups".into(), groups("admin_groups")],
+                vec!["viewer groups".into(), groups("viewer_groups")],
+                vec![
+                    "tested".into(),
+                    match (v["tested_by"].as_str(), v["tested_at"].as_str()) {
+                        (Some(by), Some(at)) => format!("by {by} on {at}"),
+                        _ if configured => "no: run Test sign-in in Settings → Sign-in".into(),
+                        _ => "-".into(),
+                    },
+                ],
+                vec![
+                    "sign-in redirect URI".into(),
+                    text(&v["okta_app"], "sign_in_redirect_uri"),
+                ],
+                vec![
+                    "sign-out redirect URI".into(),
+                    text(&v["okta_app"], "sign_out_redirect_uri"),
+                ],
+            ],
+        );
+    };
+    match command {
+        SigninCommand::Show { remote, output } => {
+            let v: Value = client(&remote)?.get("/signin").await?;
+            show(&v, output.json);
+            Ok(())
+        }
+        SigninCommand::Set {
+            issuer,
+            client_id,
+            client_secret_stdin,
+            admin_groups,
+            viewer_groups,
+            remote,
+            output,
+        } => {
+            let secret = if client_secret_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| {
+                    CliError::usage(format!("cannot read the client secret from standard input: {e}"))
+                })?;
+                Some(line.trim().to_owned()).filter(|s| !s.is_empty())
+            } else {
+                None
+            };
+            let body = json!({
+                "issuer": issuer,
+                "client_id": client_id,
+                "client_secret": secret,
+                "admin_groups": admin_groups.join("\n"),
+                "viewer_groups": viewer_groups.join("\n"),
+                "save_anyway": true,
+            });
+            let v: Value = client(&remote)?.put("/signin", &body).await?;
+            if !output.json {
+                eprintln!("Saved without Test sign-in: open Settings → Sign-in and run Test sign-in before relying on it.");
+            }
+            show(&v, output.json);
+            Ok(())
+        }
+        SigninCommand::Remove { remote } => {
+            client(&remote)?.call(Method::DELETE, "/signin").await?;
+            println!("Okta sign-in is off. Setup links (roster admin setup-link) still work.");
+            Ok(())
+        }
+    }
+}
+
+async fn audit(
+    action: Option<String>,
+    actor: Option<String>,
+    failed: bool,
+    limit: usize,
+    remote: Remote,
+    json: bool,
+) -> Result<(), CliError> {
+    let mut query = vec![format!("failed_only={failed}")];
+    if let Some(a) = action {
+        query.push(format!("action={}", encode(&a)));
+    }
+    if let Some(a) = actor {
+        query.push(format!("actor={}", encode(&a)));
+    }
+    let client = client(&remote)?;
+    let mut entries: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    while entries.len() < limit {
+        let page_size = (limit - entries.len()).min(200);
+        let mut path = format!("/audit?{}&limit={page_size}", query.join("&"));
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", encode(c)));
+        }
+        let page: Value = client.get(&path).await?;
+        entries.extend(page["entries"].as_array().cloned().unwrap_or_default());
+        cursor = page["next"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    emit(
+        &entries,
+        json,
+        &["AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "IP"],
+        &["at", "actor_name", "action", "target", "outcome", "ip"],
+    );
+    Ok(())
 }

@@ -98,21 +98,14 @@ impl Actor {
         Err(DomainError::forbidden(message).with_hint(hint))
     }
 
-    /// Only people (and the host) manage sign-in and tokens, never a token
-    /// that could otherwise mint itself successors or lock admins out.
-    pub fn require_person_admin(&self) -> DomainResult<()> {
-        self.require_write()?;
-        match self.kind {
-            ActorKind::Person { .. } | ActorKind::Host => Ok(()),
-            _ => Err(DomainError::forbidden("Only a signed-in administrator can change this.")
-                .with_hint("Sign in to Roster as an administrator, or use `roster admin` on the host.")),
-        }
-    }
-
     pub fn kind_str(&self) -> &'static str {
         match &self.kind {
-            ActorKind::Person { role: Role::Admin, .. } => "admin",
-            ActorKind::Person { role: Role::Viewer, .. } => "viewer",
+            ActorKind::Person {
+                role: Role::Admin, ..
+            } => "admin",
+            ActorKind::Person {
+                role: Role::Viewer, ..
+            } => "viewer",
             ActorKind::Token { .. } => "api-token",
             ActorKind::Host => "host",
             ActorKind::System => "system",
@@ -141,7 +134,6 @@ mod tests {
         let rw = Actor::token(TokenId::new(), TokenScope::ReadWrite, "t", None);
         assert!(viewer.require_write().is_err() && ro.require_write().is_err());
         assert!(admin.require_write().is_ok() && rw.require_write().is_ok());
-        assert!(rw.require_person_admin().is_err() && admin.require_person_admin().is_ok());
         assert!(Actor::anonymous(None).require_write().is_err());
     }
 }

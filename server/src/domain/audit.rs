@@ -142,7 +142,13 @@ impl Audit {
         Self { store }
     }
 
-    pub async fn record(&self, actor: &Actor, action: AuditAction, target: Option<&str>, detail: serde_json::Value) {
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: Option<&str>,
+        detail: serde_json::Value,
+    ) {
         self.write(actor, action, target, detail, true).await;
     }
 
@@ -158,7 +164,14 @@ impl Audit {
 
     /// The change it records has already happened, so a failed write is
     /// logged loudly rather than turned into an error for the caller.
-    async fn write(&self, actor: &Actor, action: AuditAction, target: Option<&str>, detail: serde_json::Value, ok: bool) {
+    async fn write(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: Option<&str>,
+        detail: serde_json::Value,
+        ok: bool,
+    ) {
         let id = actor.id_string();
         let entry = NewAuditEntry {
             actor_kind: actor.kind_str(),
@@ -186,8 +199,10 @@ impl Audit {
                 .iter()
                 .any(|a| a.as_str() == action || a.as_str().starts_with(action) && action.ends_with('.'));
             if !known {
-                return Err(DomainError::invalid(format!("“{action}” is not an audit action."))
-                    .with_hint("Use a name such as signin.succeeded, or a prefix such as directory."));
+                return Err(
+                    DomainError::invalid(format!("“{action}” is not an audit action."))
+                        .with_hint("Use a name such as signin.succeeded, or a prefix such as directory."),
+                );
             }
         }
         let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -199,7 +214,9 @@ impl Audit {
         };
         let actor = query.actor.as_deref().map(str::trim).filter(|a| !a.is_empty());
         if actor.is_some_and(|a| a.len() > 200) {
-            return Err(DomainError::invalid("The actor filter is longer than 200 characters."));
+            return Err(DomainError::invalid(
+                "The actor filter is longer than 200 characters.",
+            ));
         }
         let mut rows = self
             .store

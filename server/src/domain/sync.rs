@@ -97,7 +97,12 @@ impl SyncService {
             .await
             .map_err(sync_error)?;
         self.audit
-            .record(actor, AuditAction::SyncStarted, Some(id.as_str()), serde_json::json!({"run_id": run_id}))
+            .record(
+                actor,
+                AuditAction::SyncStarted,
+                Some(id.as_str()),
+                serde_json::json!({"run_id": run_id}),
+            )
             .await;
         Ok(RunId::parse(&run_id)?)
     }
@@ -159,7 +164,12 @@ impl SyncService {
     }
 
     /// Applies (or discards) the changes the circuit breaker held back.
-    pub async fn resolve_pending(&self, actor: &Actor, id: &DirectoryId, apply: bool) -> DomainResult<RunStatus> {
+    pub async fn resolve_pending(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        apply: bool,
+    ) -> DomainResult<RunStatus> {
         actor.require_write()?;
         self.directories.active(id).await?;
         let engine = self.directories.engine();
@@ -167,14 +177,24 @@ impl SyncService {
             let outcome = engine.confirm(id.as_str()).await.map_err(sync_error)?;
             tracing::info!(directory_id = %id, run_id = outcome.run_id, "held changes applied");
             self.audit
-                .record(actor, AuditAction::ReviewApplied, Some(id.as_str()), serde_json::json!({"run_id": outcome.run_id}))
+                .record(
+                    actor,
+                    AuditAction::ReviewApplied,
+                    Some(id.as_str()),
+                    serde_json::json!({"run_id": outcome.run_id}),
+                )
                 .await;
             Ok(outcome.status)
         } else {
             engine.discard(id.as_str()).await.map_err(sync_error)?;
             tracing::info!(directory_id = %id, "held changes discarded");
             self.audit
-                .record(actor, AuditAction::ReviewDiscarded, Some(id.as_str()), serde_json::json!({}))
+                .record(
+                    actor,
+                    AuditAction::ReviewDiscarded,
+                    Some(id.as_str()),
+                    serde_json::json!({}),
+                )
                 .await;
             Ok(RunStatus::Discarded)
         }

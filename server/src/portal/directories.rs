@@ -97,11 +97,17 @@ pub async fn cards(core: &Core) -> Result<Vec<DirectoryCard>, AppError> {
 }
 
 pub async fn sync_now(core: &Core, id: String) -> Result<String, AppError> {
-    Ok(core.sync.sync_now(&actor().await?, &directory_id(&id)?).await?.to_string())
+    Ok(core
+        .sync
+        .sync_now(&actor().await?, &directory_id(&id)?)
+        .await?
+        .to_string())
 }
 
 pub async fn resolve_pending(core: &Core, id: String, apply: bool) -> Result<(), AppError> {
-    core.sync.resolve_pending(&actor().await?, &directory_id(&id)?, apply).await?;
+    core.sync
+        .resolve_pending(&actor().await?, &directory_id(&id)?, apply)
+        .await?;
     Ok(())
 }
 
@@ -156,7 +162,9 @@ pub(super) fn verify_view(r: VerifyResult) -> VerifyView {
 
 pub async fn verify_existing(core: &Core, id: String) -> Result<VerifyView, AppError> {
     Ok(verify_view(
-        core.directories.verify_active(&actor().await?, &directory_id(&id)?).await?,
+        core.directories
+            .verify_active(&actor().await?, &directory_id(&id)?)
+            .await?,
     ))
 }
 
@@ -201,6 +209,8 @@ pub async fn update_settings(core: &Core, id: String, form: SettingsForm) -> Res
 }
 
 pub async fn rotate_key(core: &Core, id: String) -> Result<(), AppError> {
-    core.directories.rotate_key(&actor().await?, &directory_id(&id)?).await?;
+    core.directories
+        .rotate_key(&actor().await?, &directory_id(&id)?)
+        .await?;
     Ok(())
 }

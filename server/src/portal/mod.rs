@@ -13,10 +13,11 @@ use crate::{
     model::DirectoryId,
 };
 use app::api::{
-    AccessPort, ApiTokenView, AppError, AuditPageView, SigninForm, SigninSettingsView, SigninTestView, BoxFuture, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectoryPort,
-    DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, InstancePort,
-    IssuedTokenView, Overview, Ports, PreviewView, RecordsPort, RunDetail, SettingsForm, UserDetail,
-    UserQuery, UsersPage, VerifyView, WizardPort, WizardState,
+    AccessPort, ApiTokenView, AppError, AuditPageView, BoxFuture, ConnectionCheck, DirectoryCard,
+    DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage,
+    InstanceName, InstancePort, IssuedTokenView, Overview, Ports, PreviewView, RecordsPort, RunDetail,
+    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
+    VerifyView, WizardPort, WizardState,
 };
 use std::sync::Arc;
 

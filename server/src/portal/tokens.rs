@@ -32,11 +32,7 @@ pub async fn list(core: &Core) -> Result<Vec<ApiTokenView>, AppError> {
         .collect())
 }
 
-pub async fn create(
-    core: &Core,
-    name: String,
-    scope: String,
-) -> Result<IssuedTokenView, AppError> {
+pub async fn create(core: &Core, name: String, scope: String) -> Result<IssuedTokenView, AppError> {
     let scope = TokenScope::parse(&scope)
         .ok_or_else(|| AppError::Invalid("Choose read-only or read-write.".into()))?;
     let issued = core

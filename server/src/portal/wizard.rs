@@ -1,10 +1,10 @@
 //! The Add Directory wizard for the UI: drafts, connection, Verify, Preview, Create.
 
+use super::actor;
 use super::{
     directories::{error_view, verify_view},
     directory_id,
 };
-use super::actor;
 use crate::{
     domain::{
         clock::relative,
@@ -78,7 +78,11 @@ pub async fn verify(core: &Core, id: String, app_id: Option<String>) -> Result<V
 }
 
 pub async fn preview(core: &Core, id: String) -> Result<PreviewView, AppError> {
-    Ok(preview_view(core.directories.preview(&actor().await?, &directory_id(&id)?).await?))
+    Ok(preview_view(
+        core.directories
+            .preview(&actor().await?, &directory_id(&id)?)
+            .await?,
+    ))
 }
 
 pub async fn drafts(core: &Core) -> Result<Vec<DraftView>, AppError> {
@@ -99,7 +103,10 @@ pub async fn drafts(core: &Core) -> Result<Vec<DraftView>, AppError> {
 }
 
 pub async fn discard(core: &Core, id: String) -> Result<(), AppError> {
-    Ok(core.directories.discard_draft(&actor().await?, &directory_id(&id)?).await?)
+    Ok(core
+        .directories
+        .discard_draft(&actor().await?, &directory_id(&id)?)
+        .await?)
 }
 
 pub async fn create(core: &Core, id: String, name: String) -> Result<String, AppError> {

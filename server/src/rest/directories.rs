@@ -3,16 +3,16 @@
 
 use super::{problem::Problem, Body, Path, Query};
 use crate::{
-    domain::Actor,
     domain::directories::{
         DirectoryDetail, DirectoryResource, DirectorySummary, Draft, KeysView, Preview, RawSyncSettings,
         VerifyResult,
     },
+    domain::Actor,
     model::{DirectoryId, OktaAppId, RunId},
     state::AppState,
 };
-use axum::{Extension, Json};
 use axum::{extract::State, http::StatusCode};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -140,15 +140,20 @@ pub async fn verify(
         .map(|a| OktaAppId::parse(&a))
         .transpose()
         .map_err(crate::domain::DomainError::from)?;
-    Ok(Json(state.core.directories.verify(&actor, &id, app.as_ref()).await?))
+    Ok(Json(
+        state.core.directories.verify(&actor, &id, app.as_ref()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/directories/{id}/preview", tag = "directories",
     params(("id" = String, Path, description = "Draft directory id")),
     responses((status = 200, description = "What the first sync would import; nothing is imported", body = Preview),
               (status = 409, description = "Not verified", body = Problem)))]
-pub async fn preview(State(state): State<AppState>,
-    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<Json<Preview>> {
+pub async fn preview(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<DirectoryId>,
+) -> Result<Json<Preview>> {
     Ok(Json(state.core.directories.preview(&actor, &id).await?))
 }
 
@@ -212,8 +217,11 @@ pub async fn settings(
 #[utoipa::path(post, path = "/directories/{id}/pause", tag = "directories",
     params(("id" = String, Path, description = "Directory id")),
     responses((status = 204, description = "No scheduled syncs until resumed")))]
-pub async fn pause(State(state): State<AppState>,
-    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
+pub async fn pause(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<DirectoryId>,
+) -> Result<StatusCode> {
     state.core.directories.pause(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -221,8 +229,11 @@ pub async fn pause(State(state): State<AppState>,
 #[utoipa::path(post, path = "/directories/{id}/resume", tag = "directories",
     params(("id" = String, Path, description = "Directory id")),
     responses((status = 204, description = "Scheduled syncs resume")))]
-pub async fn resume(State(state): State<AppState>,
-    Extension(actor): Extension<Actor>, Path(id): Path<DirectoryId>) -> Result<StatusCode> {
+pub async fn resume(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<DirectoryId>,
+) -> Result<StatusCode> {
     state.core.directories.resume(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

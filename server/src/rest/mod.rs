@@ -3,6 +3,7 @@
 //! from these handlers (`/api/v1/openapi.json`). Handlers parse, call one
 //! domain function and serialise the domain's read models.
 
+mod access;
 mod auth;
 mod directories;
 mod problem;
@@ -39,6 +40,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "sync", description = "Sync Now, runs and held changes"),
         (name = "identities", description = "Users, groups and memberships (present records only)"),
         (name = "tokens", description = "API tokens"),
+        (name = "access", description = "Okta sign-in settings and the audit log"),
     )
 )]
 struct ApiDoc;
@@ -91,6 +93,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(records::members))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(access::get, access::put, access::delete))
+        .routes(routes!(access::audit))
 }
 
 /// The OpenAPI document, as served.

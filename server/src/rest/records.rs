@@ -14,8 +14,7 @@ use crate::{
     state::AppState,
     web::encode_query_value,
 };
-use axum::{
-    Extension,extract::State, Json};
+use axum::{extract::State, Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

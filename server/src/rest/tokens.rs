@@ -52,8 +52,11 @@ pub async fn create(
 #[utoipa::path(delete, path = "/tokens/{token_id}", tag = "tokens",
     params(("token_id" = String, Path, description = "Token id")),
     responses((status = 204, description = "Revoked, with every token made with it: they stop working at once"), (status = 404, body = Problem)))]
-pub async fn revoke(State(state): State<AppState>,
-    Extension(actor): Extension<Actor>, Path(id): Path<TokenId>) -> Result<StatusCode> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<TokenId>,
+) -> Result<StatusCode> {
     state.core.instance.tokens().revoke(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -60,23 +60,18 @@ impl Store {
 
     /// Newest first; one more row than `limit` tells the caller there is a next page.
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-        let action_prefix = filter
-            .action
-            .as_deref()
-            .filter(|a| a.ends_with('.'))
-            .map(|a| format!("{}%", a.replace(['%', '_'], "")));
+        // Prefixes and substrings are compared literally (no LIKE wildcards:
+        // action names contain underscores).
+        let action_prefix = filter.action.as_deref().filter(|a| a.ends_with('.'));
         let action_exact = filter.action.as_deref().filter(|a| !a.ends_with('.'));
-        let actor = filter
-            .actor
-            .as_deref()
-            .map(|a| format!("%{}%", a.to_lowercase().replace(['%', '_'], "")));
+        let actor = filter.actor.as_deref().map(str::to_lowercase);
         Ok(sqlx::query_as(
             "SELECT id, at, actor_kind, actor_id, actor_name, action, target, detail, outcome, ip
              FROM audit_log
              WHERE ($1 IS NULL OR id < $1)
                AND ($2 IS NULL OR action = $2)
-               AND ($3 IS NULL OR action LIKE $3)
-               AND ($4 IS NULL OR lower(actor_name) LIKE $4 OR lower(IFNULL(actor_id, '')) LIKE $4)
+               AND ($3 IS NULL OR substr(action, 1, length($3)) = $3)
+               AND ($4 IS NULL OR instr(lower(actor_name), $4) > 0 OR instr(lower(IFNULL(actor_id, '')), $4) > 0)
                AND ($5 = 0 OR outcome = 'failed')
              ORDER BY id DESC LIMIT $6",
         )

@@ -12,8 +12,8 @@ mod identity_writes;
 mod keys;
 mod records;
 mod settings;
-mod signin;
 mod setup_tokens;
+mod signin;
 mod staging;
 mod sync_runs;
 

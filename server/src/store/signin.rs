@@ -275,7 +275,11 @@ impl Store {
 
     /// Revokes the live sign-ins of a directory's suspended users (Okta
     /// keeps them assigned, so a sync does not remove them).
-    pub async fn revoke_signins_of_suspended(&self, directory_id: &str, reason: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn revoke_signins_of_suspended(
+        &self,
+        directory_id: &str,
+        reason: &str,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(&format!(
             "UPDATE signins SET revoked_at = $2, revoked_reason = $3
              WHERE revoked_at IS NULL AND (
@@ -328,7 +332,11 @@ impl Store {
     }
 
     /// Which of `names` a directory holds as present groups.
-    pub async fn known_group_names(&self, directory_id: &str, names: &[String]) -> Result<Vec<String>, StoreError> {
+    pub async fn known_group_names(
+        &self,
+        directory_id: &str,
+        names: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
         Ok(sqlx::query_scalar(&format!(
             "SELECT g.name FROM directory_groups g

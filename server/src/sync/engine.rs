@@ -42,7 +42,11 @@ impl DeprovisionHook for LogDeprovisions {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
             if !removed_okta_ids.is_empty() {
-                tracing::info!(directory_id, count = removed_okta_ids.len(), "users removed by sync");
+                tracing::info!(
+                    directory_id,
+                    count = removed_okta_ids.len(),
+                    "users removed by sync"
+                );
             }
         })
     }

@@ -10,10 +10,10 @@ use okta_sim::{ServiceAppPatch, ServiceAppSpec};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Run {
@@ -23,7 +23,7 @@ impl Run {
 }
 
 /// Runs the real binary off the test's runtime (which keeps serving meanwhile).
-async fn roster(app: &TestApp, token: Option<&str>, args: &[&str]) -> Run {
+pub(crate) async fn roster(app: &TestApp, token: Option<&str>, args: &[&str]) -> Run {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
     command
         .args(args)

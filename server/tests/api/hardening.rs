@@ -17,12 +17,18 @@ async fn every_page_carries_the_security_headers_and_a_nonce_that_the_scripts_us
         assert_eq!(response.status(), 200, "{path}");
         let h = response.headers().clone();
         let csp = h["content-security-policy"].to_str().unwrap().to_owned();
-        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{csp}"
+        );
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
         assert_eq!(h["cache-control"], "no-store", "{path}");
-        assert!(h.get("strict-transport-security").is_none(), "plain http: no HSTS");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "plain http: no HSTS"
+        );
         let nonce = csp
             .split("'nonce-")
             .nth(1)
@@ -32,10 +38,17 @@ async fn every_page_carries_the_security_headers_and_a_nonce_that_the_scripts_us
         let html = response.text().await.unwrap();
         let scripts = html.matches("<script").count();
         assert!(scripts > 0, "{path} has scripts");
-        assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries the nonce on {path}");
+        assert_eq!(
+            html.matches(&format!("nonce=\"{nonce}\"")).count(),
+            scripts,
+            "every script carries the nonce on {path}"
+        );
     }
     let other = app.get_page("/signin").await;
-    let again = other.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let again = other.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(!again.is_empty());
     let api = app
         .client
@@ -52,9 +65,16 @@ async fn https_public_url_adds_hsts_and_mutations_are_checked_against_it_behind_
     let app = spawn_app_with(&[("ROSTER_PUBLIC_URL", "https://roster.example.com")]).await;
     // A proxy rewrote Host: the origin check compares with the public URL, not Host.
     let response = app.sign_in_with_setup_link().await;
-    assert_eq!(response.status(), 303, "same public origin accepted whatever Host says");
+    assert_eq!(
+        response.status(),
+        303,
+        "same public origin accepted whatever Host says"
+    );
     let page = app.get_page("/signin").await;
-    assert!(page.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    assert!(page.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
     // The same host over plain http is another origin.
     let refused = app
         .client
@@ -88,7 +108,11 @@ async fn origin_less_and_cross_site_posts_with_a_session_are_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(fetch_meta.status(), 303, "a same-origin browser request without Origin is fine");
+    assert_eq!(
+        fetch_meta.status(),
+        303,
+        "a same-origin browser request without Origin is fine"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +146,10 @@ async fn oversized_bodies_get_413_not_500() {
 #[tokio::test]
 async fn only_a_directory_id_jwks_path_is_public() {
     let app = spawn_app().await;
-    for path in ["/directories/jwks.json", "/directories/6f1c2d3e-0000-4000-8000-000000000000/users/jwks.json"] {
+    for path in [
+        "/directories/jwks.json",
+        "/directories/6f1c2d3e-0000-4000-8000-000000000000/users/jwks.json",
+    ] {
         let response = app.get_page(path).await;
         assert_eq!(response.status(), 303, "{path} needs a session");
         assert_eq!(response.headers()["location"], "/signin");
@@ -133,7 +160,11 @@ async fn only_a_directory_id_jwks_path_is_public() {
         .send()
         .await
         .unwrap();
-    assert_ne!(real.status(), 303, "the real JWKS path is public (404 for an unknown directory)");
+    assert_ne!(
+        real.status(),
+        303,
+        "the real JWKS path is public (404 for an unknown directory)"
+    );
 }
 
 #[cfg(unix)]
@@ -155,7 +186,13 @@ async fn the_data_directory_and_database_are_private() {
     drop(again);
     for entry in std::fs::read_dir(data.path()).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_file() && path.file_name().unwrap().to_string_lossy().starts_with("roster.db") {
+        if path.is_file()
+            && path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("roster.db")
+        {
             assert_eq!(mode(&path) & 0o077, 0, "{} is {:o}", path.display(), mode(&path));
         }
     }
@@ -170,7 +207,10 @@ async fn the_setup_get_only_asks_and_guesses_are_rate_limited() {
     let preview = client().get(app.url(&path)).send().await.unwrap();
     assert_eq!(preview.status(), 200);
     let html = preview.text().await.unwrap();
-    assert!(html.contains("method=\"post\"") && html.contains("Continue"), "{html}");
+    assert!(
+        html.contains("method=\"post\"") && html.contains("Continue"),
+        "{html}"
+    );
     assert_eq!(app.state.core.instance.overview().await.unwrap().admins, 0);
     // Guessing is limited per address…
     let mut last = 0;
@@ -191,18 +231,34 @@ async fn the_setup_get_only_asks_and_guesses_are_rate_limited() {
 async fn the_core_refuses_a_viewers_changes_and_audits_an_admins() {
     let app = spawn_app().await;
     let core = &app.state.core;
-    let viewer = Actor::person(uuid::Uuid::new_v4(), Role::Viewer, "Vera Viewer", Some("10.0.0.9".into()));
+    let viewer = Actor::person(
+        uuid::Uuid::new_v4(),
+        Role::Viewer,
+        "Vera Viewer",
+        Some("10.0.0.9".into()),
+    );
     let refused = core.directories.start_draft(&viewer).await.unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Forbidden);
     assert!(refused.message.contains("read-only"), "{refused:?}");
     let unknown = DirectoryId::new();
-    assert_eq!(core.directories.pause(&viewer, &unknown).await.unwrap_err().kind, ErrorKind::Forbidden);
-    assert_eq!(core.sync.sync_now(&viewer, &unknown).await.unwrap_err().kind, ErrorKind::Forbidden);
+    assert_eq!(
+        core.directories.pause(&viewer, &unknown).await.unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    assert_eq!(
+        core.sync.sync_now(&viewer, &unknown).await.unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
     assert_eq!(
         core.instance.rename(&viewer, "Nope").await.unwrap_err().kind,
         ErrorKind::Forbidden
     );
-    let admin = Actor::person(uuid::Uuid::new_v4(), Role::Admin, "Ada Admin", Some("10.0.0.7".into()));
+    let admin = Actor::person(
+        uuid::Uuid::new_v4(),
+        Role::Admin,
+        "Ada Admin",
+        Some("10.0.0.7".into()),
+    );
     let draft = core.directories.start_draft(&admin).await.unwrap();
     let log = core.audit.list(&Default::default()).await.unwrap();
     let entry = log
@@ -213,5 +269,8 @@ async fn the_core_refuses_a_viewers_changes_and_audits_an_admins() {
     assert_eq!(entry.actor_name, "Ada Admin");
     assert_eq!(entry.ip.as_deref(), Some("10.0.0.7"));
     assert_eq!(entry.target.as_deref(), Some(draft.id.as_str()));
-    assert!(log.entries.iter().all(|e| e.actor_name != "Vera Viewer"), "refusals changed nothing");
+    assert!(
+        log.entries.iter().all(|e| e.actor_name != "Vera Viewer"),
+        "refusals changed nothing"
+    );
 }

@@ -7,7 +7,10 @@ async fn healthz_answers_without_a_session() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert!(body.get("version").is_none(), "the public probe tells no version: {body}");
+    assert!(
+        body.get("version").is_none(),
+        "the public probe tells no version: {body}"
+    );
 }
 
 #[tokio::test]

@@ -56,7 +56,11 @@ fn corrupted_key_file_is_one_line() {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::set_permissions(dir.path().join("master.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(
+            dir.path().join("master.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
     }
     let (code, stderr) = run_binary(&[
         ("ROSTER_DATA_DIR", dir.path().to_str().unwrap()),

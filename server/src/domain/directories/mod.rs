@@ -100,7 +100,11 @@ fn verify_result(report: &VerifyReport) -> VerifyResult {
 
 impl Directories {
     pub fn new(lifecycle: DirectoryService, store: Store, audit: Audit) -> Self {
-        Self { lifecycle, store, audit }
+        Self {
+            lifecycle,
+            store,
+            audit,
+        }
     }
 
     pub fn engine(&self) -> &SyncEngine {
@@ -138,7 +142,12 @@ impl Directories {
 
     /// Deletes an active directory (its name typed as confirmation) or
     /// discards a draft (no confirmation: nothing was synced).
-    pub async fn remove(&self, actor: &Actor, id: &DirectoryId, confirm_name: Option<&str>) -> DomainResult<()> {
+    pub async fn remove(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        confirm_name: Option<&str>,
+    ) -> DomainResult<()> {
         match self.store.directory(id.as_str()).await? {
             Some(d) if d.state == DirectoryState::Draft => self.discard_draft(actor, id).await,
             Some(_) => self.delete(actor, id, confirm_name.unwrap_or_default()).await,
@@ -332,7 +341,12 @@ impl Directories {
         actor.require_write()?;
         let key = self.lifecycle.create_draft_with_keys().await?;
         self.audit
-            .record(actor, AuditAction::DirectoryDraftStarted, Some(&key.directory_id), serde_json::json!({"kid": key.jwk.kid}))
+            .record(
+                actor,
+                AuditAction::DirectoryDraftStarted,
+                Some(&key.directory_id),
+                serde_json::json!({"kid": key.jwk.kid}),
+            )
             .await;
         self.draft(&DirectoryId::parse(&key.directory_id)?).await
     }
@@ -397,7 +411,12 @@ impl Directories {
     }
 
     /// Verify whichever the directory is: a draft or an active one.
-    pub async fn verify(&self, actor: &Actor, id: &DirectoryId, app: Option<&OktaAppId>) -> DomainResult<VerifyResult> {
+    pub async fn verify(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        app: Option<&OktaAppId>,
+    ) -> DomainResult<VerifyResult> {
         match self.store.directory(id.as_str()).await? {
             Some(d) if d.state == DirectoryState::Draft => self.verify_draft(actor, id, app).await,
             Some(_) => self.verify_active(actor, id).await,
@@ -419,13 +438,23 @@ impl Directories {
     }
 
     /// "Create": activates a verified draft and starts its first sync.
-    pub async fn create(&self, actor: &Actor, id: &DirectoryId, name: &str) -> DomainResult<DirectorySummary> {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        name: &str,
+    ) -> DomainResult<DirectorySummary> {
         actor.require_write()?;
         self.draft_row(id).await?;
         self.lifecycle.create(id.as_str(), name).await?;
         let d = self.active(id).await?;
         self.audit
-            .record(actor, AuditAction::DirectoryCreated, Some(id.as_str()), serde_json::json!({"name": d.name}))
+            .record(
+                actor,
+                AuditAction::DirectoryCreated,
+                Some(id.as_str()),
+                serde_json::json!({"name": d.name}),
+            )
             .await;
         self.summary(&d).await
     }
@@ -442,7 +471,12 @@ impl Directories {
         self.store.delete_directory(id.as_str()).await?;
         tracing::info!(directory_id = %id, "draft directory discarded");
         self.audit
-            .record(actor, AuditAction::DirectoryDraftDiscarded, Some(id.as_str()), serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::DirectoryDraftDiscarded,
+                Some(id.as_str()),
+                serde_json::json!({}),
+            )
             .await;
         Ok(())
     }
@@ -458,7 +492,12 @@ impl Directories {
         self.lifecycle.update_settings(id.as_str(), raw).await?;
         tracing::info!(directory_id = %id, "directory settings updated");
         self.audit
-            .record(actor, AuditAction::DirectorySettingsChanged, Some(id.as_str()), serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::DirectorySettingsChanged,
+                Some(id.as_str()),
+                serde_json::json!({}),
+            )
             .await;
         Ok(())
     }
@@ -472,7 +511,12 @@ impl Directories {
             .await?;
         tracing::info!(directory_id = %id, "directory paused");
         self.audit
-            .record(actor, AuditAction::DirectoryPaused, Some(id.as_str()), serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::DirectoryPaused,
+                Some(id.as_str()),
+                serde_json::json!({}),
+            )
             .await;
         Ok(())
     }
@@ -484,7 +528,12 @@ impl Directories {
         self.store.set_paused(id.as_str(), None).await?;
         tracing::info!(directory_id = %id, "directory resumed");
         self.audit
-            .record(actor, AuditAction::DirectoryResumed, Some(id.as_str()), serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::DirectoryResumed,
+                Some(id.as_str()),
+                serde_json::json!({}),
+            )
             .await;
         Ok(())
     }
@@ -508,7 +557,12 @@ impl Directories {
         self.store.delete_directory(id.as_str()).await?;
         tracing::info!(directory_id = %id, "directory deleted");
         self.audit
-            .record(actor, AuditAction::DirectoryDeleted, Some(id.as_str()), serde_json::json!({"name": d.name}))
+            .record(
+                actor,
+                AuditAction::DirectoryDeleted,
+                Some(id.as_str()),
+                serde_json::json!({"name": d.name}),
+            )
             .await;
         Ok(())
     }
@@ -520,7 +574,12 @@ impl Directories {
         self.lifecycle.rotate_key(id.as_str()).await?;
         tracing::info!(directory_id = %id, "key rotation started");
         self.audit
-            .record(actor, AuditAction::KeyRotationStarted, Some(id.as_str()), serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::KeyRotationStarted,
+                Some(id.as_str()),
+                serde_json::json!({}),
+            )
             .await;
         self.keys(id).await
     }

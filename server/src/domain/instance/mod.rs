@@ -105,7 +105,12 @@ impl Instance {
         self.store.set_instance_name(name.as_str()).await?;
         tracing::info!(name = name.as_str(), "instance renamed");
         self.audit
-            .record(actor, AuditAction::InstanceRenamed, None, serde_json::json!({"name": name.as_str()}))
+            .record(
+                actor,
+                AuditAction::InstanceRenamed,
+                None,
+                serde_json::json!({"name": name.as_str()}),
+            )
             .await;
         Ok(name.into_inner())
     }

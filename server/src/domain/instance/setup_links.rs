@@ -57,7 +57,12 @@ impl SetupLinks {
         let link = self.issue().await?;
         tracing::warn!("a one-time recovery sign-in link was issued on the host (roster admin setup-link)");
         self.audit
-            .record(actor, AuditAction::RecoveryLinkIssued, None, serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::RecoveryLinkIssued,
+                None,
+                serde_json::json!({}),
+            )
             .await;
         Ok(link)
     }

@@ -79,7 +79,9 @@ impl Tokens {
             ActorKind::Token { .. } => format!("token “{}”", actor.name),
             _ => actor.name.clone(),
         };
-        let issued = self.create_under(name, scope, &created_by, parent.as_ref()).await?;
+        let issued = self
+            .create_under(name, scope, &created_by, parent.as_ref())
+            .await?;
         self.audit
             .record(
                 actor,
@@ -141,7 +143,12 @@ impl Tokens {
         if self.store.revoke_api_token(id.as_str()).await? {
             tracing::info!(token_id = %id, "API token revoked, with any tokens made with it");
             self.audit
-                .record(actor, AuditAction::ApiTokenRevoked, Some(id.as_str()), serde_json::json!({}))
+                .record(
+                    actor,
+                    AuditAction::ApiTokenRevoked,
+                    Some(id.as_str()),
+                    serde_json::json!({}),
+                )
                 .await;
             Ok(())
         } else {

@@ -11,7 +11,10 @@
 mod oidc;
 mod settings;
 
-pub use oidc::{verify_id_token, FlowSecrets, GroupsClaim, Identity, OidcError, RelyingParty, RpClient, ALLOWED_CLOCK_SKEW};
+pub use oidc::{
+    verify_id_token, FlowSecrets, GroupsClaim, Identity, OidcError, RelyingParty, RpClient,
+    ALLOWED_CLOCK_SKEW,
+};
 pub use settings::{parse_issuer, role_for, OktaAppValues, SettingsInput, ValidSettings, CALLBACK_PATH};
 
 use super::{
@@ -138,11 +141,17 @@ pub struct StartedFlow {
 pub enum CallbackOutcome {
     SignedIn(Box<SignedIn>),
     /// Authenticated, but in none of the groups that give access.
-    Refused { who: String, needed: Vec<String> },
+    Refused {
+        who: String,
+        needed: Vec<String>,
+    },
     /// A Test sign-in finished; the settings tab shows the report.
     Tested(TestReport),
     /// Nothing signed in: a title and a message for the page (the reason is logged).
-    Failed { title: String, message: String },
+    Failed {
+        title: String,
+        message: String,
+    },
 }
 
 #[derive(Debug)]
@@ -196,7 +205,10 @@ fn random_id() -> String {
 
 fn internal(e: impl std::fmt::Display) -> DomainError {
     tracing::error!(error = %e, "sign-in settings could not be read");
-    DomainError::new(super::ErrorKind::Internal, "The sign-in settings could not be read.")
+    DomainError::new(
+        super::ErrorKind::Internal,
+        "The sign-in settings could not be read.",
+    )
 }
 
 impl SignInService {
@@ -307,7 +319,7 @@ impl SignInService {
         test_id: Option<&str>,
         save_anyway: bool,
     ) -> DomainResult<SigninSettingsView> {
-        actor.require_person_admin()?;
+        actor.require_write()?;
         let valid = self.validate(input).await?;
         let tested_by = test_id.and_then(|id| self.passed_test_of(id, &valid));
         if tested_by.is_none() && !save_anyway {
@@ -323,7 +335,9 @@ impl SignInService {
                 .seal(valid.client_secret.as_bytes(), SECRET_PURPOSE),
             admin_groups: valid.admin_groups.clone(),
             viewer_groups: valid.viewer_groups.clone(),
-            tested_at: tested_by.as_ref().map(|_| clock::human(time::OffsetDateTime::now_utc())),
+            tested_at: tested_by
+                .as_ref()
+                .map(|_| clock::human(time::OffsetDateTime::now_utc())),
             tested_by: tested_by.clone(),
             updated_at: String::new(),
             updated_by: actor.name.clone(),
@@ -349,13 +363,18 @@ impl SignInService {
 
     /// Turns Okta sign-in off (setup and recovery links keep working).
     pub async fn remove(&self, actor: &Actor) -> DomainResult<()> {
-        actor.require_person_admin()?;
+        actor.require_write()?;
         if !self.store.delete_signin_settings().await? {
             return Err(DomainError::not_found("Okta sign-in configuration"));
         }
         tracing::warn!("Okta sign-in settings removed");
         self.audit
-            .record(actor, AuditAction::SignInSettingsRemoved, None, serde_json::json!({}))
+            .record(
+                actor,
+                AuditAction::SignInSettingsRemoved,
+                None,
+                serde_json::json!({}),
+            )
             .await;
         Ok(())
     }
@@ -372,7 +391,7 @@ impl SignInService {
     /// Starts a Test sign-in of unsaved settings; the browser opens
     /// `/auth/test/{id}` in a new tab.
     pub async fn start_test(&self, actor: &Actor, input: &SettingsInput) -> DomainResult<String> {
-        actor.require_person_admin()?;
+        actor.require_write()?;
         let valid = self.validate(input).await?;
         let id = random_id();
         let now = time::OffsetDateTime::now_utc();
@@ -392,10 +411,9 @@ impl SignInService {
     }
 
     pub fn test_report(&self, test_id: &str) -> DomainResult<TestReport> {
-        let tests = self
-            .tests
-            .lock()
-            .map_err(|_| DomainError::new(super::ErrorKind::Internal, "Test sign-in state is unavailable."))?;
+        let tests = self.tests.lock().map_err(|_| {
+            DomainError::new(super::ErrorKind::Internal, "Test sign-in state is unavailable.")
+        })?;
         tests
             .get(test_id)
             .map(|t| t.report.clone())
@@ -434,17 +452,22 @@ impl SignInService {
     pub async fn begin(&self, purpose: FlowPurpose) -> DomainResult<StartedFlow> {
         let settings = match &purpose {
             FlowPurpose::SignIn => self.stored().await?.map(|(_, v)| v).ok_or_else(|| {
-                DomainError::not_found("Okta sign-in configuration")
-                    .with_hint("Sign in with a setup link, then configure Okta sign-in under Settings → Sign-in.")
+                DomainError::not_found("Okta sign-in configuration").with_hint(
+                    "Sign in with a setup link, then configure Okta sign-in under Settings → Sign-in.",
+                )
             })?,
             FlowPurpose::Test { test_id } => self.test_settings(test_id).ok_or_else(|| {
-                DomainError::not_found("The test sign-in").with_hint("Start Test sign-in again from Settings → Sign-in.")
+                DomainError::not_found("The test sign-in")
+                    .with_hint("Start Test sign-in again from Settings → Sign-in.")
             })?,
         };
         let rp = self.relying_party(&settings).await.map_err(|e| {
             tracing::warn!(error = %e, "OIDC discovery failed");
-            DomainError::new(super::ErrorKind::Upstream, format!("Cannot start sign-in with Okta: {e}"))
-                .with_hint("Check the Okta domain or issuer URL under Settings → Sign-in.")
+            DomainError::new(
+                super::ErrorKind::Upstream,
+                format!("Cannot start sign-in with Okta: {e}"),
+            )
+            .with_hint("Check the Okta domain or issuer URL under Settings → Sign-in.")
         })?;
         let (url, secrets) = rp.authorization_url();
         Ok(StartedFlow {
@@ -473,7 +496,8 @@ impl SignInService {
             }
         };
         let Some(pending) = pending else {
-            self.audit_failure(&anonymous, "no sign-in in progress (replayed or foreign state)").await;
+            self.audit_failure(&anonymous, "no sign-in in progress (replayed or foreign state)")
+                .await;
             return fail(
                 "callback without a pending flow in the session (replayed, or started in another browser)",
                 "Sign-in link not valid",
@@ -486,7 +510,8 @@ impl SignInService {
         }
         if let Some(error) = &params.error {
             let description = params.error_description.clone().unwrap_or_default();
-            self.audit_failure(&anonymous, &format!("{error}: {description}")).await;
+            self.audit_failure(&anonymous, &format!("{error}: {description}"))
+                .await;
             return fail(
                 &format!("Okta answered {error}: {description}"),
                 "Sign-in cancelled",
@@ -496,9 +521,15 @@ impl SignInService {
                 ),
             );
         }
-        if time::OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > FLOW_VALIDITY.whole_seconds() {
+        if time::OffsetDateTime::now_utc().unix_timestamp() - pending.started_at
+            > FLOW_VALIDITY.whole_seconds()
+        {
             self.audit_failure(&anonymous, "sign-in took too long").await;
-            return fail("the flow is older than 10 minutes", "Sign-in expired", "The sign-in took too long. Start again.");
+            return fail(
+                "the flow is older than 10 minutes",
+                "Sign-in expired",
+                "The sign-in took too long. Start again.",
+            );
         }
         if params.state.as_deref() != Some(pending.secrets.state.as_str()) {
             self.audit_failure(&anonymous, "state mismatch").await;
@@ -510,14 +541,28 @@ impl SignInService {
         }
         let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
             self.audit_failure(&anonymous, "no code").await;
-            return fail("no code in the callback", "Sign-in failed", "Okta sent no authorization code. Start again.");
+            return fail(
+                "no code in the callback",
+                "Sign-in failed",
+                "Okta sent no authorization code. Start again.",
+            );
         };
         let settings = match self.stored().await {
             Ok(Some((_, s))) => s,
             Ok(None) => {
-                return fail("settings removed during the flow", "Sign-in failed", "Okta sign-in is no longer configured.")
+                return fail(
+                    "settings removed during the flow",
+                    "Sign-in failed",
+                    "Okta sign-in is no longer configured.",
+                )
             }
-            Err(e) => return fail(&e.to_string(), "Sign-in failed", "Roster could not read its sign-in settings."),
+            Err(e) => {
+                return fail(
+                    &e.to_string(),
+                    "Sign-in failed",
+                    "Roster could not read its sign-in settings.",
+                )
+            }
         };
         let identity = match self.identify(&settings, code, &pending.secrets).await {
             Ok(identity) => identity,
@@ -536,7 +581,10 @@ impl SignInService {
             let actor = Actor::anonymous(ip.clone());
             self.audit
                 .record_failure(
-                    &Actor { name: who.clone(), ..actor },
+                    &Actor {
+                        name: who.clone(),
+                        ..actor
+                    },
                     AuditAction::SignInRefused,
                     Some(&identity.subject),
                     serde_json::json!({"reason": "not in an admin or viewer group", "groups": groups}),
@@ -557,11 +605,20 @@ impl SignInService {
                     .and_then(|rp| rp.end_session_endpoint().map(str::to_owned)),
                 ..signed_in
             })),
-            Err(e) => fail(&e.to_string(), "Sign-in failed", "Roster could not record the sign-in. Try again."),
+            Err(e) => fail(
+                &e.to_string(),
+                "Sign-in failed",
+                "Roster could not record the sign-in. Try again.",
+            ),
         }
     }
 
-    async fn identify(&self, settings: &ValidSettings, code: &str, secrets: &FlowSecrets) -> Result<Identity, OidcError> {
+    async fn identify(
+        &self,
+        settings: &ValidSettings,
+        code: &str,
+        secrets: &FlowSecrets,
+    ) -> Result<Identity, OidcError> {
         let rp = self.relying_party(settings).await?;
         rp.finish(&self.http, code, secrets).await
     }
@@ -621,7 +678,12 @@ impl SignInService {
         })
     }
 
-    async fn complete_test(&self, test_id: &str, pending: &PendingFlow, params: &CallbackParams) -> TestReport {
+    async fn complete_test(
+        &self,
+        test_id: &str,
+        pending: &PendingFlow,
+        params: &CallbackParams,
+    ) -> TestReport {
         let failed = |error: String| TestReport {
             state: "failed".into(),
             error: Some(error),
@@ -637,7 +699,11 @@ impl SignInService {
                 failed("The answer's state does not match the test this browser started.".into())
             }
             (Some(settings), None) => match self
-                .identify(&settings, params.code.as_deref().unwrap_or_default(), &pending.secrets)
+                .identify(
+                    &settings,
+                    params.code.as_deref().unwrap_or_default(),
+                    &pending.secrets,
+                )
                 .await
             {
                 Err(e) => failed(e.to_string()),
@@ -692,7 +758,12 @@ impl SignInService {
 
     async fn audit_failure(&self, actor: &Actor, reason: &str) {
         self.audit
-            .record_failure(actor, AuditAction::SignInRefused, None, serde_json::json!({"reason": reason}))
+            .record_failure(
+                actor,
+                AuditAction::SignInRefused,
+                None,
+                serde_json::json!({"reason": reason}),
+            )
             .await;
     }
 
@@ -722,7 +793,12 @@ impl SignInService {
             _ => AuditAction::SetupLinkUsed,
         };
         self.audit
-            .record(&Actor::person(admin_id, Role::Admin, name, ip), action, None, serde_json::json!({}))
+            .record(
+                &Actor::person(admin_id, Role::Admin, name, ip),
+                action,
+                None,
+                serde_json::json!({}),
+            )
             .await;
         Ok(id)
     }
@@ -762,7 +838,11 @@ impl SignInService {
     /// After a sync committed: revokes the sessions of people it removed,
     /// and of people no longer in any group that gave them their role
     /// (judged only by groups the directory actually holds).
-    pub async fn revoke_after_sync(&self, directory_id: &str, removed_okta_ids: &[String]) -> DomainResult<usize> {
+    pub async fn revoke_after_sync(
+        &self,
+        directory_id: &str,
+        removed_okta_ids: &[String],
+    ) -> DomainResult<usize> {
         let mut revoked = self
             .store
             .revoke_signins_of_users(directory_id, removed_okta_ids, "deprovisioned in Okta")
@@ -776,7 +856,11 @@ impl SignInService {
             revoked.extend(self.revoke_lost_roles(directory_id, &settings).await?);
         }
         if !revoked.is_empty() {
-            tracing::warn!(directory_id, sessions = revoked.len(), "revoked sessions of people Okta deprovisioned or removed from Roster's groups");
+            tracing::warn!(
+                directory_id,
+                sessions = revoked.len(),
+                "revoked sessions of people Okta deprovisioned or removed from Roster's groups"
+            );
             self.audit
                 .record(
                     &Actor::system(),
@@ -789,7 +873,11 @@ impl SignInService {
         Ok(revoked.len())
     }
 
-    async fn revoke_lost_roles(&self, directory_id: &str, settings: &ValidSettings) -> DomainResult<Vec<String>> {
+    async fn revoke_lost_roles(
+        &self,
+        directory_id: &str,
+        settings: &ValidSettings,
+    ) -> DomainResult<Vec<String>> {
         let mut revoked = Vec::new();
         for signin in self.store.live_signins().await? {
             if signin.method != SignInMethod::Okta {
@@ -811,7 +899,10 @@ impl SignInService {
                 continue; // not a person of this directory
             };
             if !groups.iter().any(|g| known.contains(g))
-                && self.store.revoke_signin(&signin.id, "removed from Roster's groups in Okta").await?
+                && self
+                    .store
+                    .revoke_signin(&signin.id, "removed from Roster's groups in Okta")
+                    .await?
             {
                 revoked.push(signin.id);
             }

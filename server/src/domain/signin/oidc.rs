@@ -28,31 +28,37 @@ pub struct GroupsClaim {
 
 impl AdditionalClaims for GroupsClaim {}
 
-type IdFields =
-    IdTokenFields<GroupsClaim, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type IdFields = IdTokenFields<
+    GroupsClaim,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 type TokenAnswer = StandardTokenResponse<IdFields, CoreTokenType>;
 
 /// A client built from discovery: authorization endpoint set, token and
 /// userinfo endpoints as the issuer published them.
-pub type RpClient<HasAuth = EndpointSet, HasToken = EndpointMaybeSet, HasUserInfo = EndpointMaybeSet> = Client<
-    GroupsClaim,
-    CoreAuthDisplay,
-    CoreGenderClaim,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJsonWebKey,
-    CoreAuthPrompt,
-    StandardErrorResponse<CoreErrorResponseType>,
-    TokenAnswer,
-    CoreTokenIntrospectionResponse,
-    CoreRevocableToken,
-    CoreRevocationErrorResponse,
-    HasAuth,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    HasToken,
-    HasUserInfo,
->;
+pub type RpClient<HasAuth = EndpointSet, HasToken = EndpointMaybeSet, HasUserInfo = EndpointMaybeSet> =
+    Client<
+        GroupsClaim,
+        CoreAuthDisplay,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJsonWebKey,
+        CoreAuthPrompt,
+        StandardErrorResponse<CoreErrorResponseType>,
+        TokenAnswer,
+        CoreTokenIntrospectionResponse,
+        CoreRevocableToken,
+        CoreRevocationErrorResponse,
+        HasAuth,
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointNotSet,
+        HasToken,
+        HasUserInfo,
+    >;
 
 /// Why a sign-in could not complete; each maps to a page and a log line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +110,8 @@ impl RelyingParty {
         client_secret: &str,
         redirect_uri: &str,
     ) -> Result<Self, OidcError> {
-        let issuer = IssuerUrl::new(issuer.to_owned()).map_err(|e| OidcError::Configuration(e.to_string()))?;
+        let issuer =
+            IssuerUrl::new(issuer.to_owned()).map_err(|e| OidcError::Configuration(e.to_string()))?;
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, http)
             .await
             .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
@@ -155,7 +162,12 @@ impl RelyingParty {
     }
 
     /// Exchanges the code, checks the ID token, and fills missing claims from userinfo.
-    pub async fn finish(&self, http: &reqwest::Client, code: &str, secrets: &FlowSecrets) -> Result<Identity, OidcError> {
+    pub async fn finish(
+        &self,
+        http: &reqwest::Client,
+        code: &str,
+        secrets: &FlowSecrets,
+    ) -> Result<Identity, OidcError> {
         let answer = self
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -193,10 +205,7 @@ impl RelyingParty {
             identity.email = claims.email().map(|e| e.to_string());
         }
         if identity.name.is_none() {
-            identity.name = claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string());
+            identity.name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
         }
         if identity.groups.is_none() {
             identity.groups = claims.additional_claims().groups.clone();
@@ -210,7 +219,12 @@ impl RelyingParty {
 /// [`ALLOWED_CLOCK_SKEW`], and the `nonce` this flow sent.
 pub fn verify_id_token<HA, HT, HU>(
     client: &RpClient<HA, HT, HU>,
-    id_token: &openidconnect::IdToken<GroupsClaim, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    id_token: &openidconnect::IdToken<
+        GroupsClaim,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
     nonce: &str,
 ) -> Result<Identity, OidcError>
 where
@@ -223,7 +237,9 @@ where
         .set_time_fn(|| chrono::Utc::now() - ALLOWED_CLOCK_SKEW)
         .set_issue_time_verifier_fn(|iat| {
             if iat > chrono::Utc::now() + ALLOWED_CLOCK_SKEW {
-                Err(format!("issued in the future ({iat}); check the clocks of Okta and this server"))
+                Err(format!(
+                    "issued in the future ({iat}); check the clocks of Okta and this server"
+                ))
             } else {
                 Ok(())
             }
@@ -281,7 +297,15 @@ mod tests {
         )
     }
 
-    fn token(key: &KeyPair, claims: serde_json::Value) -> openidconnect::IdToken<GroupsClaim, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm> {
+    fn token(
+        key: &KeyPair,
+        claims: serde_json::Value,
+    ) -> openidconnect::IdToken<
+        GroupsClaim,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    > {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = Some(key.kid().to_owned());
         let raw = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
@@ -299,7 +323,8 @@ mod tests {
     #[test]
     fn a_good_token_yields_its_claims() {
         let key = KeyPair::generate().unwrap();
-        let identity = verify_id_token(&client(&key), &token(&key, claims(CLIENT, 0, 300, "n1")), "n1").unwrap();
+        let identity =
+            verify_id_token(&client(&key), &token(&key, claims(CLIENT, 0, 300, "n1")), "n1").unwrap();
         assert_eq!(identity.subject, "00u1");
         assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
         assert_eq!(identity.groups, Some(vec!["Roster Admins".to_owned()]));
@@ -309,8 +334,15 @@ mod tests {
     fn tokens_for_another_audience_expired_or_with_another_nonce_are_refused() {
         let key = KeyPair::generate().unwrap();
         let c = client(&key);
-        let other_audience = verify_id_token(&c, &token(&key, claims("0oasomeoneelse000000", 0, 300, "n1")), "n1");
-        assert!(matches!(other_audience, Err(OidcError::IdToken(ref m)) if m.contains("audience") || m.contains("aud")), "{other_audience:?}");
+        let other_audience = verify_id_token(
+            &c,
+            &token(&key, claims("0oasomeoneelse000000", 0, 300, "n1")),
+            "n1",
+        );
+        assert!(
+            matches!(other_audience, Err(OidcError::IdToken(ref m)) if m.contains("audience") || m.contains("aud")),
+            "{other_audience:?}"
+        );
         let expired = verify_id_token(&c, &token(&key, claims(CLIENT, -900, -600, "n1")), "n1");
         assert!(expired.is_err(), "expired ten minutes ago");
         let wrong_nonce = verify_id_token(&c, &token(&key, claims(CLIENT, 0, 300, "n2")), "n1");
@@ -330,6 +362,9 @@ mod tests {
         assert!(verify_id_token(&c, &token(&key, claims(CLIENT, -400, -60, "n")), "n").is_ok());
         // Issued ten minutes in the future: clocks are too far apart.
         let ahead = verify_id_token(&c, &token(&key, claims(CLIENT, 600, 900, "n")), "n");
-        assert!(matches!(ahead, Err(OidcError::IdToken(ref m)) if m.contains("future")), "{ahead:?}");
+        assert!(
+            matches!(ahead, Err(OidcError::IdToken(ref m)) if m.contains("future")),
+            "{ahead:?}"
+        );
     }
 }

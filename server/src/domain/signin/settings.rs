@@ -16,7 +16,7 @@ pub const SIGNED_OUT_PATH: &str = "/signin";
 const MAX_GROUPS: usize = 50;
 
 /// The form as typed, from any front door.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, ToSchema)]
 pub struct SettingsInput {
     /// `acme.okta.com`, `https://acme.okta.com`, or a custom authorization
     /// server `https://acme.okta.com/oauth2/aus…`.
@@ -29,6 +29,19 @@ pub struct SettingsInput {
     pub admin_groups: String,
     #[serde(default)]
     pub viewer_groups: String,
+}
+
+impl std::fmt::Debug for SettingsInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingsInput")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Validated settings, the secret in clear only in memory.
@@ -60,7 +73,11 @@ impl ValidSettings {
     ) -> Result<Self, String> {
         let issuer = parse_issuer(&input.issuer, extra_origins)?;
         let client_id = ClientId::parse(&input.client_id)?.as_str().to_owned();
-        let typed = input.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let typed = input
+            .client_secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let client_secret = match (typed, stored_secret) {
             (Some(s), _) => {
                 if s.len() > 512 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -79,7 +96,9 @@ impl ValidSettings {
         }
         let viewer_groups = parse_groups(&input.viewer_groups)?;
         if let Some(both) = viewer_groups.iter().find(|g| admin_groups.contains(g)) {
-            return Err(format!("“{both}” is both an admin and a viewer group; keep it in one list."));
+            return Err(format!(
+                "“{both}” is both an admin and a viewer group; keep it in one list."
+            ));
         }
         Ok(Self {
             issuer,
@@ -97,7 +116,12 @@ impl ValidSettings {
             hash.update(part.as_bytes());
             hash.update([0]);
         }
-        for g in self.admin_groups.iter().chain([&String::new()]).chain(&self.viewer_groups) {
+        for g in self
+            .admin_groups
+            .iter()
+            .chain([&String::new()])
+            .chain(&self.viewer_groups)
+        {
             hash.update(g.as_bytes());
             hash.update([0]);
         }
@@ -125,7 +149,9 @@ pub fn role_for(groups: &[String], admin_groups: &[String], viewer_groups: &[Str
 pub fn parse_issuer(raw: &str, extra_origins: &[String]) -> Result<String, String> {
     let trimmed = raw.trim().trim_end_matches('/');
     if trimmed.is_empty() {
-        return Err("Enter the Okta domain (acme.okta.com) or the issuer URL of an authorization server.".into());
+        return Err(
+            "Enter the Okta domain (acme.okta.com) or the issuer URL of an authorization server.".into(),
+        );
     }
     let (origin_part, server) = match trimmed.find("/oauth2/") {
         Some(at) => (&trimmed[..at], Some(&trimmed[at + "/oauth2/".len()..])),
@@ -151,7 +177,10 @@ fn parse_groups(raw: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for name in raw.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
         if name.len() > 255 || name.chars().any(char::is_control) {
-            return Err(format!("“{}…” is not a group name Okta allows.", name.chars().take(40).collect::<String>()));
+            return Err(format!(
+                "“{}…” is not a group name Okta allows.",
+                name.chars().take(40).collect::<String>()
+            ));
         }
         if !out.iter().any(|g| g == name) {
             out.push(name.to_owned());
@@ -182,9 +211,10 @@ impl OktaAppValues {
             sign_in_redirect_uri: format!("{public_url}{CALLBACK_PATH}"),
             sign_out_redirect_uri: format!("{public_url}{SIGNED_OUT_PATH}"),
             assignments: "Assign the groups that may use Roster (the admin and viewer groups below).".into(),
-            groups_claim: "Sign On tab → OpenID Connect ID Token → Groups claim type Filter, claim name “groups”, \
+            groups_claim:
+                "Sign On tab → OpenID Connect ID Token → Groups claim type Filter, claim name “groups”, \
                            Matches regex “.*” (or Equals your admin group's name)."
-                .into(),
+                    .into(),
         }
     }
 }
@@ -205,7 +235,10 @@ mod tests {
 
     #[test]
     fn issuers_follow_the_okta_domain_rules() {
-        assert_eq!(parse_issuer("acme.okta.com", &[]).unwrap(), "https://acme.okta.com");
+        assert_eq!(
+            parse_issuer("acme.okta.com", &[]).unwrap(),
+            "https://acme.okta.com"
+        );
         assert_eq!(
             parse_issuer("https://acme.okta.com/oauth2/default/", &[]).unwrap(),
             "https://acme.okta.com/oauth2/default"
@@ -216,7 +249,10 @@ mod tests {
         assert!(parse_issuer("https://acme.okta.com/other", &[]).is_err());
         assert!(parse_issuer("https://10.0.0.1", &[]).is_err());
         let extra = vec!["http://127.0.0.1:4000".to_owned()];
-        assert_eq!(parse_issuer("http://127.0.0.1:4000", &extra).unwrap(), "http://127.0.0.1:4000");
+        assert_eq!(
+            parse_issuer("http://127.0.0.1:4000", &extra).unwrap(),
+            "http://127.0.0.1:4000"
+        );
     }
 
     #[test]
