@@ -3,11 +3,22 @@
 // origin), reads the one-time setup link Roster prints, and saves a signed-in
 // admin session for the tests. Returns the teardown that stops both.
 import { spawn, ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { request, FullConfig } from "@playwright/test";
+import { startOp, OpUser } from "./op";
+
+/** The OIDC client registered at the test OpenID Provider (Okta-shaped id). */
+export const OIDC_CLIENT_ID = "0oaRosterE2eSignIn01";
+export const OIDC_CLIENT_SECRET = "e2e-oidc-secret-9f3b7c2a-never-in-clear";
+/** People at the OpenID Provider; the login typed on its page is the sub. */
+export const OIDC_USERS: OpUser[] = [
+  { sub: "ada", email: "ada@example.com", name: "Ada Admin", groups: ["Roster Admins", "Everyone"] },
+  { sub: "vic", email: "vic@example.com", name: "Vic Viewer", groups: ["Roster Viewers", "Everyone"] },
+  { sub: "olga", email: "olga@example.com", name: "Olga Outsider", groups: ["Everyone"] },
+];
 
 const repo = path.resolve(__dirname, "../..");
 
@@ -35,7 +46,7 @@ function waitForSetupLink(child: ChildProcess, timeoutMs: number): Promise<strin
         resolve(match[1]);
       }
     });
-    child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    // Roster's log goes to test-results/roster.log (see below), not the console.
     child.on("exit", (code) => reject(new Error(`roster exited with ${code}:\n${seen}`)));
   });
 }
@@ -77,6 +88,20 @@ export default async function globalSetup(_config: FullConfig) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "roster-e2e-"));
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
+  // A real, certified OpenID Provider (panva's oidc-provider) stands in for Okta's sign-in.
+  const op = await startOp({
+    redirectUris: [`${baseURL}/auth/callback`],
+    postLogoutRedirectUris: [`${baseURL}/signin`],
+    users: OIDC_USERS,
+    clientId: OIDC_CLIENT_ID,
+    clientSecret: OIDC_CLIENT_SECRET,
+  });
+  process.env.OP_URL = op.url;
+  mkdirSync(path.join(__dirname, "../test-results"), { recursive: true });
+  // Everything Roster prints, for the test that greps it for secrets.
+  const logFile = path.join(__dirname, "../test-results/roster.log");
+  process.env.ROSTER_LOG_FILE = logFile;
+  const log = createWriteStream(logFile);
   const child = spawn(binary, [], {
     cwd: repo,
     env: {
@@ -84,23 +109,31 @@ export default async function globalSetup(_config: FullConfig) {
       ROSTER_LISTEN: `127.0.0.1:${port}`,
       ROSTER_DATA_DIR: dataDir,
       ROSTER_SITE_ROOT: path.join(repo, "target/site"),
-      ROSTER_LOG: process.env.ROSTER_LOG ?? "warn",
-      ROSTER_OKTA_EXTRA_ORIGINS: sim.url,
+      ROSTER_LOG: process.env.ROSTER_LOG ?? "info,sqlx=warn",
+      ROSTER_OKTA_EXTRA_ORIGINS: `${sim.url},${op.url}`,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  child.stdout?.on("data", (chunk: Buffer) => log.write(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => log.write(chunk));
   const setupLink = await waitForSetupLink(child, 30_000);
   process.env.ROSTER_BASE_URL = baseURL;
   process.env.ROSTER_DATA_DIR = dataDir;
 
-  mkdirSync(path.join(__dirname, "../test-results"), { recursive: true });
   const api = await request.newContext();
-  const response = await api.get(setupLink);
+  // Opening the link only asks; confirming it (a same-origin POST) signs in.
+  const confirm = await api.get(setupLink);
+  if (!confirm.ok() || !(await confirm.text()).includes('method="post"')) {
+    throw new Error(`setup link did not show its confirm page: ${confirm.status()}`);
+  }
+  const token = new URL(setupLink).searchParams.get("token") ?? "";
+  const response = await api.post(`${baseURL}/setup`, { form: { token }, headers: { origin: baseURL } });
   if (!response.ok()) throw new Error(`setup link failed: ${response.status()}`);
   await api.storageState({ path: path.join(__dirname, "../test-results/.admin-session.json") });
   await api.dispose();
 
   return async () => {
+    await op.stop();
     child.kill("SIGTERM");
     sim.child.kill("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });

@@ -13,6 +13,8 @@ use leptos_meta::Title;
 #[component]
 pub fn SigninSettings() -> impl IntoView {
     let (saved_version, set_saved_version) = signal(0u32);
+    // Outlives the editor, which is rebuilt from the saved settings.
+    let saved = RwSignal::new(false);
     let settings = Resource::new(move || saved_version.get(), |_| get_signin_settings());
     view! {
         <Title text="Sign-in" />
@@ -25,7 +27,7 @@ pub fn SigninSettings() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(current) => view! { <SigninEditor current set_saved_version /> }.into_any(),
+                    Ok(current) => view! { <SigninEditor current set_saved_version saved /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -67,7 +69,7 @@ fn OktaValues(app: OktaAppView) -> impl IntoView {
 }
 
 #[component]
-fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>) -> impl IntoView {
+fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>, saved: RwSignal<bool>) -> impl IntoView {
     let issuer = RwSignal::new(current.issuer.clone());
     let client_id = RwSignal::new(current.client_id.clone());
     let client_secret = RwSignal::new(String::new());
@@ -86,7 +88,6 @@ fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>
     let report = RwSignal::new(None::<SigninTestView>);
     let error = RwSignal::new(None::<AppError>);
     let needs_anyway = RwSignal::new(false);
-    let saved = RwSignal::new(false);
     let edited = move || {
         test_id.set(None);
         test_url.set(None);
@@ -156,7 +157,10 @@ fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>
     });
     let remove = Action::new(move |_: &()| async move {
         match remove_signin_settings().await {
-            Ok(()) => set_saved_version.update(|v| *v += 1),
+            Ok(()) => {
+                saved.set(false);
+                set_saved_version.update(|v| *v += 1);
+            }
             Err(e) => error.set(Some(e)),
         }
     });

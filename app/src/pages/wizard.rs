@@ -425,17 +425,38 @@ fn VerifyStep(
 #[component]
 fn AppPicker(report: VerifyView) -> impl IntoView {
     let chosen = report.chosen_app_id.clone().unwrap_or_default();
+    // Roster's own sign-in app is suggested: in Okta an OIDC app's id is its
+    // client ID, and syncing its assignments matches who may sign in.
+    let signin = Resource::new(|| (), |_| crate::api::get_signin_settings());
     view! {
         <label for="app-id">"App whose assigned users and groups Roster syncs"</label>
-        <select id="app-id" name="app_id">
-            // No silent default: with several apps the admin decides.
-            <option value="" disabled selected=chosen.is_empty()>"Choose the app…"</option>
-            {report.apps.into_iter().map(|app| {
-                let selected = app.id == chosen;
-                let text = format!("{} ({})", app.label, app.id);
-                view! { <option value=app.id selected=selected>{text}</option> }
-            }).collect_view()}
-        </select>
+        <Suspense fallback=|| ()>
+            {move || {
+                let (chosen, apps) = (chosen.clone(), report.apps.clone());
+                Suspend::new(async move {
+                    let suggested = signin.await.ok().filter(|s| s.configured).map(|s| s.client_id);
+                    let preselect = if chosen.is_empty() {
+                        suggested.clone().filter(|id| apps.iter().any(|a| &a.id == id)).unwrap_or_default()
+                    } else {
+                        chosen
+                    };
+                    view! {
+                        <select id="app-id" name="app_id">
+                            // With several apps the admin decides; the sign-in app is only suggested.
+                            <option value="" disabled selected=preselect.is_empty()>"Choose the app…"</option>
+                            {apps.into_iter().map(|app| {
+                                let selected = app.id == preselect;
+                                let mut text = format!("{} ({})", app.label, app.id);
+                                if suggested.as_deref() == Some(app.id.as_str()) {
+                                    text.push_str(" — Roster's sign-in app (suggested)");
+                                }
+                                view! { <option value=app.id selected=selected>{text}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
