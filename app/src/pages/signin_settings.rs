@@ -69,7 +69,11 @@ fn OktaValues(app: OktaAppView) -> impl IntoView {
 }
 
 #[component]
-fn SigninEditor(current: SigninSettingsView, set_saved_version: WriteSignal<u32>, saved: RwSignal<bool>) -> impl IntoView {
+fn SigninEditor(
+    current: SigninSettingsView,
+    set_saved_version: WriteSignal<u32>,
+    saved: RwSignal<bool>,
+) -> impl IntoView {
     let issuer = RwSignal::new(current.issuer.clone());
     let client_id = RwSignal::new(current.client_id.clone());
     let client_secret = RwSignal::new(String::new());

@@ -508,6 +508,14 @@ impl SignInService {
             let outcome = self.complete_test(test_id, &pending, params).await;
             return CallbackOutcome::Tested(outcome);
         }
+        if params.state.as_deref() != Some(pending.secrets.state.as_str()) {
+            self.audit_failure(&anonymous, "state mismatch").await;
+            return fail(
+                "the state parameter does not match this session's flow",
+                "Sign-in link not valid",
+                "The answer from Okta does not belong to the sign-in this browser started. Start again from the sign-in page.",
+            );
+        }
         if let Some(error) = &params.error {
             let description = params.error_description.clone().unwrap_or_default();
             self.audit_failure(&anonymous, &format!("{error}: {description}"))
@@ -529,14 +537,6 @@ impl SignInService {
                 "the flow is older than 10 minutes",
                 "Sign-in expired",
                 "The sign-in took too long. Start again.",
-            );
-        }
-        if params.state.as_deref() != Some(pending.secrets.state.as_str()) {
-            self.audit_failure(&anonymous, "state mismatch").await;
-            return fail(
-                "the state parameter does not match this session's flow",
-                "Sign-in link not valid",
-                "The answer from Okta does not belong to the sign-in this browser started. Start again from the sign-in page.",
             );
         }
         let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -691,13 +691,13 @@ impl SignInService {
         };
         let report = match (self.test_settings(test_id), &params.error) {
             (None, _) => failed("The test expired; start Test sign-in again.".into()),
+            (Some(_), _) if params.state.as_deref() != Some(pending.secrets.state.as_str()) => {
+                failed("The answer's state does not match the test this browser started.".into())
+            }
             (_, Some(error)) => failed(format!(
                 "Okta answered {error}: {}",
                 params.error_description.clone().unwrap_or_default()
             )),
-            (Some(_), None) if params.state.as_deref() != Some(pending.secrets.state.as_str()) => {
-                failed("The answer's state does not match the test this browser started.".into())
-            }
             (Some(settings), None) => match self
                 .identify(
                     &settings,
