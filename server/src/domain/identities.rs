@@ -236,6 +236,18 @@ pub struct Identities {
     store: Store,
 }
 
+/// The longest search accepted: longer ones only cost a full scan.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+fn check_search(search: &str) -> DomainResult<()> {
+    if search.chars().count() > MAX_SEARCH_CHARS {
+        return Err(DomainError::invalid(format!(
+            "Search for at most {MAX_SEARCH_CHARS} characters."
+        )));
+    }
+    Ok(())
+}
+
 impl Identities {
     pub fn new(directories: Directories, store: Store) -> Self {
         Self { directories, store }
@@ -243,6 +255,7 @@ impl Identities {
 
     /// Present users, filtered and sorted, one keyset page at a time.
     pub async fn users(&self, id: &DirectoryId, query: &UserQuery) -> DomainResult<Page<UserSummary>> {
+        check_search(&query.search)?;
         self.directories.active(id).await?;
         if let Some(group) = &query.group {
             self.present_group(id, group).await?;
@@ -532,6 +545,7 @@ impl Identities {
         search: &str,
         page: &PageRequest,
     ) -> DomainResult<Page<GroupSummary>> {
+        check_search(search)?;
         self.directories.active(id).await?;
         let rows = self
             .store

@@ -12,6 +12,7 @@ mod identities;
 mod pages;
 mod records;
 mod rest;
+mod sessions;
 mod signin;
 mod startup_errors;
 mod sync;
