@@ -79,9 +79,9 @@ fn AuditTable(entries: Vec<AuditEntryView>) -> impl IntoView {
                             <td title=e.at.clone()>{e.at_ago.clone()}</td>
                             <td>{e.actor_name.clone()}" "<span class="muted">"("{e.actor_kind.clone()}")"</span></td>
                             <td><code>{e.action.clone()}</code>{e.failed.then(|| view! { " "<span class="badge badge-danger">"failed"</span> })}</td>
-                            <td><code>{e.target.clone().unwrap_or_default()}</code></td>
+                            <td>{e.target.clone().map(|t| view! { <code>{t}</code> })}</td>
                             <td>{e.ip.clone().unwrap_or_default()}</td>
-                            <td class="detail"><code>{e.detail.clone()}</code></td>
+                            <td class="detail">{(!e.detail.is_empty()).then(|| view! { <code>{e.detail.clone()}</code> })}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

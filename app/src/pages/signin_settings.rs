@@ -44,7 +44,7 @@ fn OktaValues(app: OktaAppView) -> impl IntoView {
         });
         view! {
             <dt>{label}</dt>
-            <dd class="input-row">
+            <dd>
                 <code data-testid=testid>{value}</code>
                 <CopyButton value=copy label=label.to_lowercase() />
             </dd>
@@ -57,10 +57,12 @@ fn OktaValues(app: OktaAppView) -> impl IntoView {
                 "Okta Admin Console → "<b>"Applications → Applications → Create App Integration"</b>
                 " → "<b>"OIDC - OpenID Connect"</b>", "<b>"Web Application"</b>". Enter:"
             </p>
-            <dl class="facts">
+            <dl class="copy-list">
                 {row("Grant type", app.grant_type, "okta-grant-type")}
                 {row("Sign-in redirect URI", app.sign_in_redirect_uri, "okta-redirect-uri")}
                 {row("Sign-out redirect URI", app.sign_out_redirect_uri, "okta-signout-uri")}
+                {row("Groups claim name", "groups".into(), "okta-groups-claim")}
+                {row("Groups claim filter (Matches regex)", ".*".into(), "okta-groups-regex")}
             </dl>
             <p><b>"Assignments: "</b>{app.assignments}</p>
             <p><b>"Groups claim: "</b>{app.groups_claim}</p>
@@ -121,6 +123,11 @@ fn SigninEditor(
         async move {
             if let Ok(r) = get_signin_test(id).await {
                 if r.state != "pending" {
+                    // A passed test replaces the earlier "not tested" refusal.
+                    if r.state == "passed" {
+                        needs_anyway.set(false);
+                        error.set(None);
+                    }
                     report.set(Some(r));
                     test_url.set(None);
                 }
@@ -273,7 +280,7 @@ fn TestResult(report: SigninTestView) -> impl IntoView {
             {if passed {
                 view! {
                     <p><b>"Test sign-in passed: "</b>{report.email.clone().or(report.name.clone()).unwrap_or_default()}" "{verdict_text}"."</p>
-                    <dl class="facts">
+                    <dl class="facts-list">
                         <dt>"Subject"</dt><dd><code>{report.subject.clone().unwrap_or_default()}</code></dd>
                         <dt>"Email"</dt><dd>{report.email.clone().unwrap_or_else(|| "—".into())}</dd>
                         <dt>"Groups"</dt><dd data-testid="signin-test-groups">{report.groups.join(", ")}" (from "{report.groups_source.clone()}")"</dd>

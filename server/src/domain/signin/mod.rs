@@ -273,35 +273,23 @@ impl SignInService {
     pub async fn settings(&self) -> DomainResult<SigninSettingsView> {
         let row = self.store.signin_settings().await?;
         let okta_admin_signed_in = self.store.count_okta_admins().await? > 0;
-        Ok(match row {
-            Some(r) => SigninSettingsView {
-                configured: true,
-                issuer: Some(r.issuer),
-                client_id: Some(r.client_id),
-                client_secret_set: true,
-                admin_groups: r.admin_groups,
-                viewer_groups: r.viewer_groups,
-                tested_at: r.tested_at,
-                tested_by: r.tested_by,
-                updated_at: Some(r.updated_at),
-                updated_by: Some(r.updated_by),
-                okta_admin_signed_in,
-                okta_app: self.okta_app_values(),
-            },
-            None => SigninSettingsView {
-                configured: false,
-                issuer: None,
-                client_id: None,
-                client_secret_set: false,
-                admin_groups: Vec::new(),
-                viewer_groups: Vec::new(),
-                tested_at: None,
-                tested_by: None,
-                updated_at: None,
-                updated_by: None,
-                okta_admin_signed_in,
-                okta_app: self.okta_app_values(),
-            },
+        let (admin_groups, viewer_groups) = row
+            .as_ref()
+            .map(|r| (r.admin_groups.clone(), r.viewer_groups.clone()))
+            .unwrap_or_default();
+        Ok(SigninSettingsView {
+            configured: row.is_some(),
+            client_secret_set: row.is_some(),
+            admin_groups,
+            viewer_groups,
+            tested_at: row.as_ref().and_then(|r| r.tested_at.clone()),
+            tested_by: row.as_ref().and_then(|r| r.tested_by.clone()),
+            updated_at: row.as_ref().map(|r| r.updated_at.clone()),
+            updated_by: row.as_ref().map(|r| r.updated_by.clone()),
+            issuer: row.as_ref().map(|r| r.issuer.clone()),
+            client_id: row.map(|r| r.client_id),
+            okta_admin_signed_in,
+            okta_app: self.okta_app_values(),
         })
     }
 
