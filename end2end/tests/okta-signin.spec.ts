@@ -108,11 +108,15 @@ test("a viewer sees pages read-only and the server refuses their changes", async
   await signInWithOkta(viewer.page, "vic");
   await waitForHydration(viewer.page);
   await expect(viewer.page.getByTestId("read-only-badge")).toBeVisible();
+  await expect(viewer.page.getByTestId("read-only-notice")).toBeVisible();
   await viewer.page.goto("/settings");
   await waitForHydration(viewer.page);
   const before = await viewer.page.getByTestId("instance-name").textContent();
+  // The control is hidden for a viewer…
+  await expect(viewer.page.getByRole("button", { name: "Save" })).toBeHidden();
+  // …and pressing Enter in the field (the form still submits) is refused by the server.
   await viewer.page.getByLabel("Instance name").fill("Hijacked");
-  await viewer.page.getByRole("button", { name: "Save" }).click();
+  await viewer.page.getByLabel("Instance name").press("Enter");
   await expect(viewer.page.getByRole("alert")).toContainText("read-only");
   // Not hidden only: the server function itself refuses a hand-made call.
   const action = (await viewer.page.locator("form[data-interactive=true]").getAttribute("action")) ?? "";

@@ -10,6 +10,14 @@ pub fn AppLayout() -> impl IntoView {
     provide_context(rename);
     let session = Resource::new(move || rename.version().get(), |_| get_session_info());
     let (nav_open, set_nav_open) = signal(false);
+    // A viewer's controls that change things are hidden by the stylesheet
+    // while the read-only notice is on the page (the core refuses them anyway).
+    let read_only = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|info| info.admin.is_viewer())
+    };
 
     view! {
         <div class="layout" class:nav-open=nav_open>
@@ -63,6 +71,14 @@ pub fn AppLayout() -> impl IntoView {
                     </Transition>
                 </header>
                 <main class="content" id="content">
+                    <Transition fallback=|| ()>
+                        {move || read_only().then(|| view! {
+                            <p class="notice" role="status" data-testid="read-only-notice">
+                                "You have read-only access: you can see everything and change nothing. "
+                                "To change things, ask for one of Roster's admin groups in Okta, then sign in again."
+                            </p>
+                        })}
+                    </Transition>
                     <Outlet />
                 </main>
             </div>
