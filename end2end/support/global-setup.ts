@@ -97,6 +97,16 @@ export default async function globalSetup(_config: FullConfig) {
     clientSecret: OIDC_CLIENT_SECRET,
   });
   process.env.OP_URL = op.url;
+  // A second provider that puts the claims in userinfo only, for that path.
+  const opUserinfo = await startOp({
+    redirectUris: [`${baseURL}/auth/callback`],
+    postLogoutRedirectUris: [`${baseURL}/signin`],
+    users: OIDC_USERS,
+    clientId: OIDC_CLIENT_ID,
+    clientSecret: OIDC_CLIENT_SECRET,
+    claimsInUserinfo: true,
+  });
+  process.env.OP_USERINFO_URL = opUserinfo.url;
   mkdirSync(path.join(__dirname, "../test-results"), { recursive: true });
   // Everything Roster prints, for the test that greps it for secrets.
   const logFile = path.join(__dirname, "../test-results/roster.log");
@@ -110,7 +120,7 @@ export default async function globalSetup(_config: FullConfig) {
       ROSTER_DATA_DIR: dataDir,
       ROSTER_SITE_ROOT: path.join(repo, "target/site"),
       ROSTER_LOG: process.env.ROSTER_LOG ?? "info,sqlx=warn",
-      ROSTER_OKTA_EXTRA_ORIGINS: `${sim.url},${op.url}`,
+      ROSTER_OKTA_EXTRA_ORIGINS: `${sim.url},${op.url},${opUserinfo.url}`,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -134,6 +144,7 @@ export default async function globalSetup(_config: FullConfig) {
 
   return async () => {
     await op.stop();
+    await opUserinfo.stop();
     child.kill("SIGTERM");
     sim.child.kill("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });

@@ -143,7 +143,9 @@ function configuration() {
       profile: ["name", "preferred_username"],
       groups: ["groups"],
     },
-    conformIdTokenClaims: false,
+    // OP_CLAIMS_IN_USERINFO=1: a stricter provider that keeps scope claims
+    // (email, name, groups) out of the ID token, so the client needs userinfo.
+    conformIdTokenClaims: Boolean(process.env.OP_CLAIMS_IN_USERINFO),
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },

@@ -29,6 +29,8 @@ export type StartOpOptions = {
   port?: number;
   clientId?: string;
   clientSecret?: string;
+  /** Keep e-mail, name and groups out of the ID token (userinfo only). */
+  claimsInUserinfo?: boolean;
 };
 
 /** Resolves with the first capture group of `pattern` on the child's stdout; forwards its stderr; rejects if it exits first. */
@@ -73,6 +75,7 @@ export async function startOp(opts: StartOpOptions): Promise<Op> {
       OP_REDIRECT_URIS: opts.redirectUris.join(","),
       OP_POST_LOGOUT_REDIRECT_URIS: (opts.postLogoutRedirectUris ?? []).join(","),
       OP_USERS: JSON.stringify(opts.users ?? []),
+      OP_CLAIMS_IN_USERINFO: opts.claimsInUserinfo ? "1" : "",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -80,6 +80,27 @@ test("first configuration: Save is refused untested, Test sign-in reports who ca
   await expect(page.getByTestId("sso-step")).toContainText(OIDC_CLIENT_ID);
 });
 
+test("when the ID token carries no e-mail or groups, Test sign-in reads them from userinfo", async ({ page }) => {
+  await page.goto("/settings/sign-in");
+  await waitForHydration(page);
+  await page.getByLabel("Okta domain or issuer URL").fill(process.env.OP_USERINFO_URL ?? "");
+  await page.getByLabel("Client secret").fill(OIDC_CLIENT_SECRET);
+  await page.getByTestId("signin-test").click();
+  const [tab] = await Promise.all([page.context().waitForEvent("page"), page.getByTestId("signin-test-open").click()]);
+  await signInAtOp(tab, "vic");
+  await expect(tab.getByRole("heading", { name: "Test sign-in finished" })).toBeVisible();
+  await tab.close();
+  const report = page.getByTestId("signin-test-report");
+  await expect(report).toHaveAttribute("data-verdict", "viewer", { timeout: 20_000 });
+  await expect(report).toContainText("vic@example.com");
+  await expect(page.getByTestId("signin-test-groups")).toContainText("Roster Viewers");
+  await expect(page.getByTestId("signin-test-groups")).toContainText("userinfo");
+  // Only tested, not saved: the saved settings still name the first provider.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Okta domain or issuer URL")).toHaveValue(opUrl());
+});
+
 test("an admin signs in with Okta; someone outside the groups gets a 403 naming the group", async ({ browser }) => {
   const admin = await stranger(browser);
   await signInWithOkta(admin.page, "ada");

@@ -61,15 +61,24 @@ pub async fn security_headers(State(state): State<AppState>, mut request: Reques
     response
 }
 
-/// Refuses a declared body over `limit` with 413 before anything reads it;
-/// bodies without a length are cut off by axum's `DefaultBodyLimit`.
+/// Up to this size an oversized body is read and dropped before the 413, so
+/// the client (still sending) reads the answer instead of a broken pipe.
+const DRAIN_UP_TO: usize = 16 * 1024 * 1024;
+
+/// Refuses a declared body over `limit` with 413 before any handler reads
+/// it; bodies without a length are cut off by axum's `DefaultBodyLimit`.
 pub async fn limit_body(request: Request, next: Next, limit: usize) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if let Some(size) = declared.filter(|n| *n > limit) {
+        if size <= DRAIN_UP_TO {
+            use futures_util::StreamExt;
+            let mut body = request.into_body().into_data_stream();
+            while let Some(Ok(_)) = body.next().await {}
+        }
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
             axum::Json(serde_json::json!({

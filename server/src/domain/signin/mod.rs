@@ -552,8 +552,8 @@ impl SignInService {
                 )
             }
         };
-        let identity = match self.identify(&settings, code, &pending.secrets).await {
-            Ok(identity) => identity,
+        let (identity, end_session_endpoint) = match self.identify(&settings, code, &pending.secrets).await {
+            Ok(found) => found,
             Err(e) => {
                 self.audit_failure(&anonymous, &e.to_string()).await;
                 return fail(
@@ -563,7 +563,7 @@ impl SignInService {
                 );
             }
         };
-        let (groups, _source) = self.groups_of(&identity).await;
+        let (groups, groups_source) = self.groups_of(&identity).await;
         let who = identity.email.clone().unwrap_or_else(|| identity.subject.clone());
         let Some(role) = settings.role_for(&groups) else {
             let actor = Actor::anonymous(ip.clone());
@@ -575,7 +575,7 @@ impl SignInService {
                     },
                     AuditAction::SignInRefused,
                     Some(&identity.subject),
-                    serde_json::json!({"reason": "not in an admin or viewer group", "groups": groups}),
+                    serde_json::json!({"reason": "not in an admin or viewer group", "groups": groups, "groups_source": groups_source}),
                 )
                 .await;
             tracing::warn!(subject = %identity.subject, "Okta sign-in refused: not in an admin or viewer group");
@@ -584,13 +584,12 @@ impl SignInService {
                 needed: settings.admin_groups.clone(),
             };
         };
-        match self.open_session(&settings, &identity, &groups, role, ip).await {
+        match self
+            .open_session(&settings.issuer, &identity, (&groups, groups_source), role, ip)
+            .await
+        {
             Ok(signed_in) => CallbackOutcome::SignedIn(Box::new(SignedIn {
-                end_session_endpoint: self
-                    .relying_party(&settings)
-                    .await
-                    .ok()
-                    .and_then(|rp| rp.end_session_endpoint().map(str::to_owned)),
+                end_session_endpoint,
                 ..signed_in
             })),
             Err(e) => fail(
@@ -601,21 +600,23 @@ impl SignInService {
         }
     }
 
+    /// Who came back, and the issuer's end-session endpoint (for sign-out).
     async fn identify(
         &self,
         settings: &ValidSettings,
         code: &str,
         secrets: &FlowSecrets,
-    ) -> Result<Identity, OidcError> {
+    ) -> Result<(Identity, Option<String>), OidcError> {
         let rp = self.relying_party(settings).await?;
-        rp.finish(&self.http, code, secrets).await
+        let identity = rp.finish(&self.http, code, secrets).await?;
+        Ok((identity, rp.end_session_endpoint().map(str::to_owned)))
     }
 
     async fn open_session(
         &self,
-        _settings: &ValidSettings,
+        issuer: &str,
         identity: &Identity,
-        groups: &[String],
+        (groups, groups_source): (&[String], &str),
         role: Role,
         ip: Option<String>,
     ) -> DomainResult<SignedIn> {
@@ -624,11 +625,10 @@ impl SignInService {
             .clone()
             .or_else(|| identity.email.clone())
             .unwrap_or_else(|| identity.subject.clone());
-        let issuer = self.stored().await?.map(|(r, _)| r.issuer).unwrap_or_default();
         let admin = self
             .store
             .upsert_okta_admin(&OktaPerson {
-                issuer: &issuer,
+                issuer,
                 subject: &identity.subject,
                 email: identity.email.as_deref(),
                 display_name: &name,
@@ -653,7 +653,10 @@ impl SignInService {
                 &actor,
                 AuditAction::SignIn,
                 Some(&identity.subject),
-                serde_json::json!({"method": "okta", "role": role.as_str(), "email": identity.email, "groups": groups}),
+                serde_json::json!({
+                    "method": "okta", "role": role.as_str(), "email": identity.email,
+                    "groups": groups, "groups_source": groups_source,
+                }),
             )
             .await;
         tracing::info!(admin_id = %admin.id, role = role.as_str(), "signed in with Okta");
@@ -695,7 +698,7 @@ impl SignInService {
                 .await
             {
                 Err(e) => failed(e.to_string()),
-                Ok(identity) => {
+                Ok((identity, _)) => {
                     let (groups, source) = self.groups_of(&identity).await;
                     let verdict = settings.role_for(&groups).map_or("refused", Role::as_str);
                     TestReport {
@@ -728,7 +731,12 @@ impl SignInService {
     /// userinfo) wins; a synced directory only fills a missing claim.
     async fn groups_of(&self, identity: &Identity) -> (Vec<String>, &'static str) {
         if let Some(groups) = &identity.groups {
-            return (groups.clone(), "id-token");
+            let source = if identity.groups_from_userinfo {
+                "userinfo"
+            } else {
+                "id-token"
+            };
+            return (groups.clone(), source);
         }
         if let Ok(directories) = self.store.list_directories().await {
             for d in directories.iter().filter(|d| d.state != DirectoryState::Draft) {

@@ -92,6 +92,8 @@ pub struct Identity {
     pub name: Option<String>,
     /// None when neither the ID token nor userinfo carried a `groups` claim.
     pub groups: Option<Vec<String>>,
+    /// Whether `groups` came from userinfo rather than the ID token.
+    pub groups_from_userinfo: bool,
     pub id_token: String,
 }
 
@@ -209,6 +211,7 @@ impl RelyingParty {
         }
         if identity.groups.is_none() {
             identity.groups = claims.additional_claims().groups.clone();
+            identity.groups_from_userinfo = identity.groups.is_some();
         }
         Ok(())
     }
@@ -252,6 +255,7 @@ where
         email: claims.email().map(|e| e.to_string()),
         name: claims.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
         groups: claims.additional_claims().groups.clone(),
+        groups_from_userinfo: false,
         id_token: id_token.to_string(),
     })
 }
