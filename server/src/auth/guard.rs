@@ -67,6 +67,10 @@ pub async fn require_session(
         );
     }
     let path = request.uri().path().to_owned();
+    // Static assets need no session: skip loading it.
+    if path.starts_with("/pkg/") || matches!(path.as_str(), "/favicon.svg" | "/favicon.ico" | "/robots.txt") {
+        return next.run(request).await;
+    }
     let signin_id: Option<String> = session.get(SESSION_SIGNIN_ID).await.ok().flatten();
     let check = match &signin_id {
         Some(id) => state.core.signin.check(id).await.unwrap_or_else(|e| {
