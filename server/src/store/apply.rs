@@ -1,7 +1,7 @@
 //! Turning a run's staging into the directory's state: the diff (for the
 //! circuit breaker and the run record) and the one-transaction apply.
 
-use super::{first_sync::finish_applied, now, timestamp, Store, StoreError, LIVE_DATASET};
+use super::{first_sync::finish_applied, now, timestamp, Store, StoreError, LIVE_DATASET, WRITE};
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
@@ -187,7 +187,7 @@ impl Store {
     /// Returns the Okta ids of users removed, for the deprovisioning hook.
     pub async fn apply_run(&self, run_id: &str, directory_id: &str) -> Result<Vec<String>, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let removed_users = ids_of(
             &mut tx,

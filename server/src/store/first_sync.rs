@@ -8,7 +8,7 @@
 use super::{
     apply::{live_dataset, DiffCounts, DiffSample},
     staging::{push_group_fields, push_user_fields, ROWS_PER_INSERT, USER_COLUMNS},
-    StageBatch, StagedMembers, StagedUser, Store, StoreError,
+    StageBatch, StagedMembers, StagedUser, Store, StoreError, WRITE,
 };
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::HashSet;
@@ -43,7 +43,7 @@ impl Store {
         run_id: &str,
         at: &str,
     ) -> Result<Option<NewDataset>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         if live_dataset(&mut *tx, directory_id).await?.is_some() {
             return Ok(None);
         }
@@ -126,7 +126,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let run_id = dataset.run_id.as_str();
         let at = super::timestamp(super::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         // Memberships by user, in that table's key order: written during the
         // fetch they would land all over it, once per batch.
         sqlx::query(
@@ -185,7 +185,7 @@ impl FirstSyncWriter {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.conn.begin().await?;
+        let mut tx = self.conn.begin_with(WRITE).await?;
         // Users go into the dataset in one pass once all are fetched: written
         // batch by batch they would rewrite every page of the users indexes
         // with each commit.
@@ -199,7 +199,7 @@ impl FirstSyncWriter {
     /// Moves the staged users into the dataset, in key order and with their
     /// "added" history entry, in one transaction. Group counts come at commit.
     pub async fn move_users(&mut self) -> Result<(), StoreError> {
-        let mut tx = self.conn.begin().await?;
+        let mut tx = self.conn.begin_with(WRITE).await?;
         sqlx::query(&format!(
             "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at)
              SELECT $1, {USER_COLUMNS}, $2, $2, $2 FROM temp.first_sync_users ORDER BY okta_id"

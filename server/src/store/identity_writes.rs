@@ -116,11 +116,9 @@ async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String
 }
 
 impl Store {
-    /// A write transaction that takes the write lock up front: one that read
-    /// first and wrote later could find a sync's commit in between and fail
-    /// at once (SQLITE_BUSY_SNAPSHOT), which the busy timeout does not retry.
+    /// A write transaction that takes the write lock up front (see [`super::WRITE`]).
     async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.pool.begin_with(super::WRITE).await?)
     }
 
     /// Creates or replaces a present user. `source` names the writer in the

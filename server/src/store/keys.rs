@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, Store, StoreError, WRITE};
 use crate::model::{KeyPurpose, KeyState};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -53,7 +53,7 @@ impl Store {
 
     /// Rotation's last step: the `next` client key becomes `active`, the old one retires.
     pub async fn promote_next_key(&self, directory_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         let at = timestamp(now());
         let next = sqlx::query(
             "SELECT 1 FROM directory_keys WHERE directory_id = $1 AND purpose = $2 AND state = $3",

@@ -130,6 +130,12 @@ impl Store {
     }
 }
 
+/// Every write transaction takes the write lock up front. A deferred one
+/// that read first and wrote later could find another commit (a session
+/// save, an audit entry) in between and fail at once with SQLITE_BUSY_SNAPSHOT
+/// ("database is locked"), which the busy timeout does not retry.
+pub(crate) const WRITE: &str = "BEGIN IMMEDIATE";
+
 /// The key of a directory's live dataset (its synced records), with the
 /// directory id bound as `$1`; NULL, so matching nothing, before its first sync.
 pub(crate) const LIVE_DATASET: &str =
