@@ -212,7 +212,6 @@ fn internal(e: impl std::fmt::Display) -> DomainError {
 }
 
 impl SignInService {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         master_key: Arc<MasterKey>,
