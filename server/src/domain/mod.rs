@@ -31,7 +31,7 @@ use audit::Audit;
 use directories::{Directories, DirectoryService};
 use identities::Identities;
 use instance::Instance;
-use signin::{SessionPolicy, SignInService};
+use signin::SignInService;
 use std::sync::Arc;
 use sync::SyncService;
 
@@ -65,10 +65,7 @@ impl Core {
             config.okta_extra_origins.clone(),
             public_url.clone(),
             audit.clone(),
-            SessionPolicy {
-                idle: config.session_idle,
-                absolute: config.session_absolute,
-            },
+            config.session_absolute,
         );
         let engine = SyncEngine::with_hook(
             store.clone(),

@@ -37,7 +37,8 @@ fn input(form: SigninForm) -> SettingsInput {
     SettingsInput {
         issuer: form.issuer,
         client_id: form.client_id,
-        client_secret: Some(form.client_secret).filter(|s| !s.trim().is_empty()),
+        // Empty means "keep the saved one"; the core decides that.
+        client_secret: Some(form.client_secret),
         admin_groups: form.admin_groups,
         viewer_groups: form.viewer_groups,
     }

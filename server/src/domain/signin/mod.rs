@@ -41,13 +41,6 @@ const TEST_VALIDITY: time::Duration = time::Duration::minutes(15);
 /// How long the browser may take between leaving for Okta and coming back.
 const FLOW_VALIDITY: time::Duration = time::Duration::minutes(10);
 
-/// Session lifetimes, from configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionPolicy {
-    pub idle: time::Duration,
-    pub absolute: time::Duration,
-}
-
 /// The settings as shown back: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SigninSettingsView {
@@ -191,7 +184,8 @@ pub struct SignInService {
     extra_origins: Vec<String>,
     public_url: String,
     audit: Audit,
-    policy: SessionPolicy,
+    /// A sign-in's absolute lifetime (the idle timeout is the session layer's).
+    max_session: time::Duration,
     tests: Arc<Mutex<HashMap<String, TestRun>>>,
 }
 
@@ -219,7 +213,7 @@ impl SignInService {
         extra_origins: Vec<String>,
         public_url: String,
         audit: Audit,
-        policy: SessionPolicy,
+        max_session: time::Duration,
     ) -> Self {
         Self {
             store,
@@ -228,13 +222,9 @@ impl SignInService {
             extra_origins,
             public_url,
             audit,
-            policy,
+            max_session,
             tests: Arc::default(),
         }
-    }
-
-    pub fn policy(&self) -> SessionPolicy {
-        self.policy
     }
 
     fn redirect_uri(&self) -> String {
@@ -262,11 +252,6 @@ impl SignInService {
             viewer_groups: row.viewer_groups.clone(),
         };
         Ok(Some((row, valid)))
-    }
-
-    /// Whether Okta sign-in is configured (the sign-in page offers it).
-    pub async fn is_configured(&self) -> DomainResult<bool> {
-        Ok(self.store.signin_settings().await?.is_some())
     }
 
     pub async fn settings(&self) -> DomainResult<SigninSettingsView> {
@@ -643,7 +628,7 @@ impl SignInService {
                 email: identity.email.as_deref(),
                 groups,
                 ip: ip.as_deref(),
-                lifetime: self.policy.absolute,
+                lifetime: self.max_session,
             })
             .await?;
         let actor = Actor::person(admin.id, role, name.clone(), ip);
@@ -780,7 +765,7 @@ impl SignInService {
                 email: None,
                 groups: &[],
                 ip: ip.as_deref(),
-                lifetime: self.policy.absolute,
+                lifetime: self.max_session,
             })
             .await?;
         let action = match method {
