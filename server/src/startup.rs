@@ -133,6 +133,9 @@ impl Application {
             leptos_options,
             setup_attempts: Arc::new(AttemptLimiter::new(10, std::time::Duration::from_secs(15 * 60))),
         };
+        // Startup cleanup runs here, before anything is served, so the
+        // periodic task never races requests made right after start.
+        maintain(&state, &session_store).await;
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
             listener,
@@ -176,20 +179,25 @@ impl Application {
 /// lifetime, and audit entries past retention.
 fn spawn_maintenance(state: AppState, sessions: SqliteStore) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+        let first = tokio::time::Instant::now() + MAINTENANCE_EVERY;
+        let mut tick = tokio::time::interval_at(first, MAINTENANCE_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = sessions.delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired sessions");
-            }
-            if let Err(e) = state.core.signin.prune().await {
-                tracing::warn!(error = %e, "could not delete ended sign-ins");
-            }
-            if let Err(e) = state.core.audit.prune(state.config.audit_retention).await {
-                tracing::warn!(error = %e, "could not prune the audit log");
-            }
+            maintain(&state, &sessions).await;
         }
     })
+}
+
+async fn maintain(state: &AppState, sessions: &SqliteStore) {
+    if let Err(e) = sessions.delete_expired().await {
+        tracing::warn!(error = %e, "could not delete expired sessions");
+    }
+    if let Err(e) = state.core.signin.prune().await {
+        tracing::warn!(error = %e, "could not delete ended sign-ins");
+    }
+    if let Err(e) = state.core.audit.prune(state.config.audit_retention).await {
+        tracing::warn!(error = %e, "could not prune the audit log");
+    }
 }
 
 /// The data directory holds live session ids and directory PII: it is made
