@@ -15,6 +15,7 @@ pub mod model;
 pub mod okta;
 pub mod portal;
 pub mod rest;
+pub mod scim_api;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -309,6 +309,8 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         // After the session layers: the REST API takes API tokens only, and
         // never sees (or sets) the UI's cookie.
         .nest("/api/v1", rest::router(state.clone()))
+        // SCIM clients present a bearer token per directory; no cookies.
+        .nest("/scim/v2", crate::scim_api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             hardening::security_headers,

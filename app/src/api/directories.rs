@@ -303,6 +303,8 @@ pub struct UserDetail {
     pub first_seen_at: String,
     pub last_seen_at: String,
     pub removed_at: Option<String>,
+    /// `pull`, `push` (SCIM) or `pull+push`.
+    pub provenance: String,
     pub traits: Vec<(String, String)>,
     pub groups: Vec<NamedRef>,
     pub history: Vec<UserEventView>,

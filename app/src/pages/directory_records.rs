@@ -43,6 +43,15 @@ pub fn DirectoryUserPage() -> impl IntoView {
     }
 }
 
+/// Where a record came from, in the admin's words.
+fn provenance_label(provenance: &str) -> &'static str {
+    match provenance {
+        "push" => "SCIM push from Okta",
+        "pull+push" => "Pull sync and SCIM push",
+        _ => "Pull sync",
+    }
+}
+
 #[component]
 fn UserView(user: UserDetail) -> impl IntoView {
     let directory_id = user.directory_id.clone();
@@ -53,13 +62,14 @@ fn UserView(user: UserDetail) -> impl IntoView {
             <span class=status_css(&user.status) data-testid="user-status">{user.status.clone()}</span>
         </div>
         {user.removed_at.clone().map(|at| view! {
-            <p class="notice notice-warning">"Removed from the directory on "{short_time(&at)}" (deprovisioned or unassigned in Okta)."</p>
+            <p class="notice notice-warning">"Removed from the directory on "{short_time(&at)}" (deprovisioned or unassigned in Okta, or deactivated by a SCIM push)."</p>
         })}
         <section class="panel">
             <dl class="facts-list">
                 <dt>"Login"</dt><dd><code>{user.login.clone()}</code></dd>
                 <dt>"E-mail"</dt><dd>{user.email.clone().unwrap_or_default()}</dd>
                 <dt>"Okta id"</dt><dd><code data-testid="user-okta-id">{user.okta_id.clone()}</code></dd>
+                <dt>"Source"</dt><dd data-testid="user-provenance">{provenance_label(&user.provenance)}</dd>
                 <dt>"First seen"</dt><dd>{short_time(&user.first_seen_at)}</dd>
                 <dt>"Last seen in a sync"</dt><dd>{short_time(&user.last_seen_at)}</dd>
             </dl>

@@ -43,6 +43,9 @@ pub enum Command {
     /// Sign in with Okta: show, set or turn off the OIDC app settings.
     #[command(subcommand)]
     Signin(SigninCommand),
+    /// SCIM push from Okta: set-up, tokens, the request log, SCIM-only directories.
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// The audit log: sign-ins, configuration changes, syncs, tokens.
     Audit {
         /// An action (signin.succeeded) or a prefix ending in a dot (directory.).
@@ -375,5 +378,65 @@ pub enum TokensCommand {
         id: String,
         #[command(flatten)]
         remote: Remote,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The base URL, Okta's settings and the tokens of a directory.
+    Show {
+        directory: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Let Okta push to a directory.
+    Enable {
+        directory: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stop accepting pushes (a pulling directory keeps pulling).
+    Disable {
+        directory: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Create a directory fed only by Okta's SCIM push (no API Services app).
+    CreateDirectory {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Generate a bearer token for Okta; its secret is printed once.
+    TokenCreate {
+        directory: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revoke a token; Okta's next request with it gets 401.
+    TokenRevoke {
+        directory: String,
+        token_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Recent SCIM requests (method, path, status, duration), newest first.
+    Log {
+        directory: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
     },
 }

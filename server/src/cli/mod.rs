@@ -12,8 +12,8 @@ pub use args::{Cli, Command};
 pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
 
 use args::{
-    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, Scope, SigninCommand,
-    TokensCommand, UsersCommand,
+    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, ScimCommand, Scope,
+    SigninCommand, TokensCommand, UsersCommand,
 };
 use client::{encode, Client};
 use reqwest::Method;
@@ -52,6 +52,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Runs(c) => runs(c).await,
         Command::Tokens(c) => tokens(c).await,
         Command::Signin(c) => signin(c).await,
+        Command::Scim(c) => scim(c).await,
         Command::Audit {
             action,
             actor,
@@ -618,6 +619,130 @@ async fn tokens(command: TokensCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn print_scim(v: &Value) {
+    println!(
+        "{} — SCIM {}\n",
+        text(v, "directory_name"),
+        if v["enabled"].as_bool() == Some(true) {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    if let Some(settings) = v["okta_settings"].as_array() {
+        for s in settings {
+            println!("  {:<36} {}", text(s, "label"), text(s, "value"));
+        }
+    }
+    let tokens = v["tokens"].as_array().cloned().unwrap_or_default();
+    println!("\nTokens:");
+    emit(
+        &tokens,
+        false,
+        &["ID", "NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
+        &["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
+    );
+}
+
+async fn scim(command: ScimCommand) -> Result<(), CliError> {
+    let base = |d: &str| format!("/directories/{}/scim", encode(d));
+    match command {
+        ScimCommand::Show {
+            directory,
+            remote,
+            output,
+        } => {
+            let v: Value = client(&remote)?.get(&base(&directory)).await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                print_scim(&v);
+            }
+        }
+        ScimCommand::Enable { directory, remote } => {
+            let v: Value = client(&remote)?
+                .put(&base(&directory), &json!({ "enabled": true }))
+                .await?;
+            println!("SCIM is on. In Okta, use:\n");
+            print_scim(&v);
+        }
+        ScimCommand::Disable { directory, remote } => {
+            client(&remote)?
+                .put::<Value>(&base(&directory), &json!({ "enabled": false }))
+                .await?;
+            println!("SCIM is off: Okta's next request gets 403 until it is turned on again.");
+        }
+        ScimCommand::CreateDirectory { name, remote, output } => {
+            let v: Value = client(&remote)?
+                .post("/directories/scim", &json!({ "name": name }))
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                println!(
+                    "Created “{}” ({}).\n",
+                    text(&v, "directory_name"),
+                    text(&v, "directory_id")
+                );
+                println!(
+                    "Next: roster scim token-create {} --name \"Okta\"",
+                    text(&v, "directory_id")
+                );
+            }
+        }
+        ScimCommand::TokenCreate {
+            directory,
+            name,
+            remote,
+            output,
+        } => {
+            let v: Value = client(&remote)?
+                .post(&format!("{}/tokens", base(&directory)), &json!({ "name": name }))
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                println!(
+                    "Created SCIM token “{}” ({}). Paste it into Okta (Provisioning → Integration → Authorization: Bearer). It is shown this once:\n\n    {}\n",
+                    text(&v["token"], "name"),
+                    text(&v["token"], "id"),
+                    text(&v, "secret"),
+                );
+            }
+        }
+        ScimCommand::TokenRevoke {
+            directory,
+            token_id,
+            remote,
+        } => {
+            client(&remote)?
+                .call(
+                    Method::DELETE,
+                    &format!("{}/tokens/{}", base(&directory), encode(&token_id)),
+                )
+                .await?;
+            println!("Revoked: Okta's next request with this token gets 401.");
+        }
+        ScimCommand::Log {
+            directory,
+            limit,
+            remote,
+            output,
+        } => {
+            let list: Vec<Value> = client(&remote)?
+                .get(&format!("{}/requests?limit={limit}", base(&directory)))
+                .await?;
+            emit(
+                &list,
+                output.json,
+                &["AT", "METHOD", "PATH", "STATUS", "MS", "ERROR"],
+                &["at", "method", "path", "status", "duration_ms", "error"],
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn signin(command: SigninCommand) -> Result<(), CliError> {

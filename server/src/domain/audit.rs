@@ -34,6 +34,10 @@ pub enum AuditAction {
     ApiTokenCreated,
     ApiTokenRevoked,
     InstanceRenamed,
+    ScimEnabled,
+    ScimDisabled,
+    ScimTokenCreated,
+    ScimTokenRevoked,
 }
 
 impl AuditAction {
@@ -62,6 +66,10 @@ impl AuditAction {
         Self::ApiTokenCreated,
         Self::ApiTokenRevoked,
         Self::InstanceRenamed,
+        Self::ScimEnabled,
+        Self::ScimDisabled,
+        Self::ScimTokenCreated,
+        Self::ScimTokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +98,10 @@ impl AuditAction {
             Self::ApiTokenCreated => "api_token.created",
             Self::ApiTokenRevoked => "api_token.revoked",
             Self::InstanceRenamed => "instance.renamed",
+            Self::ScimEnabled => "scim.enabled",
+            Self::ScimDisabled => "scim.disabled",
+            Self::ScimTokenCreated => "scim_token.created",
+            Self::ScimTokenRevoked => "scim_token.revoked",
         }
     }
 }

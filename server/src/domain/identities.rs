@@ -59,6 +59,8 @@ pub struct UserDetail {
     pub last_seen_at: String,
     /// Set once the user left the app (deprovisioned or unassigned).
     pub removed_at: Option<String>,
+    /// Where the record came from: `pull`, `push` (SCIM) or `pull+push`.
+    pub provenance: String,
     /// Every non-empty Okta profile attribute, as text.
     pub traits: BTreeMap<String, String>,
     /// Present groups; none once the user was removed.
@@ -341,6 +343,12 @@ impl Identities {
                 _ => user.last_seen_at,
             },
             removed_at: user.deleted_at,
+            provenance: match (user.via_pull, user.via_push) {
+                (true, true) => "pull+push",
+                (false, true) => "push",
+                _ => "pull",
+            }
+            .to_owned(),
             groups: groups
                 .into_iter()
                 .map(|g| {

@@ -13,6 +13,7 @@ mod error;
 pub mod identities;
 pub mod instance;
 pub mod paging;
+pub mod scim;
 pub mod signin;
 pub mod sync;
 
@@ -44,6 +45,7 @@ pub struct Core {
     pub instance: Instance,
     pub signin: SignInService,
     pub audit: Audit,
+    pub scim: scim::ScimService,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -67,6 +69,8 @@ impl Core {
             audit.clone(),
             config.session_absolute,
         );
+        let revoke: Arc<dyn crate::sync::DeprovisionHook> =
+            Arc::new(signin::RevokeOnDeprovision(signin.clone()));
         let engine = SyncEngine::with_hook(
             store.clone(),
             Arc::clone(&master_key),
@@ -75,7 +79,7 @@ impl Core {
                 extra_origins: config.okta_extra_origins.clone(),
                 ..EngineConfig::default()
             },
-            Arc::new(signin::RevokeOnDeprovision(signin.clone())),
+            Arc::clone(&revoke),
         );
         let lifecycle = DirectoryService::new(
             store.clone(),
@@ -90,7 +94,8 @@ impl Core {
         Self {
             sync: SyncService::new(directories.clone(), store.clone(), audit.clone()),
             identities: Identities::new(directories.clone(), store.clone()),
-            instance: Instance::new(store.clone(), config, public_url, audit.clone()),
+            instance: Instance::new(store.clone(), config, public_url.clone(), audit.clone()),
+            scim: scim::ScimService::new(store.clone(), audit.clone(), revoke, public_url),
             signin,
             audit,
             directories,

@@ -83,6 +83,12 @@ impl SyncService {
     pub async fn sync_now(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<RunId> {
         actor.require_write()?;
         let d = self.directories.active(id).await?;
+        if !d.pull_enabled {
+            return Err(DomainError::conflict(
+                "This directory only receives SCIM pushes from Okta; there is nothing to pull.",
+            )
+            .with_hint("Okta pushes changes as they happen; its SCIM page lists the requests received."));
+        }
         if d.paused && d.paused_reason.as_ref().is_some_and(|r| r.is_admin()) {
             return Err(
                 DomainError::conflict("This directory is paused; resume it to sync.").with_hint(

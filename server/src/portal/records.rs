@@ -94,6 +94,7 @@ pub async fn user(core: &Core, id: String, user_id: String) -> Result<UserDetail
         first_seen_at: u.first_seen_at,
         last_seen_at: u.last_seen_at,
         removed_at: u.removed_at,
+        provenance: u.provenance,
         traits: u.traits.into_iter().collect(),
         groups: u
             .groups

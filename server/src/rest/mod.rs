@@ -8,6 +8,7 @@ mod auth;
 mod directories;
 mod problem;
 mod records;
+mod scim;
 mod tokens;
 
 pub use problem::{status_of, Problem};
@@ -41,6 +42,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "identities", description = "Users, groups and memberships (present records only)"),
         (name = "tokens", description = "API tokens"),
         (name = "access", description = "Okta sign-in settings and the audit log"),
+        (name = "scim", description = "SCIM push set-up: on/off, tokens, the request log, SCIM-only directories"),
     )
 )]
 struct ApiDoc;
@@ -95,6 +97,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(access::get, access::put, access::delete))
         .routes(routes!(access::audit))
+        .routes(routes!(scim::get, scim::put))
+        .routes(routes!(scim::create_token))
+        .routes(routes!(scim::revoke_token))
+        .routes(routes!(scim::requests))
+        .routes(routes!(scim::create_push_directory))
 }
 
 /// The OpenAPI document, as served.

@@ -37,8 +37,10 @@ const ADDED_USERS: &str =
 const UPDATED_USERS: &str =
     "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash";
+/// Users keyed by a Roster-minted id came from a push that named no Okta
+/// id: a pull cannot see them, so it never removes them.
 const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
-     AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
+     AND u.keyed_by = 'okta' AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
     "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)";
@@ -46,10 +48,11 @@ const UPDATED_GROUPS: &str =
     "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
-     AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
+     AND g.keyed_by = 'okta' AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 /// Stored memberships of live groups the run no longer sees: they go with the group.
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
+       AND g.keyed_by = 'okta'
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
 /// How a written user replaces the stored one: every field, present again.
 /// The one rule for a sync's apply and for a single write.
@@ -58,7 +61,8 @@ pub(super) const USER_UPSERT: &str = "ON CONFLICT (dataset, okta_id) DO UPDATE S
      last_name = excluded.last_name, display_name = excluded.display_name, status = excluded.status,
      suspended = excluded.suspended, profile = excluded.profile,
      okta_last_updated = excluded.okta_last_updated, last_seen_at = excluded.last_seen_at,
-     updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL";
+     updated_at = excluded.updated_at, content_hash = excluded.content_hash, deleted_at = NULL,
+     version = directory_users.version + 1, push_deactivated_at = NULL";
 
 /// How a written group replaces the stored one (its `updated_at` moves only when it changed).
 pub(super) const GROUP_UPSERT: &str = "ON CONFLICT (dataset, okta_id) DO UPDATE SET
@@ -69,6 +73,9 @@ pub(super) const GROUP_UPSERT: &str = "ON CONFLICT (dataset, okta_id) DO UPDATE 
      updated_at = CASE WHEN directory_groups.content_hash != excluded.content_hash
                          OR directory_groups.deleted_at IS NOT NULL
                        THEN excluded.updated_at ELSE directory_groups.updated_at END,
+     version = CASE WHEN directory_groups.content_hash != excluded.content_hash
+                         OR directory_groups.deleted_at IS NOT NULL
+                       THEN directory_groups.version + 1 ELSE directory_groups.version END,
      content_hash = excluded.content_hash, deleted_at = NULL";
 
 /// A user's group count as kept in `directory_user_group_counts`; `{user}` names the user's id column.
@@ -136,6 +143,9 @@ impl Store {
     /// The run's staging against the directory's live records (none before its first sync).
     pub async fn compute_diff(&self, run_id: &str, directory_id: &str) -> Result<DiffCounts, StoreError> {
         let dataset = live_dataset(&self.pool, directory_id).await?;
+        if let Some(dataset) = dataset {
+            drop_push_held(&self.pool, run_id, dataset).await?;
+        }
         let live = |table: &'static str| async move {
             sqlx::query_scalar::<_, i64>(&format!(
                 "SELECT COUNT(*) FROM {table} WHERE dataset = $1 AND deleted_at IS NULL"
@@ -189,6 +199,7 @@ impl Store {
         let at = timestamp(now());
         let mut tx = self.pool.begin_with(WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        drop_push_held(&mut *tx, run_id, dataset).await?;
         let removed_users = ids_of(
             &mut tx,
             &format!("SELECT u.okta_id {REMOVED_USERS}"),
@@ -238,6 +249,30 @@ struct Change<'a> {
     /// The directory's live dataset, which the change goes into.
     dataset: i64,
     at: &'a str,
+}
+
+/// Drops from a run's staging the users a push deactivated after Okta last
+/// changed them: a pull that read them ACTIVE read them before the push (or
+/// Okta did not report the change that made them leave), so it must not
+/// bring them back. Okta showing a change newer than the deactivation (a
+/// reactivation or re-assignment moves `lastUpdated`) lets them return.
+async fn drop_push_held<'e, E>(executor: E, run_id: &str, dataset: i64) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    sqlx::query(
+        "DELETE FROM sync_staging_users WHERE run_id = $1 AND okta_id IN (
+             SELECT u.okta_id FROM directory_users u
+             JOIN sync_staging_users s ON s.run_id = $1 AND s.okta_id = u.okta_id
+             WHERE u.dataset = $2 AND u.deleted_at IS NOT NULL AND u.push_deactivated_at IS NOT NULL
+               AND (s.okta_last_updated IS NULL
+                    OR julianday(s.okta_last_updated) <= julianday(u.push_deactivated_at)))",
+    )
+    .bind(run_id)
+    .bind(dataset)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// The key of a directory's live dataset, if it has one.
@@ -335,7 +370,7 @@ async fn apply_users(
          FROM sync_staging_users s
          WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.dataset = $2
              AND u.okta_id = s.okta_id AND u.deleted_at IS NULL AND u.content_hash = s.content_hash)
-         {USER_UPSERT}"
+         {USER_UPSERT}, via_pull = 1"
     ))
     .bind(change.run_id)
     .bind(change.dataset)
@@ -344,7 +379,7 @@ async fn apply_users(
     .await?;
     if !removed_users.is_empty() {
         sqlx::query(
-            "UPDATE directory_users SET deleted_at = $2, updated_at = $2,
+            "UPDATE directory_users SET deleted_at = $2, updated_at = $2, version = version + 1,
                  last_seen_at = COALESCE((SELECT last_success_at FROM directories WHERE id = $4), last_seen_at)
              WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($3))",
         )
@@ -369,7 +404,7 @@ async fn apply_groups(
          SELECT $2, okta_id, name, description, kind, okta_last_updated, okta_last_membership_updated, content_hash,
              $3, $3, $3, NULL
          FROM sync_staging_groups WHERE run_id = $1
-         {GROUP_UPSERT}"
+         {GROUP_UPSERT}, via_pull = 1"
     ))
     .bind(change.run_id)
     .bind(change.dataset)
@@ -378,7 +413,7 @@ async fn apply_groups(
     .await?;
     if !removed_groups.is_empty() {
         sqlx::query(
-            "UPDATE directory_groups SET deleted_at = $2, updated_at = $2
+            "UPDATE directory_groups SET deleted_at = $2, updated_at = $2, version = version + 1
              WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($3))",
         )
         .bind(change.dataset)

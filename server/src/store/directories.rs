@@ -23,6 +23,10 @@ pub struct Directory {
     pub last_success_at: Option<String>,
     pub failing_since: Option<String>,
     pub created_at: String,
+    /// The pull sync runs (an Okta API Services app is connected).
+    pub pull_enabled: bool,
+    /// Okta may push through SCIM.
+    pub scim_enabled: bool,
 }
 
 /// What creating a directory needs.
@@ -46,7 +50,7 @@ pub struct SettingsUpdate<'a> {
 const COLUMNS: &str =
     "id, name, provider, state, okta_origin, client_id, app_id, app_label, sync_interval_secs, \
      rate_limit_share, breaker_threshold, paused, paused_reason, dpop_required, verified_fingerprint, \
-     next_sync_at, last_success_at, failing_since, created_at";
+     next_sync_at, last_success_at, failing_since, created_at, pull_enabled, scim_enabled";
 
 impl Store {
     pub async fn count_directories(&self) -> Result<i64, StoreError> {
@@ -96,6 +100,33 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    /// A directory that only receives SCIM pushes: active at once, never scheduled.
+    pub async fn insert_push_directory(&self, name: &str) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = timestamp(now());
+        sqlx::query(
+            "INSERT INTO directories (id, name, provider, state, created_at, updated_at, pull_enabled, scim_enabled)
+             VALUES ($1, $2, 'okta', $3, $4, $4, 0, 1)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(DirectoryState::Active)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn set_scim_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE directories SET scim_enabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(enabled)
+            .bind(timestamp(now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Changes the connection; any change drops the previous verification.

@@ -11,6 +11,8 @@ mod first_sync;
 mod identity_writes;
 mod keys;
 mod records;
+mod scim_access;
+mod scim_records;
 mod settings;
 mod setup_tokens;
 mod signin;
@@ -27,6 +29,11 @@ pub use first_sync::{FirstSyncWriter, NewDataset};
 pub use identity_writes::{MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
+pub use scim_access::{NewScimToken, ScimRequestRow, ScimTokenRow, SCIM_LOG_KEEP};
+pub use scim_records::{
+    GroupMembers, PushMode, PushOutcome, PushedGroup, PushedUser, ScimAttr, ScimCondition, ScimGroupRow,
+    ScimMemberRow, ScimOp, ScimUserRow, ScimValue,
+};
 pub use setup_tokens::RedeemOutcome;
 pub use signin::{NewSignin, OktaPerson, SigninRow, SigninSettingsRow};
 pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
@@ -166,6 +173,11 @@ fn spawn_checkpointer(pool: SqlitePool) {
 
 /// Timestamps are stored as RFC 3339 UTC text so both SQLite and PostgreSQL
 /// read them the same way and they sort as text.
+/// Now, as stored.
+pub fn timestamp_now() -> String {
+    timestamp(now())
+}
+
 pub(crate) fn timestamp(at: time::OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)

@@ -18,6 +18,10 @@ pub struct UserRecord {
     pub last_seen_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+    /// Seen by a pull sync.
+    pub via_pull: bool,
+    /// Written by a SCIM push.
+    pub via_push: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -32,7 +36,7 @@ pub struct GroupRecord {
 
 const USER_COLUMNS: &str =
     "okta_id, login, email, first_name, last_name, display_name, status, suspended, profile, \
-    okta_last_updated, first_seen_at, last_seen_at, updated_at, deleted_at";
+    okta_last_updated, first_seen_at, last_seen_at, updated_at, deleted_at, via_pull, via_push";
 
 /// Live counts for a directory card.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

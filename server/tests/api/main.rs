@@ -12,6 +12,7 @@ mod identities;
 mod pages;
 mod records;
 mod rest;
+mod scim;
 mod sessions;
 mod signin;
 mod startup_errors;

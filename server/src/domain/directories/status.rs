@@ -53,6 +53,8 @@ mod tests {
             last_success_at: Some("2026-11-29T10:00:00Z".into()),
             failing_since: None,
             created_at: "2026-11-29T09:00:00Z".into(),
+            pull_enabled: true,
+            scim_enabled: false,
         }
     }
 

@@ -4,6 +4,7 @@
 mod setup_links;
 mod tokens;
 
+pub(crate) use setup_links::hash_token;
 pub use setup_links::{SetupLinks, SignInOutcome, SETUP_LINK_VALIDITY};
 pub use tokens::{ApiToken, IssuedToken, TOKEN_PREFIX};
 
