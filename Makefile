@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup site site-release server server-release run test test-rust test-e2e lint fmt clean demo bench-sync
+.PHONY: help setup site site-release server server-release run test test-rust test-scim test-e2e lint fmt clean demo bench-sync bench-scim fuzz-scim
 
 help:
 	@echo "make run    build and start Roster on http://127.0.0.1:3000 (data in ./data)"
@@ -41,10 +41,14 @@ lint:
 test-rust:
 	env -u RUSTC cargo test --workspace
 
+# Okta's SCIM SPEC test and PyPI scim2-cli against a running Roster.
+test-scim: setup server
+	scripts/scim-conformance.sh
+
 test-e2e: site server
 	cd end2end && ROSTER_BINARY=$(CURDIR)/target/debug/roster npx playwright test
 
-test: setup lint test-rust test-e2e
+test: setup lint test-rust test-scim test-e2e
 
 fmt:
 	env -u RUSTC cargo fmt --all

@@ -21,8 +21,9 @@ else
   }
 fi
 
-# 2. A browser for the end-to-end tests.
+# 2. A browser for the end-to-end tests; venv for the SCIM tester.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
@@ -42,5 +43,12 @@ fi
 if [ ! -f end2end/node_modules/.package-lock.json ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   log "npm ci (end2end)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+# 5. PyPI scim2-cli (SCIM 2.0 conformance tester), in a venv of its own.
+SCIM2_CLI_VERSION=0.6.0
+if [ "$(.tools/scim-venv/bin/pip show scim2-cli 2>/dev/null | awk '/^Version/{print $2}')" != "$SCIM2_CLI_VERSION" ]; then
+  log "pip install scim2-cli $SCIM2_CLI_VERSION (venv in .tools/scim-venv)"
+  python3 -m venv .tools/scim-venv
+  .tools/scim-venv/bin/pip install -q --disable-pip-version-check "scim2-cli==$SCIM2_CLI_VERSION"
 fi
 log "ready"

@@ -708,10 +708,7 @@ impl ScimService {
                 let refs: Option<Vec<resource::MemberRef<'_>>> = members.as_ref().map(|all| {
                     all.iter()
                         .filter(|m| m.group_id == row.okta_id)
-                        .map(|m| resource::MemberRef {
-                            id: &m.user_id,
-                            display: &m.display_name,
-                        })
+                        .map(|m| resource::MemberRef { id: &m.user_id })
                         .collect()
                 });
                 projection.apply(resource::render_group(row, refs.as_deref(), &client.base_url))

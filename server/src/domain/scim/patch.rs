@@ -132,7 +132,41 @@ fn merge_pathless(doc: &mut Map<String, Value>, value: &Map<String, Value>, op: 
     Ok(())
 }
 
+/// Whether a path names the whole enterprise extension (its URN alone).
+fn is_enterprise_urn(attr: &AttrPath) -> bool {
+    attr.sub_attr.is_none()
+        && attr
+            .uri
+            .as_deref()
+            .is_some_and(|uri| format!("{uri}:{}", attr.name).eq_ignore_ascii_case(ENTERPRISE_URN))
+}
+
 fn apply_path(doc: &mut Map<String, Value>, path: &PatchPath, op: Op, value: Value) -> ScimResult<()> {
+    if let PatchPath::Attr(attr) = path {
+        if is_enterprise_urn(attr) {
+            let key = key_of(doc, ENTERPRISE_URN);
+            match (op, value) {
+                (Op::Remove, _) | (_, Value::Null) => {
+                    doc.remove(&key);
+                }
+                (_, Value::Object(mut fields)) => {
+                    fields.remove("schemas");
+                    match (op, doc.get_mut(&key)) {
+                        (Op::Add, Some(Value::Object(existing))) => existing.extend(fields),
+                        _ => {
+                            doc.insert(key, Value::Object(fields));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(ScimError::invalid_value(format!(
+                        "“{ENTERPRISE_URN}” takes an object of its attributes."
+                    )))
+                }
+            }
+            return Ok(());
+        }
+    }
     match path {
         PatchPath::Attr(attr) => {
             let (ext, name, sub) = strip_urn(attr, USER_URN)?;

@@ -285,7 +285,6 @@ pub fn render_user(row: &ScimUserRow, base_url: &str) -> Value {
 /// One member of a group, as SCIM lists it.
 pub struct MemberRef<'a> {
     pub id: &'a str,
-    pub display: &'a str,
 }
 
 /// A stored group as a SCIM Group; `members` is `None` when excluded.
@@ -304,9 +303,10 @@ pub fn render_group(row: &ScimGroupRow, members: Option<&[MemberRef<'_>]>, base_
                 members
                     .iter()
                     .map(|m| {
+                        // No `display`: the published Group schema (RFC 7643
+                        // §8.7.1) has none, and strict clients refuse it.
                         json!({
                             "value": m.id,
-                            "display": m.display,
                             "type": "User",
                             "$ref": location(base_url, "Users", m.id),
                         })
