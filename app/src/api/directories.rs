@@ -91,6 +91,9 @@ pub struct DirectoryCard {
     pub last_run_summary: Option<String>,
     pub progress: Option<ProgressView>,
     pub pending: Option<PendingDiffView>,
+    /// False for a SCIM-only directory: nothing to sync, no Okta domain.
+    pub pull_enabled: bool,
+    pub scim_enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,12 +454,22 @@ pub async fn discard_draft(directory_id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Activates a verified draft, starts its first sync and lands on the cards.
+/// Activates a verified draft, starts its first sync and lands on the cards
+/// (or, when it also accepts SCIM push, on its SCIM page for the token).
 #[server]
-pub async fn create_directory(directory_id: String, name: String) -> Result<String, AppError> {
+pub async fn create_directory(
+    directory_id: String,
+    name: String,
+    scim: Option<String>,
+) -> Result<String, AppError> {
     require_admin().await?;
-    let id = ports()?.wizard.create_directory(directory_id, name).await?;
-    leptos_axum::redirect("/settings/directory-sync");
+    let scim = scim.is_some_and(|v| v == "on" || v == "true");
+    let id = ports()?.wizard.create_directory(directory_id, name, scim).await?;
+    if scim {
+        leptos_axum::redirect(&format!("/directories/{id}/scim"));
+    } else {
+        leptos_axum::redirect("/settings/directory-sync");
+    }
     Ok(id)
 }
 

@@ -8,6 +8,7 @@ mod error;
 mod instance_name;
 #[cfg(feature = "ssr")]
 mod ports;
+mod scim;
 mod tokens;
 
 pub use access::*;
@@ -15,7 +16,10 @@ pub use directories::*;
 pub use error::AppError;
 pub use instance_name::InstanceName;
 #[cfg(feature = "ssr")]
-pub use ports::{AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, WizardPort};
+pub use ports::{
+    AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, ScimPort, WizardPort,
+};
+pub use scim::*;
 pub use tokens::*;
 
 use leptos::prelude::*;

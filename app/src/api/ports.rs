@@ -4,9 +4,9 @@
 
 use super::{
     ApiTokenView, AppError, AuditPageView, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary,
-    DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedTokenView, Overview, PreviewView,
-    RunDetail, SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery,
-    UsersPage, VerifyView, WizardState,
+    DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedScimTokenView, IssuedTokenView,
+    Overview, PreviewView, RunDetail, ScimView, SettingsForm, SigninForm, SigninSettingsView, SigninTestView,
+    UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -65,8 +65,12 @@ pub trait WizardPort: Send + Sync + 'static {
         app_id: Option<String>,
     ) -> BoxFuture<'_, Result<VerifyView, AppError>>;
     fn preview(&self, directory_id: String) -> BoxFuture<'_, Result<PreviewView, AppError>>;
-    fn create_directory(&self, directory_id: String, name: String)
-        -> BoxFuture<'_, Result<String, AppError>>;
+    fn create_directory(
+        &self,
+        directory_id: String,
+        name: String,
+        scim: bool,
+    ) -> BoxFuture<'_, Result<String, AppError>>;
     fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>>;
     fn discard_draft(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
 }
@@ -106,6 +110,23 @@ pub trait AccessPort: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<AuditPageView, AppError>>;
 }
 
+/// SCIM push: a directory's SCIM page, and SCIM-only directories.
+pub trait ScimPort: Send + Sync + 'static {
+    fn scim(&self, directory_id: String) -> BoxFuture<'_, Result<ScimView, AppError>>;
+    fn set_scim(&self, directory_id: String, enabled: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn create_scim_token(
+        &self,
+        directory_id: String,
+        name: String,
+    ) -> BoxFuture<'_, Result<IssuedScimTokenView, AppError>>;
+    fn revoke_scim_token(
+        &self,
+        directory_id: String,
+        token_id: String,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
+    fn create_push_directory(&self, name: String) -> BoxFuture<'_, Result<String, AppError>>;
+}
+
 /// The ports, cheap to clone; what `provide_context` hands to every request.
 #[derive(Clone)]
 pub struct Ports {
@@ -114,4 +135,5 @@ pub struct Ports {
     pub wizard: Arc<dyn WizardPort>,
     pub records: Arc<dyn RecordsPort>,
     pub access: Arc<dyn AccessPort>,
+    pub scim: Arc<dyn ScimPort>,
 }

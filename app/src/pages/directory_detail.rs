@@ -61,6 +61,13 @@ pub fn DirectoryPage() -> impl IntoView {
                 match detail.await {
                     Ok(d) => view! {
                         <Summary detail=d.clone() />
+                        <section class="panel" aria-labelledby="scim-link-heading">
+                            <h2 id="scim-link-heading">"SCIM push"</h2>
+                            <p>
+                                "Let Okta push users and groups the moment they change, beside the scheduled pull. "
+                                <a href=format!("/directories/{}/scim", d.card.id) data-testid="scim-link">"Set up SCIM push"</a>
+                            </p>
+                        </section>
                         <UsersSection directory_id=d.card.id.clone() />
                         <GroupsSection directory_id=d.card.id.clone() />
                         <History runs=d.runs.clone() directory_id=d.card.id.clone() />

@@ -160,10 +160,19 @@ fn Card(
                 }
             })}
             <div class="card-actions">
-                <ActionForm action=sync>
-                    <input type="hidden" name="directory_id" value=sync_id />
-                    <button class="button button-primary" type="submit" disabled=paused>"Sync Now"</button>
-                </ActionForm>
+                {if card.pull_enabled {
+                    view! {
+                        <ActionForm action=sync>
+                            <input type="hidden" name="directory_id" value=sync_id />
+                            <button class="button button-primary" type="submit" disabled=paused>"Sync Now"</button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    view! { <span class="badge badge-info" data-testid="push-only">"SCIM push only"</span> }.into_any()
+                }}
+                {card.scim_enabled.then(|| view! {
+                    <a class="button" href=format!("{href}/scim")>"SCIM"</a>
+                })}
                 <a class="button" href=href.clone()>"Open"</a>
                 <details class="menu">
                     <summary class="button">"More"</summary>

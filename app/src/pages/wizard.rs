@@ -4,8 +4,8 @@
 //! Every form is an `ActionForm`, so the wizard also works without wasm.
 
 use crate::api::{
-    get_wizard, list_drafts, CheckConnection, CreateDirectory, DiscardDraft, DraftView, PreviewDirectory,
-    PreviewView, SaveConnection, StartWizard, VerifyDirectory, VerifyView, WizardState,
+    get_wizard, list_drafts, CheckConnection, CreateDirectory, CreatePushDirectory, DiscardDraft, DraftView,
+    PreviewDirectory, PreviewView, SaveConnection, StartWizard, VerifyDirectory, VerifyView, WizardState,
 };
 use crate::components::{CopyButton, ErrorNotice};
 use crate::pages::directory_detail::short_time;
@@ -22,9 +22,31 @@ const RESOURCE_SET_NAME: &str = "Roster Sync";
 #[component]
 pub fn NewDirectory() -> impl IntoView {
     let start = ServerAction::<StartWizard>::new();
+    let push_only = ServerAction::<CreatePushDirectory>::new();
     view! {
         <Title text="Add Directory" />
         <WizardHead />
+        <section class="panel" aria-labelledby="kind-heading" data-testid="directory-kinds">
+            <h2 id="kind-heading">"How will Okta tell Roster about people?"</h2>
+            <dl class="facts-list">
+                <dt>"Okta (pull)"</dt>
+                <dd>"Roster reads the app's users and groups through an API Services app, on a schedule and on Sync Now. Follow the steps below."</dd>
+                <dt>"Okta (pull and SCIM push)"</dt>
+                <dd>"The steps below, then tick “Also let Okta push changes” at step 7: Okta pushes changes at once, the pull catches anything a push missed."</dd>
+                <dt>"Okta (SCIM push only)"</dt>
+                <dd>
+                    "No API Services app: Okta's provisioning pushes users and groups to Roster."
+                    <ActionForm action=push_only attr:class="form form-inline" attr:data-testid="push-directory-form">
+                        <label for="push-directory-name">"Directory name"</label>
+                        <input id="push-directory-name" name="name" type="text" required maxlength="80" value="Okta (SCIM)" />
+                        <button class="button" type="submit" disabled=move || push_only.pending().get()>
+                            {move || if push_only.pending().get() { "Creating…" } else { "Create SCIM-only directory" }}
+                        </button>
+                    </ActionForm>
+                    {move || push_only.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                </dd>
+            </dl>
+        </section>
         <Drafts />
         <ol class="stepper">
             <SsoStep configured=false />
@@ -518,6 +540,10 @@ fn CreateStep(state: RwSignal<WizardState>) -> impl IntoView {
                 <input type="hidden" name="directory_id" value=initial.directory_id />
                 <label for="directory-name">"Directory name"</label>
                 <input id="directory-name" name="name" type="text" autocomplete="off" value=default_name />
+                <label class="checkbox">
+                    <input type="checkbox" name="scim" value="on" data-testid="create-with-scim" />
+                    " Also let Okta push changes as they happen (SCIM): the pull keeps running as the check"
+                </label>
                 <div>
                     <button class="button button-primary" type="submit" disabled=move || !verified() || busy()>
                         {move || if create.pending().get() { "Creating…" } else { "Create" }}

@@ -68,6 +68,8 @@ fn card(d: DirectorySummary) -> DirectoryCard {
         groups: d.counts.groups,
         last_error: d.last_error.as_ref().map(error_view),
         failing_over_a_day: d.failing_over_a_day,
+        pull_enabled: d.pull_enabled,
+        scim_enabled: d.scim_enabled,
         last_run_summary: d.last_run.as_ref().and_then(|run| {
             run.change_summary()
                 .map(|summary| format!("Last sync ({}): {summary}.", run.trigger.as_str()))

@@ -5,6 +5,7 @@
 mod access;
 mod directories;
 mod records;
+mod scim;
 mod tokens;
 mod wizard;
 
@@ -15,9 +16,9 @@ use crate::{
 use app::api::{
     AccessPort, ApiTokenView, AppError, AuditPageView, BoxFuture, ConnectionCheck, DirectoryCard,
     DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage,
-    InstanceName, InstancePort, IssuedTokenView, Overview, Ports, PreviewView, RecordsPort, RunDetail,
-    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
-    VerifyView, WizardPort, WizardState,
+    InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView, Overview, Ports, PreviewView,
+    RecordsPort, RunDetail, ScimPort, ScimView, SettingsForm, SigninForm, SigninSettingsView, SigninTestView,
+    UserDetail, UserQuery, UsersPage, VerifyView, WizardPort, WizardState,
 };
 use std::sync::Arc;
 
@@ -217,8 +218,9 @@ impl WizardPort for RosterPortal {
         &self,
         directory_id: String,
         name: String,
+        scim: bool,
     ) -> BoxFuture<'_, Result<String, AppError>> {
-        Box::pin(wizard::create(&self.core, directory_id, name))
+        Box::pin(wizard::create(&self.core, directory_id, name, scim))
     }
 
     fn drafts(&self) -> BoxFuture<'_, Result<Vec<DraftView>, AppError>> {
@@ -257,7 +259,37 @@ impl RecordsPort for RosterPortal {
     }
 }
 
-/// The four ports over one core, as the UI's server functions receive them.
+impl ScimPort for RosterPortal {
+    fn scim(&self, directory_id: String) -> BoxFuture<'_, Result<ScimView, AppError>> {
+        Box::pin(scim::view(&self.core, directory_id))
+    }
+
+    fn set_scim(&self, directory_id: String, enabled: bool) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(scim::set(&self.core, directory_id, enabled))
+    }
+
+    fn create_scim_token(
+        &self,
+        directory_id: String,
+        name: String,
+    ) -> BoxFuture<'_, Result<IssuedScimTokenView, AppError>> {
+        Box::pin(scim::create_token(&self.core, directory_id, name))
+    }
+
+    fn revoke_scim_token(
+        &self,
+        directory_id: String,
+        token_id: String,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(scim::revoke_token(&self.core, directory_id, token_id))
+    }
+
+    fn create_push_directory(&self, name: String) -> BoxFuture<'_, Result<String, AppError>> {
+        Box::pin(scim::create_directory(&self.core, name))
+    }
+}
+
+/// The ports over one core, as the UI's server functions receive them.
 pub fn ports(core: Core) -> Ports {
     let adapter = Arc::new(RosterPortal::new(core));
     Ports {
@@ -265,7 +297,8 @@ pub fn ports(core: Core) -> Ports {
         directories: adapter.clone(),
         wizard: adapter.clone(),
         records: adapter.clone(),
-        access: adapter,
+        access: adapter.clone(),
+        scim: adapter,
     }
 }
 

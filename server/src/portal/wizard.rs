@@ -109,10 +109,10 @@ pub async fn discard(core: &Core, id: String) -> Result<(), AppError> {
         .await?)
 }
 
-pub async fn create(core: &Core, id: String, name: String) -> Result<String, AppError> {
+pub async fn create(core: &Core, id: String, name: String, scim: bool) -> Result<String, AppError> {
     Ok(core
         .directories
-        .create(&actor().await?, &directory_id(&id)?, &name)
+        .create(&actor().await?, &directory_id(&id)?, &name, scim)
         .await?
         .id
         .to_string())

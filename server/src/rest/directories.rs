@@ -162,6 +162,9 @@ pub async fn preview(
 pub struct CreateRequest {
     /// 1 to 80 characters.
     pub name: String,
+    /// Also accept Okta's SCIM push (pull and push: "both").
+    #[serde(default)]
+    pub scim: bool,
 }
 
 #[utoipa::path(post, path = "/directories/{id}/create", tag = "directories", request_body = CreateRequest,
@@ -174,7 +177,11 @@ pub async fn create(
     Path(id): Path<DirectoryId>,
     Body(body): Body<CreateRequest>,
 ) -> Result<(StatusCode, Json<DirectorySummary>)> {
-    let summary = state.core.directories.create(&actor, &id, &body.name).await?;
+    let summary = state
+        .core
+        .directories
+        .create(&actor, &id, &body.name, body.scim)
+        .await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
 

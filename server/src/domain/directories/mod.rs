@@ -254,6 +254,8 @@ impl Directories {
             progress,
             pending,
             created_at: d.created_at.clone(),
+            pull_enabled: d.pull_enabled,
+            scim_enabled: d.scim_enabled,
         })
     }
 
@@ -437,23 +439,28 @@ impl Directories {
         preview_of(&run)
     }
 
-    /// "Create": activates a verified draft and starts its first sync.
+    /// "Create": activates a verified draft and starts its first sync;
+    /// `accept_scim` also lets Okta push to it ("both").
     pub async fn create(
         &self,
         actor: &Actor,
         id: &DirectoryId,
         name: &str,
+        accept_scim: bool,
     ) -> DomainResult<DirectorySummary> {
         actor.require_write()?;
         self.draft_row(id).await?;
         self.lifecycle.create(id.as_str(), name).await?;
+        if accept_scim {
+            self.store.set_scim_enabled(id.as_str(), true).await?;
+        }
         let d = self.active(id).await?;
         self.audit
             .record(
                 actor,
                 AuditAction::DirectoryCreated,
                 Some(id.as_str()),
-                serde_json::json!({"name": d.name}),
+                serde_json::json!({"name": d.name, "scim": accept_scim}),
             )
             .await;
         self.summary(&d).await

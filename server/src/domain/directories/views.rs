@@ -173,6 +173,10 @@ pub struct DirectorySummary {
     pub progress: Option<SyncProgress>,
     pub pending: Option<PendingReview>,
     pub created_at: String,
+    /// The pull sync runs (false for a SCIM-only directory).
+    pub pull_enabled: bool,
+    /// Okta may push through SCIM.
+    pub scim_enabled: bool,
 }
 
 /// The directory's own settings in the units admins type.
