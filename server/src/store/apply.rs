@@ -197,7 +197,7 @@ impl Store {
     /// Returns the Okta ids of users removed, for the deprovisioning hook.
     pub async fn apply_run(&self, run_id: &str, directory_id: &str) -> Result<Vec<String>, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         drop_push_held(&mut *tx, run_id, dataset).await?;
         let removed_users = ids_of(

@@ -43,7 +43,7 @@ impl Store {
         run_id: &str,
         at: &str,
     ) -> Result<Option<NewDataset>, StoreError> {
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         if live_dataset(&mut *tx, directory_id).await?.is_some() {
             return Ok(None);
         }
@@ -126,7 +126,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let run_id = dataset.run_id.as_str();
         let at = super::timestamp(super::now());
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         // Memberships by user, in that table's key order: written during the
         // fetch they would land all over it, once per batch.
         sqlx::query(

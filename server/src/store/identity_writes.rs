@@ -118,7 +118,7 @@ async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String
 impl Store {
     /// A write transaction that takes the write lock up front (see [`super::WRITE`]).
     async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with(super::WRITE).await?)
+        Ok(self.writer.begin_with(super::WRITE).await?)
     }
 
     /// Creates or replaces a present user. `source` names the writer in the

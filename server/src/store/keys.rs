@@ -53,7 +53,7 @@ impl Store {
 
     /// Rotation's last step: the `next` client key becomes `active`, the old one retires.
     pub async fn promote_next_key(&self, directory_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         let at = timestamp(now());
         let next = sqlx::query(
             "SELECT 1 FROM directory_keys WHERE directory_id = $1 AND purpose = $2 AND state = $3",

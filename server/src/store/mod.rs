@@ -65,6 +65,10 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// One connection for write transactions: writers queue here, in order,
+    /// instead of holding read connections while SQLite's busy handler
+    /// sleeps between retries of the write lock.
+    writer: SqlitePool,
 }
 
 /// Whether the schema in the database matches the one this binary embeds.
@@ -97,16 +101,22 @@ impl Store {
             // whichever connection commits past the WAL threshold.
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", "268435456");
+        let open = |e: sqlx::Error| StoreError::Open {
+            location: url.location(),
+            reason: e.to_string(),
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .connect_with(options.clone())
+            .await
+            .map_err(open)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Open {
-                location: url.location(),
-                reason: e.to_string(),
-            })?;
+            .map_err(open)?;
         spawn_checkpointer(pool.clone());
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

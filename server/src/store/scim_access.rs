@@ -122,7 +122,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with(super::WRITE).await?;
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
         // A directory deleted meanwhile takes its log with it.
         let mut directories: Vec<&str> = rows.iter().map(|r| r.directory_id.as_str()).collect();
         directories.sort_unstable();

@@ -315,10 +315,12 @@ fn push_compare(
 /// What a push write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushOutcome {
-    /// Created, updated, removed or unchanged, with the version afterwards.
+    /// Created, updated, removed or unchanged, with the version afterwards;
+    /// `deactivated` when this write took a present user out.
     Written {
         created: bool,
         version: i64,
+        deactivated: bool,
     },
     /// Another write got there first (the caller's version is stale).
     VersionMismatch {
@@ -390,6 +392,60 @@ type StoredUserTuple = (
     bool,
     Option<String>,
 );
+
+type PushStateRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    bool,
+);
+
+/// The live dataset, the stored user (if any) and whether another present
+/// user has this login; `None` when the directory has no live dataset yet.
+async fn push_state(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    staged: &StagedUser,
+) -> Result<Option<(i64, Option<StoredUser>, bool)>, StoreError> {
+    let row: Option<PushStateRow> = sqlx::query_as(
+        "SELECT d.key, u.status, u.content_hash, u.deleted_at, u.version, u.external_id, u.scim_resource,
+                u.via_push, u.push_deactivated_at,
+                EXISTS (SELECT 1 FROM directory_users o WHERE o.dataset = d.key AND o.login = $3 COLLATE NOCASE
+                        AND o.okta_id != $2 AND o.deleted_at IS NULL)
+         FROM directory_datasets d
+         LEFT JOIN directory_users u ON u.dataset = d.key AND u.okta_id = $2
+         WHERE d.directory_id = $1 AND d.live = 1",
+    )
+    .bind(directory_id)
+    .bind(&staged.okta_id)
+    .bind(&staged.login)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(
+        |(dataset, status, hash, deleted, version, external_id, resource, via_push, held, taken)| {
+            let before = match (status, hash, version) {
+                (Some(status), Some(content_hash), Some(version)) => Some(StoredUser {
+                    status,
+                    content_hash,
+                    present: deleted.is_none(),
+                    version,
+                    external_id,
+                    resource,
+                    via_push: via_push.unwrap_or(false),
+                    push_deactivated_at: held,
+                }),
+                _ => None,
+            };
+            (dataset, before, taken)
+        },
+    ))
+}
 
 async fn stored_user(
     tx: &mut Transaction<'_, Sqlite>,
@@ -609,9 +665,18 @@ impl Store {
     ) -> Result<PushOutcome, StoreError> {
         let at = timestamp(now());
         let staged = user.staged;
-        let mut tx = self.pool.begin_with(super::WRITE).await?;
-        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let before = stored_user(&mut tx, dataset, &staged.okta_id).await?;
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
+        // One round trip for the dataset, the stored user and whether another
+        // present user holds the userName: writes queue on one connection.
+        let (dataset, before, taken) = match push_state(&mut tx, directory_id, staged).await? {
+            Some(state) => state,
+            None => {
+                live_or_new_dataset(&mut tx, directory_id).await?;
+                push_state(&mut tx, directory_id, staged)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("the live dataset just made is missing".into()))?
+            }
+        };
         match (mode, &before) {
             (PushMode::Create, Some(b)) if b.present => return Ok(PushOutcome::Exists),
             (PushMode::Replace { .. }, None) => return Ok(PushOutcome::Missing),
@@ -623,19 +688,8 @@ impl Store {
             ) if b.version != v => return Ok(PushOutcome::VersionMismatch { current: b.version }),
             _ => {}
         }
-        if user.active {
-            let taken: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM directory_users WHERE dataset = $1 AND login = $2 COLLATE NOCASE
-                 AND okta_id != $3 AND deleted_at IS NULL LIMIT 1",
-            )
-            .bind(dataset)
-            .bind(&staged.login)
-            .bind(&staged.okta_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if taken.is_some() {
-                return Ok(PushOutcome::NameTaken);
-            }
+        if user.active && taken {
+            return Ok(PushOutcome::NameTaken);
         }
         let was_present = before.as_ref().is_some_and(|b| b.present);
         if let Some(b) = &before {
@@ -648,6 +702,7 @@ impl Store {
                 return Ok(PushOutcome::Written {
                     created: false,
                     version: b.version,
+                    deactivated: false,
                 });
             }
         }
@@ -738,6 +793,7 @@ impl Store {
         Ok(PushOutcome::Written {
             created: before.is_none(),
             version,
+            deactivated: was_present && !user.active,
         })
     }
 
@@ -751,7 +807,7 @@ impl Store {
     ) -> Result<PushOutcome, StoreError> {
         let at = timestamp(now());
         let staged = group.staged;
-        let mut tx = self.pool.begin_with(super::WRITE).await?;
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let before: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT version, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
@@ -827,6 +883,7 @@ impl Store {
         Ok(PushOutcome::Written {
             created: !present,
             version,
+            deactivated: false,
         })
     }
 
@@ -839,7 +896,7 @@ impl Store {
         source: &str,
     ) -> Result<bool, StoreError> {
         let at = timestamp(now());
-        let mut tx = self.pool.begin_with(super::WRITE).await?;
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         let Some(before) = stored_user(&mut tx, dataset, okta_id).await? else {
             return Ok(false);

@@ -35,7 +35,7 @@ impl Store {
         token_hash: &str,
         display_name: &str,
     ) -> Result<RedeemOutcome, StoreError> {
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         let expires: Option<String> = sqlx::query_scalar(
             "SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL",
         )

@@ -173,7 +173,7 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         insert_users(&mut tx, run_id, &batch.users).await?;
         insert_groups(&mut tx, run_id, &batch.groups).await?;
         insert_members(&mut tx, run_id, &batch.members).await?;
@@ -216,7 +216,7 @@ impl Store {
     /// for a first sync, the dataset it was building.
     pub async fn clear_staging(&self, run_id: &str) -> Result<(), StoreError> {
         self.drop_unfinished_dataset(run_id).await?;
-        let mut tx = self.pool.begin_with(WRITE).await?;
+        let mut tx = self.writer.begin_with(WRITE).await?;
         for table in [
             "sync_staging_users",
             "sync_staging_groups",

@@ -508,14 +508,6 @@ impl ScimService {
     ) -> ScimResult<PushOutcome> {
         let staged = self.staged(key, doc)?;
         let resource = serde_json::to_string(&doc.stored).map_err(|_| ScimError::internal())?;
-        let before_present = match mode {
-            PushMode::Create => false,
-            PushMode::Replace { .. } => self
-                .store
-                .scim_user(client.directory_id.as_str(), key)
-                .await?
-                .is_some_and(|r| r.deleted_at.is_none()),
-        };
         let outcome = self
             .store
             .push_user(
@@ -531,7 +523,13 @@ impl ScimService {
                 "scim",
             )
             .await?;
-        if before_present && !doc.active && matches!(outcome, PushOutcome::Written { .. }) {
+        if matches!(
+            outcome,
+            PushOutcome::Written {
+                deactivated: true,
+                ..
+            }
+        ) {
             tracing::info!(directory_id = %client.directory_id, user = key, "SCIM deactivated a user; revoking their sessions");
             self.hook
                 .after_apply(client.directory_id.as_str(), &[key.to_owned()])
