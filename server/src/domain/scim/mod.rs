@@ -12,6 +12,8 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+#[cfg(test)]
+mod fuzz;
 pub mod log;
 pub mod patch;
 pub mod resource;
