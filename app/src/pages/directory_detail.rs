@@ -193,7 +193,9 @@ fn Summary(detail: DirectoryDetail) -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>{card.name.clone()}</h1>
-            <span class=card.status.css() data-testid="status-badge">{card.status.label()}</span>
+            <span class=if card.pull_enabled { card.status.css() } else { "badge badge-info" } data-testid="status-badge">
+                {if card.pull_enabled { card.status.label() } else { "Receives SCIM pushes" }}
+            </span>
         </div>
         <p class="muted">
             {card.okta_domain.clone()}" · app “"{card.app_label.clone().unwrap_or_default()}"” · last successful sync "

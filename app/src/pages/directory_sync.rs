@@ -99,7 +99,9 @@ fn Card(
         <li class="card dir-card" data-testid="directory-card" data-directory-id=card.id.clone()>
             <div class="card-head">
                 <h2><a href=href.clone()>{card.name.clone()}</a></h2>
-                <span class=card.status.css() data-testid="status-badge">{card.status.label()}</span>
+                <span class=if card.pull_enabled { card.status.css() } else { "badge badge-info" } data-testid="status-badge">
+                    {if card.pull_enabled { card.status.label() } else { "Receives SCIM pushes" }}
+                </span>
             </div>
             <p class="muted">{card.okta_domain.clone()}" · app “"{app}"”"</p>
             <dl class="card-stats">

@@ -263,22 +263,26 @@ fn push_compare(
     };
     match op {
         ScimOp::Co | ScimOp::Sw | ScimOp::Ew => {
-            // LIKE ignores ASCII case; case-exact attributes check GLOB-free equality of the slice.
+            // LIKE ignores ASCII case; case-exact attributes compare the slice exactly.
             if case_exact(attr) {
-                let (len_fn, slice) = match op {
-                    ScimOp::Sw => ("substr", format!("substr({col}, 1, length(")),
-                    ScimOp::Ew => ("substr", format!("substr({col}, -length(")),
-                    _ => ("instr", String::new()),
-                };
-                if len_fn == "instr" {
-                    q.push(format!("instr({col}, "));
-                    q.push_bind(text);
-                    q.push(") > 0");
-                } else {
-                    q.push(format!("{slice}"));
-                    q.push_bind(text.clone());
-                    q.push(")) = ");
-                    q.push_bind(text);
+                match op {
+                    ScimOp::Co => {
+                        q.push(format!("instr({col}, "));
+                        q.push_bind(text);
+                        q.push(") > 0");
+                    }
+                    ScimOp::Sw => {
+                        q.push(format!("substr({col}, 1, length("));
+                        q.push_bind(text.clone());
+                        q.push(")) = ");
+                        q.push_bind(text);
+                    }
+                    _ => {
+                        q.push(format!("substr({col}, -length("));
+                        q.push_bind(text.clone());
+                        q.push(")) = ");
+                        q.push_bind(text);
+                    }
                 }
             } else {
                 q.push(format!("{col} LIKE "));

@@ -799,3 +799,83 @@ async fn a_pull_and_a_push_on_one_directory_converge() {
         "the pull re-read the group from Okta"
     );
 }
+
+#[tokio::test]
+async fn every_filter_operator_maps_to_sql_that_answers_right() {
+    let app = spawn_app().await;
+    let scim = Scim::push_only(&app).await;
+    for (login, ext) in [("ada@example.com", "ext-Ada"), ("bob@example.org", "ext-bob")] {
+        let (status, _) = scim
+            .send(Method::POST, "/Users", Some(okta_user(login, ext)))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, group) = scim
+        .send(
+            Method::POST,
+            "/Groups",
+            Some(json!({"schemas": [GROUP], "displayName": "Eng", "externalId": "g-ext"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    for (expr, expected) in [
+        (r#"userName co "EXAMPLE""#, 2),
+        (r#"userName sw "ADA""#, 1),
+        (r#"userName ew ".org""#, 1),
+        (r#"userName ne "ada@example.com""#, 1),
+        (r#"externalId co "Ada""#, 1),
+        (r#"externalId co "ada""#, 0),
+        (r#"externalId sw "ext-""#, 2),
+        (r#"externalId ew "bob""#, 1),
+        (r#"externalId eq "EXT-ADA""#, 0),
+        (r#"name.familyName eq "lovelace""#, 2),
+        (r#"displayName pr"#, 2),
+        (r#"title pr or userName pr"#, -1),
+        (r#"not (userName sw "ada")"#, 1),
+        (r#"externalId eq null"#, 0),
+        (r#"active ne true"#, 0),
+        (
+            r#"meta.created le "2999-01-01T00:00:00Z" and meta.lastModified ge "2000-01-01T00:00:00Z""#,
+            2,
+        ),
+        (r#"userName co "100%_\\""#, 0),
+    ] {
+        let (status, list) = scim.get(&filter(expr)).await;
+        if expected < 0 {
+            assert_error(&(status, list), 400, Some("invalidFilter"));
+        } else {
+            assert_eq!(
+                (status, list["totalResults"].as_i64()),
+                (StatusCode::OK, Some(expected)),
+                "{expr}: {list}"
+            );
+        }
+    }
+    for (expr, expected) in [
+        (r#"displayName eq "ENG""#, 1),
+        (r#"externalId eq "g-ext""#, 1),
+        (r#"displayName sw "E" and members pr"#, 0),
+        (r#"id pr"#, 1),
+    ] {
+        let (status, list) = scim.get(&format!("/Groups?filter={}", urlencode(expr))).await;
+        assert_eq!(
+            (status, list["totalResults"].as_i64()),
+            (StatusCode::OK, Some(expected)),
+            "{expr}: {list}"
+        );
+    }
+    // A SearchRequest body takes the same filter.
+    let (status, found) = scim
+        .send(
+            Method::POST,
+            "/Users/.search",
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"bob\"", "attributes": ["userName"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, found["totalResults"].as_i64()),
+        (StatusCode::OK, Some(1)),
+        "{found}"
+    );
+    assert!(found["Resources"][0].get("emails").is_none());
+}

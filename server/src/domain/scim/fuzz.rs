@@ -10,11 +10,52 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 const WORDS: &[&str] = &[
-    "userName", "emails", "value", "members", "name", "givenName", "externalId", "id", "meta", "lastModified",
-    "active", "displayName", "title", "urn:ietf:params:scim:schemas:core:2.0:User",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "eq", "ne", "co", "sw", "ew", "gt", "ge",
-    "lt", "le", "pr", "and", "or", "not", "(", ")", "[", "]", ".", ":", "\"", "\"x\"", "\"2026-01-01T00:00:00Z\"",
-    "true", "false", "null", "42", "-1.5e9", "\\", "\"\\u0000\"", " ", "",
+    "userName",
+    "emails",
+    "value",
+    "members",
+    "name",
+    "givenName",
+    "externalId",
+    "id",
+    "meta",
+    "lastModified",
+    "active",
+    "displayName",
+    "title",
+    "urn:ietf:params:scim:schemas:core:2.0:User",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "eq",
+    "ne",
+    "co",
+    "sw",
+    "ew",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "pr",
+    "and",
+    "or",
+    "not",
+    "(",
+    ")",
+    "[",
+    "]",
+    ".",
+    ":",
+    "\"",
+    "\"x\"",
+    "\"2026-01-01T00:00:00Z\"",
+    "true",
+    "false",
+    "null",
+    "42",
+    "-1.5e9",
+    "\\",
+    "\"\\u0000\"",
+    " ",
+    "",
 ];
 
 /// Filter-like text: grammar tokens, random text, and deep nesting.
@@ -25,8 +66,14 @@ fn filter_text() -> impl Strategy<Value = String> {
         1 => "[a-zA-Z.:\\[\\]()\" ]{0,12}",
     ];
     let flat = proptest::collection::vec(token, 0..60).prop_map(|parts| parts.join(" "));
-    let nested = (0usize..3000, proptest::sample::select(&["(", "[", "not ("][..]), flat.clone())
-        .prop_map(|(depth, open, inner)| format!("{}userName pr {inner}{}", open.repeat(depth), ")".repeat(depth)));
+    let nested = (
+        0usize..3000,
+        proptest::sample::select(&["(", "[", "not ("][..]),
+        flat.clone(),
+    )
+        .prop_map(|(depth, open, inner)| {
+            format!("{}userName pr {inner}{}", open.repeat(depth), ")".repeat(depth))
+        });
     prop_oneof![4 => flat, 1 => nested]
 }
 
@@ -42,7 +89,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
             proptest::collection::btree_map(
-                prop_oneof![proptest::sample::select(WORDS).prop_map(str::to_owned), any::<String>()],
+                prop_oneof![
+                    proptest::sample::select(WORDS).prop_map(str::to_owned),
+                    any::<String>()
+                ],
                 inner,
                 0..8
             )
@@ -53,11 +103,16 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn patch_body() -> impl Strategy<Value = Value> {
     let op = prop_oneof![
-        proptest::sample::select(&["add", "remove", "replace", "Add", "REPLACE", "move", ""][..]).prop_map(|s| json!(s)),
+        proptest::sample::select(&["add", "remove", "replace", "Add", "REPLACE", "move", ""][..])
+            .prop_map(|s| json!(s)),
         json_value(),
     ];
-    let operation = (op, proptest::option::of(filter_text()), proptest::option::of(json_value())).prop_map(
-        |(op, path, value)| {
+    let operation = (
+        op,
+        proptest::option::of(filter_text()),
+        proptest::option::of(json_value()),
+    )
+        .prop_map(|(op, path, value)| {
             let mut o = serde_json::Map::new();
             o.insert("op".into(), op);
             if let Some(p) = path {
@@ -67,11 +122,10 @@ fn patch_body() -> impl Strategy<Value = Value> {
                 o.insert("value".into(), v);
             }
             Value::Object(o)
-        },
-    );
-    proptest::collection::vec(operation, 0..12).prop_map(|ops| {
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-    })
+        });
+    proptest::collection::vec(operation, 0..12).prop_map(
+        |ops| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+    )
 }
 
 fn check_filter(raw: &str) -> Result<(), TestCaseError> {
