@@ -478,6 +478,12 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         ("put", "/signin"),
         ("delete", "/signin"),
         ("get", "/audit"),
+        ("get", "/directories/{id}/scim"),
+        ("put", "/directories/{id}/scim"),
+        ("post", "/directories/{id}/scim/tokens"),
+        ("delete", "/directories/{id}/scim/tokens/{token_id}"),
+        ("get", "/directories/{id}/scim/requests"),
+        ("post", "/directories/scim"),
     ];
     let documented: BTreeSet<(String, String)> = paths
         .iter()
