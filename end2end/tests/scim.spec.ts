@@ -69,4 +69,17 @@ test("a SCIM-only directory takes Okta's pushes and logs them", async ({ page })
   await row.getByRole("button", { name: "Revoke SCIM token Okta production" }).click();
   await expect(row).toHaveAttribute("data-revoked", "true");
   expect((await page.request.get(`${base}/Users`, { headers: auth })).status()).toBe(401);
+
+  // Its card says it receives pushes (no Sync Now); deleting it leaves the
+  // instance as the other tests expect it.
+  await page.goto("/settings/directory-sync");
+  await waitForHydration(page);
+  const card = page.locator(`[data-testid="directory-card"][data-directory-id="${directoryId}"]`);
+  await expect(card.getByTestId("status-badge")).toHaveText("Receives SCIM pushes");
+  await expect(card.getByRole("button", { name: "Sync Now" })).toHaveCount(0);
+  await card.getByText("More").click();
+  await card.getByLabel("Type “Okta SCIM e2e” to delete").fill("Okta SCIM e2e");
+  await card.getByRole("button", { name: "Delete directory" }).click();
+  await expect(card).toHaveCount(0);
+  expect((await page.request.get(`${base}/Users`, { headers: auth })).status()).toBe(401);
 });
