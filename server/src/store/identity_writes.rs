@@ -42,12 +42,12 @@ pub enum MemberWrite<'a> {
 }
 
 /// `[[group, user], …]` as one bound JSON value, selected as (group_id, user_id).
-fn pairs_json(group_id: &str, users: &[String]) -> Result<String, StoreError> {
+pub(super) fn pairs_json(group_id: &str, users: &[String]) -> Result<String, StoreError> {
     let pairs: Vec<[&str; 2]> = users.iter().map(|u| [group_id, u.as_str()]).collect();
     serde_json::to_string(&pairs).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn pairs_from(param: &str) -> String {
+pub(super) fn pairs_from(param: &str) -> String {
     format!(
         "SELECT json_extract(j.value, '$[0]') AS group_id, json_extract(j.value, '$[1]') AS user_id \
          FROM json_each({param}) j"
@@ -70,7 +70,7 @@ async fn stored_user(
     Ok(row.map(|(status, hash, deleted)| (status, hash, deleted.is_some())))
 }
 
-async fn record_event(
+pub(super) async fn record_event(
     tx: &mut Transaction<'_, Sqlite>,
     dataset: i64,
     okta_id: &str,
@@ -95,7 +95,11 @@ async fn record_event(
 }
 
 /// Recounts the group counts of these users (present ones only).
-async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String]) -> Result<(), StoreError> {
+pub(super) async fn recount(
+    tx: &mut Transaction<'_, Sqlite>,
+    dataset: i64,
+    users: &[String],
+) -> Result<(), StoreError> {
     if users.is_empty() {
         return Ok(());
     }

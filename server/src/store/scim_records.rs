@@ -5,7 +5,8 @@
 //! as a sync's apply.
 
 use super::{
-    apply::{group_count_of, live_or_new_dataset, membership_statements, GROUP_UPSERT},
+    apply::{live_or_new_dataset, membership_statements, GROUP_UPSERT},
+    identity_writes::{pairs_from, pairs_json, record_event, recount},
     now,
     staging::{push_group_fields, USER_COLUMNS},
     timestamp, StagedGroup, StagedUser, Store, StoreError, LIVE_DATASET,
@@ -476,62 +477,6 @@ async fn stored_user(
             push_deactivated_at: held,
         },
     ))
-}
-
-async fn record_event(
-    tx: &mut Transaction<'_, Sqlite>,
-    dataset: i64,
-    okta_id: &str,
-    source: &str,
-    event: &str,
-    status: &str,
-    at: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(dataset)
-    .bind(okta_id)
-    .bind(source)
-    .bind(event)
-    .bind(status)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn recount(tx: &mut Transaction<'_, Sqlite>, dataset: i64, users: &[String]) -> Result<(), StoreError> {
-    if users.is_empty() {
-        return Ok(());
-    }
-    let ids = serde_json::to_string(users).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(&format!(
-        "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
-         SELECT $2, u.okta_id, {count} FROM directory_users u
-         WHERE u.dataset = $2 AND u.deleted_at IS NULL AND u.okta_id IN (SELECT value FROM json_each($1))
-         ORDER BY 2
-         ON CONFLICT (dataset, user_id) DO UPDATE SET group_count = excluded.group_count",
-        count = group_count_of("u.okta_id"),
-    ))
-    .bind(ids)
-    .bind(dataset)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-fn pairs_json(group_id: &str, users: &[String]) -> Result<String, StoreError> {
-    let pairs: Vec<[&str; 2]> = users.iter().map(|u| [group_id, u.as_str()]).collect();
-    serde_json::to_string(&pairs).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn pairs_from(param: &str) -> String {
-    format!(
-        "SELECT json_extract(j.value, '$[0]') AS group_id, json_extract(j.value, '$[1]') AS user_id \
-         FROM json_each({param}) j"
-    )
 }
 
 impl Store {
