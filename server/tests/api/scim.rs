@@ -879,3 +879,71 @@ async fn every_filter_operator_maps_to_sql_that_answers_right() {
     );
     assert!(found["Resources"][0].get("emails").is_none());
 }
+
+#[tokio::test]
+async fn a_scim_deactivation_or_delete_revokes_the_persons_sessions_at_once() {
+    use server::{domain::signin::SessionCheck, model::Role};
+    let app = spawn_app().await;
+    let scim = Scim::push_only(&app).await;
+    let (store, _) = app.state.core.internals();
+    let signin = &app.state.core.signin;
+    let hour = time::Duration::hours(1);
+    let issuer = "https://acme.okta.com";
+    let by_subject =
+        crate::sessions::okta_signin(store, issuer, "00uSIGNED00000000001", None, Role::Admin, hour).await;
+    let by_email = crate::sessions::okta_signin(
+        store,
+        issuer,
+        "00uELSEWHERE00000001",
+        Some("Grace@Example.com"),
+        Role::Admin,
+        hour,
+    )
+    .await;
+    let bystander =
+        crate::sessions::okta_signin(store, issuer, "00uBYSTANDER00000001", None, Role::Admin, hour).await;
+
+    let (status, _) = scim
+        .send(
+            Method::POST,
+            "/Users",
+            Some(okta_user("ada@example.com", "00uSIGNED00000000001")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, grace) = scim
+        .send(
+            Method::POST,
+            "/Users",
+            Some(okta_user("grace@example.com", "not-an-okta-id")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for id in [&by_subject, &by_email, &bystander] {
+        assert_eq!(signin.check(id).await.unwrap().0, SessionCheck::Valid);
+    }
+
+    // Okta's OIN deactivation: the answer comes after the revocation.
+    let (status, _) = scim
+        .send(
+            Method::PATCH,
+            "/Users/00uSIGNED00000000001",
+            Some(json!({"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": false}}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(signin.check(&by_subject).await.unwrap().0, SessionCheck::Revoked);
+    assert_eq!(signin.check(&by_email).await.unwrap().0, SessionCheck::Valid);
+
+    // A DELETE of a user keyed by a minted id: matched by e-mail.
+    let (status, _) = scim
+        .send(
+            Method::DELETE,
+            &format!("/Users/{}", grace["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(signin.check(&by_email).await.unwrap().0, SessionCheck::Revoked);
+    assert_eq!(signin.check(&bystander).await.unwrap().0, SessionCheck::Valid);
+}

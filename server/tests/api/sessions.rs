@@ -16,7 +16,7 @@ use server::{
     sync::Trigger,
 };
 
-async fn okta_signin(
+pub(crate) async fn okta_signin(
     store: &Store,
     issuer: &str,
     subject: &str,

@@ -650,6 +650,13 @@ impl ScimService {
     /// history stays on the user page.
     pub async fn delete_user(&self, client: &ScimClient, id: &str) -> ScimResult<()> {
         let row = self.user_row(client, id).await?;
+        // Revoked while the record (and its e-mail) still exists: sign-ins
+        // are matched by subject or by the user's e-mail.
+        if row.deleted_at.is_none() {
+            self.hook
+                .after_apply(client.directory_id.as_str(), &[id.to_owned()])
+                .await;
+        }
         if !self
             .store
             .erase_user(client.directory_id.as_str(), id, "scim")
@@ -659,11 +666,6 @@ impl ScimService {
                 "There is no user with id “{}”.",
                 clip(id)
             )));
-        }
-        if row.deleted_at.is_none() {
-            self.hook
-                .after_apply(client.directory_id.as_str(), &[id.to_owned()])
-                .await;
         }
         Ok(())
     }
