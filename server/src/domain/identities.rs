@@ -236,6 +236,8 @@ fn outcome(written: Written, what: &str) -> DomainResult<WriteOutcome> {
 pub struct Identities {
     directories: Directories,
     store: Store,
+    /// Revokes the sessions of people a write takes out (the sign-in service).
+    revoke: std::sync::Arc<dyn crate::sync::DeprovisionHook>,
 }
 
 /// The longest search accepted: longer ones only cost a full scan.
@@ -251,8 +253,74 @@ fn check_search(search: &str) -> DomainResult<()> {
 }
 
 impl Identities {
-    pub fn new(directories: Directories, store: Store) -> Self {
-        Self { directories, store }
+    pub fn new(
+        directories: Directories,
+        store: Store,
+        revoke: std::sync::Arc<dyn crate::sync::DeprovisionHook>,
+    ) -> Self {
+        Self {
+            directories,
+            store,
+            revoke,
+        }
+    }
+
+    /// A push source's user write (SCIM): one version-checked transaction;
+    /// a user it takes out has their sessions revoked before it returns.
+    pub async fn write_pushed_user(
+        &self,
+        id: &DirectoryId,
+        user: &crate::store::PushedUser<'_>,
+        mode: crate::store::PushMode,
+        source: &str,
+    ) -> DomainResult<crate::store::PushOutcome> {
+        let outcome = self.store.push_user(id.as_str(), user, mode, source).await?;
+        if matches!(
+            outcome,
+            crate::store::PushOutcome::Written {
+                deactivated: true,
+                ..
+            }
+        ) {
+            tracing::info!(directory_id = %id, user = %user.staged.okta_id, source, "a push deactivated a user; revoking their sessions");
+            self.revoke
+                .after_apply(id.as_str(), std::slice::from_ref(&user.staged.okta_id))
+                .await;
+        }
+        Ok(outcome)
+    }
+
+    /// A push source's group write (rename, externalId, members), in one transaction.
+    pub async fn write_pushed_group(
+        &self,
+        id: &DirectoryId,
+        group: &crate::store::PushedGroup<'_>,
+        mode: crate::store::PushMode,
+    ) -> DomainResult<crate::store::PushOutcome> {
+        Ok(self.store.push_group(id.as_str(), group, mode).await?)
+    }
+
+    /// Erases a user a push source deleted; sessions are revoked first,
+    /// while the record's e-mail can still be matched. False when absent.
+    pub async fn erase_pushed_user(
+        &self,
+        id: &DirectoryId,
+        user_id: &str,
+        was_present: bool,
+        source: &str,
+    ) -> DomainResult<bool> {
+        if was_present {
+            self.revoke.after_apply(id.as_str(), &[user_id.to_owned()]).await;
+        }
+        Ok(self.store.erase_user(id.as_str(), user_id, source).await?)
+    }
+
+    /// Removes a group a push source deleted; its memberships go with it.
+    pub async fn remove_pushed_group(&self, id: &DirectoryId, group_id: &str) -> DomainResult<bool> {
+        Ok(!matches!(
+            self.store.remove_group(id.as_str(), group_id).await?,
+            Written::Missing
+        ))
     }
 
     /// Present users, filtered and sorted, one keyset page at a time.
@@ -448,12 +516,16 @@ impl Identities {
         source: &str,
     ) -> DomainResult<WriteOutcome> {
         self.directories.active(id).await?;
-        outcome(
+        let written = outcome(
             self.store
                 .remove_user(id.as_str(), user_id.as_str(), source)
                 .await?,
             "The user",
-        )
+        )?;
+        self.revoke
+            .after_apply(id.as_str(), &[user_id.as_str().to_owned()])
+            .await;
+        Ok(written)
     }
 
     pub async fn upsert_group(&self, id: &DirectoryId, input: GroupInput) -> DomainResult<WriteOutcome> {

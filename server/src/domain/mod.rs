@@ -91,11 +91,17 @@ impl Core {
             RetryPolicy::default(),
         );
         let directories = Directories::new(lifecycle, store.clone(), audit.clone());
+        let identities = Identities::new(directories.clone(), store.clone(), revoke);
         Self {
             sync: SyncService::new(directories.clone(), store.clone(), audit.clone()),
-            identities: Identities::new(directories.clone(), store.clone()),
-            instance: Instance::new(store.clone(), config, public_url.clone(), audit.clone()),
-            scim: scim::ScimService::new(store.clone(), audit.clone(), revoke, public_url),
+            scim: scim::ScimService::new(
+                store.clone(),
+                audit.clone(),
+                identities.clone(),
+                public_url.clone(),
+            ),
+            identities,
+            instance: Instance::new(store.clone(), config, public_url, audit.clone()),
             signin,
             audit,
             directories,

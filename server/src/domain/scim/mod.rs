@@ -26,7 +26,7 @@ use crate::{
         GroupMembers, NewScimToken, PushMode, PushOutcome, PushedGroup, PushedUser, ScimTokenRow,
         ScimUserRow, StagedGroup, Store,
     },
-    sync::{normalize, DeprovisionHook},
+    sync::normalize,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use error::{ScimError, ScimResult};
@@ -35,7 +35,6 @@ use rand::RngCore;
 use resource::{Projection, UserDocument, GROUP_URN, USER_URN};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::sync::Arc;
 use utoipa::ToSchema;
 
 pub use log::{RequestLog, ScimRequest};
@@ -189,9 +188,10 @@ pub struct Written {
 
 #[derive(Clone)]
 pub struct ScimService {
+    /// Reads, tokens and the log; every identity write goes through `identities`.
     store: Store,
     audit: Audit,
-    hook: Arc<dyn DeprovisionHook>,
+    identities: super::identities::Identities,
     public_url: String,
     pub log: RequestLog,
 }
@@ -207,12 +207,17 @@ fn minted_id() -> String {
 }
 
 impl ScimService {
-    pub fn new(store: Store, audit: Audit, hook: Arc<dyn DeprovisionHook>, public_url: String) -> Self {
+    pub fn new(
+        store: Store,
+        audit: Audit,
+        identities: super::identities::Identities,
+        public_url: String,
+    ) -> Self {
         Self {
             log: RequestLog::new(store.clone()),
             store,
             audit,
-            hook,
+            identities,
             public_url,
         }
     }
@@ -511,9 +516,9 @@ impl ScimService {
         let staged = self.staged(key, doc)?;
         let resource = serde_json::to_string(&doc.stored).map_err(|_| ScimError::internal())?;
         let outcome = self
-            .store
-            .push_user(
-                client.directory_id.as_str(),
+            .identities
+            .write_pushed_user(
+                &client.directory_id,
                 &PushedUser {
                     staged: &staged,
                     external_id: doc.external_id.as_deref(),
@@ -525,18 +530,6 @@ impl ScimService {
                 "scim",
             )
             .await?;
-        if matches!(
-            outcome,
-            PushOutcome::Written {
-                deactivated: true,
-                ..
-            }
-        ) {
-            tracing::info!(directory_id = %client.directory_id, user = key, "SCIM deactivated a user; revoking their sessions");
-            self.hook
-                .after_apply(client.directory_id.as_str(), &[key.to_owned()])
-                .await;
-        }
         Ok(outcome)
     }
 
@@ -650,18 +643,11 @@ impl ScimService {
     /// history stays on the user page.
     pub async fn delete_user(&self, client: &ScimClient, id: &str) -> ScimResult<()> {
         let row = self.user_row(client, id).await?;
-        // Revoked while the record (and its e-mail) still exists: sign-ins
-        // are matched by subject or by the user's e-mail.
-        if row.deleted_at.is_none() {
-            self.hook
-                .after_apply(client.directory_id.as_str(), &[id.to_owned()])
-                .await;
-        }
-        if !self
-            .store
-            .erase_user(client.directory_id.as_str(), id, "scim")
-            .await?
-        {
+        let erased = self
+            .identities
+            .erase_pushed_user(&client.directory_id, id, row.deleted_at.is_none(), "scim")
+            .await?;
+        if !erased {
             return Err(ScimError::not_found(format!(
                 "There is no user with id “{}”.",
                 clip(id)
@@ -793,9 +779,9 @@ impl ScimService {
     ) -> ScimResult<PushOutcome> {
         let staged = stage_group(key, &group.display_name, current);
         Ok(self
-            .store
-            .push_group(
-                client.directory_id.as_str(),
+            .identities
+            .write_pushed_group(
+                &client.directory_id,
                 &PushedGroup {
                     staged: &staged,
                     external_id: group.external_id.as_deref(),
@@ -896,9 +882,14 @@ impl ScimService {
 
     pub async fn delete_group(&self, client: &ScimClient, id: &str) -> ScimResult<()> {
         self.group_row(client, id).await?;
-        match self.store.remove_group(client.directory_id.as_str(), id).await? {
-            crate::store::Written::Missing => Err(ScimError::not_found("The group was deleted meanwhile.")),
-            _ => Ok(()),
+        if self
+            .identities
+            .remove_pushed_group(&client.directory_id, id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ScimError::not_found("The group was deleted meanwhile."))
         }
     }
 
