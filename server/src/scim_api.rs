@@ -63,37 +63,41 @@ async fn handle(
         format!("/{rest}{query}")
     };
     let service = &state.core.scim;
-    let (client, answer) = match service
+    let (directory_id, authenticated, answer) = match service
         .authenticate(&directory, bearer(request.headers()).as_deref())
         .await
     {
         Ok(client) => {
             let answer = serve(service, &client, &rest, request).await;
-            (Some(client.directory_id.to_string()), answer)
+            (Some(client.directory_id.to_string()), true, answer)
         }
         Err(e) => {
             let known = crate::model::DirectoryId::parse(&directory)
                 .ok()
                 .map(|d| d.to_string());
-            (known, Err(e))
+            (known, false, Err(e))
         }
     };
     let response = match answer {
         Ok(response) => response,
         Err(e) => error_response(&e),
     };
-    if let Some(directory_id) = client {
-        let status = response.status().as_u16();
+    if let Some(directory_id) = directory_id {
         let error = response.extensions().get::<LoggedError>().map(|e| e.0.clone());
-        service.log.record(ScimRequestRow {
+        let row = ScimRequestRow {
             directory_id,
             at: crate::store::timestamp_now(),
             method: method.to_string(),
             path: logged_path,
-            status: i64::from(status),
+            status: i64::from(response.status().as_u16()),
             duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
             error,
-        });
+        };
+        if authenticated {
+            service.log.record(row);
+        } else {
+            service.log.record_refused(row);
+        }
     }
     response
 }

@@ -297,7 +297,13 @@ impl Identities {
         group: &crate::store::PushedGroup<'_>,
         mode: crate::store::PushMode,
     ) -> DomainResult<crate::store::PushOutcome> {
-        Ok(self.store.push_group(id.as_str(), group, mode).await?)
+        let outcome = self.store.push_group(id.as_str(), group, mode).await?;
+        if matches!(outcome, crate::store::PushOutcome::Written { .. }) {
+            // Someone may have left (or the rename ended) the group that made
+            // them an admin or a viewer.
+            self.revoke.after_apply(id.as_str(), &[]).await;
+        }
+        Ok(outcome)
     }
 
     /// Erases a user a push source deleted; sessions are revoked first,
@@ -317,10 +323,14 @@ impl Identities {
 
     /// Removes a group a push source deleted; its memberships go with it.
     pub async fn remove_pushed_group(&self, id: &DirectoryId, group_id: &str) -> DomainResult<bool> {
-        Ok(!matches!(
+        let removed = !matches!(
             self.store.remove_group(id.as_str(), group_id).await?,
             Written::Missing
-        ))
+        );
+        if removed {
+            self.revoke.after_apply(id.as_str(), &[]).await;
+        }
+        Ok(removed)
     }
 
     /// Present users, filtered and sorted, one keyset page at a time.

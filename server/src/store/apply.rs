@@ -38,9 +38,12 @@ const UPDATED_USERS: &str =
     "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash";
 /// Users keyed by a Roster-minted id came from a push that named no Okta
-/// id: a pull cannot see them, so it never removes them.
+/// id: a pull cannot see them, so it never removes them. Nor does it remove
+/// what a push wrote after the run started: its pages were read before.
 const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
-     AND u.keyed_by = 'okta' AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
+     AND u.keyed_by = 'okta'
+     AND NOT (u.via_push = 1 AND julianday(u.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
     "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)";
@@ -48,11 +51,14 @@ const UPDATED_GROUPS: &str =
     "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
-     AND g.keyed_by = 'okta' AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
+     AND g.keyed_by = 'okta'
+     AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 /// Stored memberships of live groups the run no longer sees: they go with the group.
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND g.keyed_by = 'okta'
+       AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
 /// How a written user replaces the stored one: every field, present again.
 /// The one rule for a sync's apply and for a single write.

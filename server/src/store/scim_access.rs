@@ -93,11 +93,16 @@ impl Store {
                 .and_then(|t| super::parse_timestamp(t).ok())
                 .is_none_or(|last| (at - last).whole_seconds() >= LAST_USED_RESOLUTION_SECS);
             if stale {
-                sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2")
+                // Best effort: a sync's long apply may hold the write lock, and
+                // "last used" must never fail Okta's request.
+                let touched = sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(timestamp(at))
                     .bind(&token.id)
                     .execute(&self.pool)
-                    .await?;
+                    .await;
+                if let Err(e) = touched {
+                    tracing::debug!(error = %e, "could not note a SCIM token's last use");
+                }
             }
         }
         Ok(row)

@@ -105,7 +105,6 @@ pub struct ScimGroupRow {
 pub struct ScimMemberRow {
     pub group_id: String,
     pub user_id: String,
-    pub display_name: String,
 }
 
 const USER_FIELDS: &str =
@@ -590,8 +589,7 @@ impl Store {
         }
         let ids = serde_json::to_string(group_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(sqlx::query_as(&format!(
-            "SELECT pm.group_id, pm.user_id, u.display_name FROM present_memberships pm
-             JOIN directory_users u ON u.dataset = pm.dataset AND u.okta_id = pm.user_id
+            "SELECT pm.group_id, pm.user_id FROM present_memberships pm
              WHERE pm.dataset = {LIVE_DATASET} AND pm.group_id IN (SELECT value FROM json_each($2))
              ORDER BY pm.group_id, pm.user_id"
         ))
@@ -758,14 +756,14 @@ impl Store {
         let staged = group.staged;
         let mut tx = self.writer.begin_with(super::WRITE).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let before: Option<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT version, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
+        let before: Option<(i64, Option<String>, String)> = sqlx::query_as(
+            "SELECT version, deleted_at, name FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
         )
         .bind(dataset)
         .bind(&staged.okta_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let present = before.as_ref().is_some_and(|(_, deleted)| deleted.is_none());
+        let present = before.as_ref().is_some_and(|(_, deleted, _)| deleted.is_none());
         match (mode, &before) {
             (PushMode::Create, Some(_)) if present => return Ok(PushOutcome::Exists),
             (PushMode::Replace { .. }, _) if !present => return Ok(PushOutcome::Missing),
@@ -773,19 +771,28 @@ impl Store {
                 PushMode::Replace {
                     expected_version: Some(v),
                 },
-                Some((current, _)),
+                Some((current, _, _)),
             ) if *current != v => return Ok(PushOutcome::VersionMismatch { current: *current }),
             _ => {}
         }
-        let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND name = $2 COLLATE NOCASE
+        // Only a new name must be free: a pulled directory may already hold
+        // two groups of one name (an Okta group and an app group).
+        let renamed = !before
+            .as_ref()
+            .is_some_and(|(_, deleted, name)| deleted.is_none() && name.eq_ignore_ascii_case(&staged.name));
+        let taken: Option<i64> = if !renamed {
+            None
+        } else {
+            sqlx::query_scalar(
+                "SELECT 1 FROM directory_groups WHERE dataset = $1 AND name = $2 COLLATE NOCASE
              AND okta_id != $3 AND deleted_at IS NULL LIMIT 1",
-        )
-        .bind(dataset)
-        .bind(&staged.name)
-        .bind(&staged.okta_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+            )
+            .bind(dataset)
+            .bind(&staged.name)
+            .bind(&staged.okta_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        };
         if taken.is_some() {
             return Ok(PushOutcome::NameTaken);
         }
@@ -870,6 +877,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // The next pull re-reads these groups' members from Okta: a user it
+        // brings back gets their memberships back too.
+        let group_ids = serde_json::to_string(&groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE directory_groups SET okta_last_membership_updated = NULL, version = version + 1, updated_at = $3
+             WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(dataset)
+        .bind(group_ids)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
         for sql in [
             "DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2",
             "DELETE FROM directory_users WHERE dataset = $1 AND okta_id = $2",
@@ -885,7 +904,8 @@ impl Store {
     }
 }
 
-/// Of these ids, the ones that are not present users.
+/// Of these ids, the ones no user of the dataset has (a removed user may
+/// stay a member: membership reads show present users only).
 async fn absent_users(
     tx: &mut Transaction<'_, Sqlite>,
     dataset: i64,
@@ -897,7 +917,7 @@ async fn absent_users(
     let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(sqlx::query_scalar(
         "SELECT j.value FROM json_each($1) j WHERE NOT EXISTS (
-             SELECT 1 FROM directory_users u WHERE u.dataset = $2 AND u.okta_id = j.value AND u.deleted_at IS NULL)",
+             SELECT 1 FROM directory_users u WHERE u.dataset = $2 AND u.okta_id = j.value)",
     )
     .bind(json)
     .bind(dataset)

@@ -504,24 +504,38 @@ async fn okta_group_push_adds_removes_replaces_renames_and_deletes() {
             patch(json!([{"op": "add", "path": "members", "value": [{"value": ids[0], "display": "ada"}, {"value": ids[1]}]}])),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{g}");
+    // A member change answers 204 (no member list sent back); the group shows it.
+    assert_eq!(status, StatusCode::NO_CONTENT, "{g}");
+    let (_, g) = scim.get(&path).await;
     assert_eq!(members(&g), [ids[0].clone(), ids[1].clone()]);
-    let (_, g) = scim
+    let (status, _) = scim
         .send(
             Method::PATCH,
             &path,
             patch(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}])),
         )
         .await;
-    assert_eq!(members(&g), [ids[1].clone()]);
-    let (_, g) = scim
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(members(&scim.get(&path).await.1), [ids[1].clone()]);
+    let (status, _) = scim
         .send(
             Method::PATCH,
             &path,
             patch(json!([{"op": "replace", "path": "members", "value": [{"value": ids[2]}]}])),
         )
         .await;
-    assert_eq!(members(&g), [ids[2].clone()]);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(members(&scim.get(&path).await.1), [ids[2].clone()]);
+    // A PUT without members (a rename) keeps them.
+    let (status, put) = scim
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"schemas": [GROUP], "displayName": "Engineering"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    assert_eq!(members(&put), [ids[2].clone()]);
     // Okta renames with its own id in the value: not a change of id.
     let (status, g) = scim
         .send(
@@ -775,7 +789,8 @@ async fn a_pull_and_a_push_on_one_directory_converge() {
             Some(json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": outsider}]}]})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{g}");
+    assert_eq!(status, StatusCode::NO_CONTENT, "{g}");
+    let (_, g) = scim.get(&format!("/Groups/{gid}")).await;
     let member_ids = |v: &Value| -> Vec<String> {
         v["members"]
             .as_array()
@@ -946,4 +961,74 @@ async fn a_scim_deactivation_or_delete_revokes_the_persons_sessions_at_once() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(signin.check(&by_email).await.unwrap().0, SessionCheck::Revoked);
     assert_eq!(signin.check(&bystander).await.unwrap().0, SessionCheck::Valid);
+}
+
+#[tokio::test]
+async fn a_pushed_group_change_revokes_an_admin_who_left_the_admin_group() {
+    use server::{
+        domain::signin::{SessionCheck, SettingsInput},
+        model::Role,
+    };
+    let app = spawn_app().await;
+    let scim = Scim::push_only(&app).await;
+    let core = &app.state.core;
+    core.signin
+        .save(
+            &Actor::host(),
+            &SettingsInput {
+                issuer: "https://acme.okta.com".into(),
+                client_id: "0oaSignInApp00000001".into(),
+                client_secret: Some("s".into()),
+                admin_groups: "Roster Admins".into(),
+                viewer_groups: String::new(),
+            },
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (login, ext) in [
+        ("ada@example.com", "00uADMIN000000000001"),
+        ("bob@example.com", "00uADMIN000000000002"),
+    ] {
+        let (status, u) = scim
+            .send(Method::POST, "/Users", Some(okta_user(login, ext)))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{u}");
+        ids.push(ext.to_owned());
+    }
+    let (status, group) = scim
+        .send(
+            Method::POST,
+            "/Groups",
+            Some(json!({"schemas": [GROUP], "displayName": "Roster Admins", "members": [{"value": ids[0]}, {"value": ids[1]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let (store, _) = core.internals();
+    let hour = time::Duration::hours(1);
+    let ada =
+        crate::sessions::okta_signin(store, "https://acme.okta.com", &ids[0], None, Role::Admin, hour).await;
+    let bob =
+        crate::sessions::okta_signin(store, "https://acme.okta.com", &ids[1], None, Role::Admin, hour).await;
+
+    let (status, _) = scim
+        .send(
+            Method::PATCH,
+            &format!("/Groups/{}", group["id"].as_str().unwrap()),
+            Some(json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        core.signin.check(&ada).await.unwrap().0,
+        SessionCheck::Revoked,
+        "left the admin group"
+    );
+    assert_eq!(
+        core.signin.check(&bob).await.unwrap().0,
+        SessionCheck::Valid,
+        "still in it"
+    );
 }

@@ -145,8 +145,10 @@ fn map_exp(exp: &AttrExp, parent: Option<&AttrPath>, resource: Resource) -> Scim
             if attr == ScimAttr::Active && !matches!(op, ScimOp::Eq | ScimOp::Ne) {
                 return Err(ScimError::invalid_filter("active supports eq and ne only."));
             }
-            if attr == ScimAttr::MemberValue && op != ScimOp::Eq {
-                return Err(ScimError::invalid_filter("members.value supports eq only."));
+            if attr == ScimAttr::MemberValue && (op != ScimOp::Eq || value == ScimValue::Null) {
+                return Err(ScimError::invalid_filter(
+                    "members.value supports eq with a user id only.",
+                ));
             }
             if matches!(attr, ScimAttr::LastModified | ScimAttr::Created) {
                 if let ScimValue::Text(t) = &value {

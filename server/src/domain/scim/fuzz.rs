@@ -4,7 +4,12 @@
 //! on deep nesting, and never answer 500. `make fuzz-scim` runs the same
 //! properties for 10 minutes (`SCIM_FUZZ_SECONDS`).
 
-use super::{filter, filter::Resource, patch, resource::UserDocument};
+use super::{
+    filter,
+    filter::Resource,
+    patch,
+    resource::{Projection, UserDocument, USER_URN},
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
@@ -132,6 +137,18 @@ fn check_filter(raw: &str) -> Result<(), TestCaseError> {
     for resource in [Resource::User, Resource::Group] {
         if let Err(e) = filter::parse(raw, resource) {
             prop_assert_eq!(e.status, 400, "{}", e.detail);
+        }
+    }
+    // The same text as an attribute selection (`attributes=`).
+    for projection in [
+        Projection::parse(Some(raw), None, USER_URN),
+        Projection::parse(None, Some(raw), USER_URN),
+    ] {
+        match projection {
+            Ok(p) => {
+                p.apply(serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A"}}));
+            }
+            Err(e) => prop_assert_eq!(e.status, 400, "{}", e.detail),
         }
     }
     Ok(())

@@ -36,16 +36,22 @@ impl ScimService {
                     .await?,
             )
         };
+        // One pass over the member rows, not one per group.
+        let mut by_group: std::collections::HashMap<&str, Vec<resource::MemberRef<'_>>> =
+            std::collections::HashMap::new();
+        for m in members.iter().flatten() {
+            by_group
+                .entry(m.group_id.as_str())
+                .or_default()
+                .push(resource::MemberRef { id: &m.user_id });
+        }
         Ok(rows
             .iter()
             .map(|row| {
-                let refs: Option<Vec<resource::MemberRef<'_>>> = members.as_ref().map(|all| {
-                    all.iter()
-                        .filter(|m| m.group_id == row.okta_id)
-                        .map(|m| resource::MemberRef { id: &m.user_id })
-                        .collect()
-                });
-                projection.apply(resource::render_group(row, refs.as_deref(), &client.base_url))
+                let refs: Option<&[resource::MemberRef<'_>]> = members
+                    .as_ref()
+                    .map(|_| by_group.get(row.okta_id.as_str()).map_or(&[][..], Vec::as_slice));
+                projection.apply(resource::render_group(row, refs, &client.base_url))
             })
             .collect())
     }
@@ -148,25 +154,17 @@ impl ScimService {
     ) -> ScimResult<Written> {
         let row = self.group_row(client, id).await?;
         let group = GroupDocument::read(body)?;
-        let members = group.members.clone().unwrap_or_default();
-        let keyed_by = if row.via_pull && is_okta_id(&row.okta_id, "00g") {
-            "okta"
-        } else {
-            "roster"
+        // A PUT without `members` (a rename) keeps them: wiping a large
+        // group's membership by omission is too costly a mistake.
+        let members = match &group.members {
+            Some(ids) => GroupMembers::Replace(ids),
+            None => GroupMembers::Keep,
         };
         let mode = PushMode::Replace {
             expected_version: if_match,
         };
         match self
-            .write_group(
-                client,
-                id,
-                keyed_by,
-                &group,
-                GroupMembers::Replace(&members),
-                mode,
-                Some(&row),
-            )
+            .write_group(client, id, "roster", &group, members, mode, Some(&row))
             .await?
         {
             PushOutcome::Written { .. } => self.written_group(client, id, false).await,
@@ -182,48 +180,56 @@ impl ScimService {
         if_match: Option<i64>,
     ) -> ScimResult<Option<Written>> {
         let patch = patch::read(body)?;
-        let row = self.group_row(client, id).await?;
-        let resolved = patch::resolve_group(&patch, id)?;
-        let group = GroupDocument {
-            display_name: resolved.display_name.clone().unwrap_or_else(|| row.name.clone()),
-            external_id: match &resolved.external_id {
-                Some(e) => e.clone(),
-                None => row.external_id.clone(),
-            },
-            members: None,
-        };
-        let (add, remove, replace): (Vec<String>, Vec<String>, Option<Vec<String>>) = match &resolved.members
-        {
-            patch::MemberPlan::Delta { add, remove } => (
-                add.iter().cloned().collect(),
-                remove.iter().cloned().collect(),
-                None,
-            ),
-            patch::MemberPlan::Replace(set) => (Vec::new(), Vec::new(), Some(set.iter().cloned().collect())),
-        };
-        let members = match &replace {
-            Some(set) => GroupMembers::Replace(set),
-            None if add.is_empty() && remove.is_empty() => GroupMembers::Keep,
-            None => GroupMembers::Delta {
-                add: &add,
-                remove: &remove,
-            },
-        };
-        let keyed_by = if is_okta_id(&row.okta_id, "00g") {
-            "okta"
-        } else {
-            "roster"
-        };
-        let mode = PushMode::Replace {
-            expected_version: if_match,
-        };
-        match self
-            .write_group(client, id, keyed_by, &group, members, mode, Some(&row))
-            .await?
-        {
-            PushOutcome::Written { .. } => Ok(Some(self.written_group(client, id, false).await?)),
-            other => Err(group_refusal(other, &group.display_name)),
+        for _ in 0..PATCH_ATTEMPTS {
+            let row = self.group_row(client, id).await?;
+            let resolved = patch::resolve_group(&patch, id)?;
+            let group = GroupDocument {
+                display_name: resolved.display_name.clone().unwrap_or_else(|| row.name.clone()),
+                external_id: match &resolved.external_id {
+                    Some(e) => e.clone(),
+                    None => row.external_id.clone(),
+                },
+                members: None,
+            };
+            let (add, remove, replace): (Vec<String>, Vec<String>, Option<Vec<String>>) =
+                match &resolved.members {
+                    patch::MemberPlan::Delta { add, remove } => (
+                        add.iter().cloned().collect(),
+                        remove.iter().cloned().collect(),
+                        None,
+                    ),
+                    patch::MemberPlan::Replace(set) => {
+                        (Vec::new(), Vec::new(), Some(set.iter().cloned().collect()))
+                    }
+                };
+            let members = match &replace {
+                Some(set) => GroupMembers::Replace(set),
+                None if add.is_empty() && remove.is_empty() => GroupMembers::Keep,
+                None => GroupMembers::Delta {
+                    add: &add,
+                    remove: &remove,
+                },
+            };
+            // The name and externalId written back were read just now: the
+            // version check keeps a concurrent rename from being undone.
+            let mode = PushMode::Replace {
+                expected_version: Some(if_match.unwrap_or(row.version)),
+            };
+            match self
+                .write_group(client, id, "roster", &group, members, mode, Some(&row))
+                .await?
+            {
+                // A member change answers 204: a large group's whole member
+                // list is not sent back for every few users Okta pushes.
+                PushOutcome::Written { .. } if resolved.touches_members() => return Ok(None),
+                PushOutcome::Written { .. } => return Ok(Some(self.written_group(client, id, false).await?)),
+                PushOutcome::VersionMismatch { .. } if if_match.is_none() => continue,
+                other => return Err(group_refusal(other, &group.display_name)),
+            }
         }
+        Err(ScimError::version_mismatch(
+            "The group kept changing while this PATCH was applied; retry it.",
+        ))
     }
 
     pub async fn delete_group(&self, client: &ScimClient, id: &str) -> ScimResult<()> {

@@ -47,10 +47,17 @@ const QUEUE: usize = 10_000;
 /// Longest path kept.
 const MAX_PATH_CHARS: usize = 300;
 
+/// Refused (unauthenticated) requests logged per directory and minute:
+/// anyone who knows a directory id can send them, and must not be able to
+/// push the real requests out of the log.
+const REFUSED_PER_MINUTE: u32 = 10;
+
 #[derive(Clone)]
 pub struct RequestLog {
     store: Store,
     sender: Arc<OnceLock<mpsc::Sender<Message>>>,
+    /// Per directory: the minute counted and how many refused requests were logged in it.
+    refused: Arc<std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>>,
 }
 
 impl RequestLog {
@@ -58,6 +65,7 @@ impl RequestLog {
         Self {
             store,
             sender: Arc::new(OnceLock::new()),
+            refused: Arc::default(),
         }
     }
 
@@ -76,6 +84,32 @@ impl RequestLog {
         }
         if self.sender().try_send(Message::Row(row)).is_err() {
             tracing::warn!("the SCIM request log is behind; a request was not logged");
+        }
+    }
+
+    /// Logs a request refused before its token was accepted, within
+    /// [`REFUSED_PER_MINUTE`] per directory.
+    pub fn record_refused(&self, row: ScimRequestRow) {
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() / 60)
+            .unwrap_or_default();
+        let allowed = match self.refused.lock() {
+            Ok(mut counts) => {
+                if counts.len() > 10_000 {
+                    counts.retain(|_, (m, _)| *m == minute);
+                }
+                let entry = counts.entry(row.directory_id.clone()).or_insert((minute, 0));
+                if entry.0 != minute {
+                    *entry = (minute, 0);
+                }
+                entry.1 += 1;
+                entry.1 <= REFUSED_PER_MINUTE
+            }
+            Err(_) => false,
+        };
+        if allowed {
+            self.record(row);
         }
     }
 

@@ -320,7 +320,8 @@ fn set_attr(
                 }
                 (Op::Add, Some(Value::Array(items)), Value::Array(more)) => items.extend(more),
                 (Op::Add, Some(Value::Array(items)), one) => items.push(one),
-                (Op::Add, Some(Value::Object(obj)), Value::Object(more)) => {
+                // RFC 7644 §3.5.2.3: sub-attributes not given are left unchanged.
+                (Op::Add | Op::Replace, Some(Value::Object(obj)), Value::Object(more)) => {
                     for (k, v) in more {
                         let k2 = key_of(obj, &k);
                         obj.insert(k2, v);
@@ -649,6 +650,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc["name"], json!({"givenName": "A", "familyName": "B"}));
+        apply_to_user(
+            &mut doc,
+            &patch(json!([{"op": "replace", "path": "name", "value": {"givenName": "C"}}])),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["name"],
+            json!({"givenName": "C", "familyName": "B"}),
+            "replace keeps the sub-attributes not given"
+        );
         apply_to_user(
             &mut doc,
             &patch(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@x"}])),

@@ -336,21 +336,39 @@ pub struct Projection {
     exclude: Vec<(String, Option<String>)>,
 }
 
+/// Most names one `attributes` or `excludedAttributes` may list.
+const MAX_SELECTED_NAMES: usize = 100;
+
+fn strip_prefix_ignore_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    // `get`: a name is user input, and slicing at a byte that is not a
+    // character boundary would panic.
+    name.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &name[prefix.len()..])
+}
+
 fn parse_names(raw: Option<&str>, urn: &str) -> ScimResult<Vec<(String, Option<String>)>> {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(Vec::new());
     };
+    if raw.split(',').count() > MAX_SELECTED_NAMES {
+        return Err(ScimError::too_many(format!(
+            "Select at most {MAX_SELECTED_NAMES} attributes."
+        )));
+    }
     raw.split(',')
         .map(|name| {
             let name = name.trim();
-            let bare = if name.len() > urn.len()
-                && name[..urn.len()].eq_ignore_ascii_case(urn)
-                && name.as_bytes()[urn.len()] == b':'
-            {
-                &name[urn.len() + 1..]
-            } else {
-                name
-            };
+            // The enterprise extension is one top-level attribute: its URN.
+            if let Some(rest) = strip_prefix_ignore_case(name, ENTERPRISE_URN) {
+                let sub = rest
+                    .strip_prefix(':')
+                    .map(|s| s.split('.').next().unwrap_or_default().to_ascii_lowercase());
+                return Ok((ENTERPRISE_URN.to_ascii_lowercase(), sub.filter(|s| !s.is_empty())));
+            }
+            let bare = strip_prefix_ignore_case(name, urn)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .unwrap_or(name);
             if bare.is_empty() || bare.split('.').count() > 2 {
                 return Err(ScimError::invalid_value(format!(
                     "“{name}” is not an attribute name (use e.g. userName or name.familyName)."
