@@ -27,9 +27,6 @@ pub struct NewApiToken<'a> {
 
 const COLUMNS: &str = "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
 
-/// `last_used_at` is written at most this often per token: reads stay reads.
-const LAST_USED_RESOLUTION_SECS: i64 = 60;
-
 impl Store {
     pub async fn insert_api_token(&self, new: &NewApiToken<'_>) -> Result<(), StoreError> {
         sqlx::query(
@@ -77,11 +74,7 @@ impl Store {
         .await?;
         if let Some(token) = &row {
             let at = now();
-            let stale = token
-                .last_used_at
-                .as_deref()
-                .and_then(|t| super::parse_timestamp(t).ok())
-                .is_none_or(|last| (at - last).whole_seconds() >= LAST_USED_RESOLUTION_SECS);
+            let stale = super::last_use_is_stale(token.last_used_at.as_deref(), at);
             if stale {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(timestamp(at))

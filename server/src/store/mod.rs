@@ -183,6 +183,13 @@ fn spawn_checkpointer(pool: SqlitePool) {
 
 /// Timestamps are stored as RFC 3339 UTC text so both SQLite and PostgreSQL
 /// read them the same way and they sort as text.
+/// A token's `last_used_at` is written at most once a minute: reads stay reads.
+pub(crate) fn last_use_is_stale(last_used_at: Option<&str>, at: time::OffsetDateTime) -> bool {
+    last_used_at
+        .and_then(|t| parse_timestamp(t).ok())
+        .is_none_or(|last| (at - last).whole_seconds() >= 60)
+}
+
 /// Now, as stored.
 pub fn timestamp_now() -> String {
     timestamp(now())

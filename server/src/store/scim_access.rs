@@ -37,9 +37,6 @@ pub struct ScimRequestRow {
 
 const COLUMNS: &str = "id, directory_id, name, prefix, created_by, created_at, last_used_at, revoked_at";
 
-/// `last_used_at` is written at most this often per token: reads stay reads.
-const LAST_USED_RESOLUTION_SECS: i64 = 60;
-
 /// How many requests the log keeps per directory.
 pub const SCIM_LOG_KEEP: i64 = 500;
 
@@ -87,11 +84,7 @@ impl Store {
         .await?;
         if let Some(token) = &row {
             let at = now();
-            let stale = token
-                .last_used_at
-                .as_deref()
-                .and_then(|t| super::parse_timestamp(t).ok())
-                .is_none_or(|last| (at - last).whole_seconds() >= LAST_USED_RESOLUTION_SECS);
+            let stale = super::last_use_is_stale(token.last_used_at.as_deref(), at);
             if stale {
                 // Best effort: a sync's long apply may hold the write lock, and
                 // "last used" must never fail Okta's request.

@@ -362,6 +362,7 @@ pub enum GroupMembers<'a> {
 pub struct PushedGroup<'a> {
     pub staged: &'a StagedGroup,
     pub external_id: Option<&'a str>,
+    /// Whose id the key is; only a new row takes it (a key never changes owner).
     pub keyed_by: &'a str,
     pub members: GroupMembers<'a>,
 }

@@ -6,11 +6,7 @@ use super::*;
 impl ScimService {
     pub async fn list_groups(&self, client: &ScimClient, params: &ListParams) -> ScimResult<Value> {
         let condition = filter::parse(params.filter.as_deref().unwrap_or(""), Resource::Group)?;
-        let projection = Projection::parse(
-            params.attributes.as_deref(),
-            params.excluded_attributes.as_deref(),
-            GROUP_URN,
-        )?;
+        let projection = params.projection(GROUP_URN)?;
         let (start, count) = params.page();
         let (rows, total) = self
             .store
@@ -69,11 +65,7 @@ impl ScimService {
     }
 
     pub async fn get_group(&self, client: &ScimClient, id: &str, params: &ListParams) -> ScimResult<Written> {
-        let projection = Projection::parse(
-            params.attributes.as_deref(),
-            params.excluded_attributes.as_deref(),
-            GROUP_URN,
-        )?;
+        let projection = params.projection(GROUP_URN)?;
         let row = self.group_row(client, id).await?;
         let resource = self
             .render_groups(client, std::slice::from_ref(&row), &projection)

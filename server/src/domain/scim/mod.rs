@@ -37,7 +37,7 @@ use filter::Resource;
 use rand::RngCore;
 use resource::{Projection, UserDocument, GROUP_URN, USER_URN};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 pub use groups::{GroupDocument, MAX_GROUP_MEMBERS};
@@ -151,6 +151,15 @@ impl ListParams {
             attributes: joined("attributes")?,
             excluded_attributes: joined("excludedAttributes")?,
         })
+    }
+
+    /// The `attributes` / `excludedAttributes` selection, for resources of `urn`.
+    fn projection(&self, urn: &str) -> ScimResult<Projection> {
+        Projection::parse(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+            urn,
+        )
     }
 
     fn page(&self) -> (i64, i64) {

@@ -43,11 +43,7 @@ impl ScimService {
 
     pub async fn list_users(&self, client: &ScimClient, params: &ListParams) -> ScimResult<Value> {
         let condition = filter::parse(params.filter.as_deref().unwrap_or(""), Resource::User)?;
-        let projection = Projection::parse(
-            params.attributes.as_deref(),
-            params.excluded_attributes.as_deref(),
-            USER_URN,
-        )?;
+        let projection = params.projection(USER_URN)?;
         let (start, count) = params.page();
         let (rows, total) = self
             .store
@@ -73,11 +69,7 @@ impl ScimService {
     }
 
     pub async fn get_user(&self, client: &ScimClient, id: &str, params: &ListParams) -> ScimResult<Written> {
-        let projection = Projection::parse(
-            params.attributes.as_deref(),
-            params.excluded_attributes.as_deref(),
-            USER_URN,
-        )?;
+        let projection = params.projection(USER_URN)?;
         let row = self.user_row(client, id).await?;
         Ok(Written {
             resource: projection.apply(resource::render_user(&row, &client.base_url)),
@@ -176,14 +168,14 @@ impl ScimService {
         let keyed_by = row.keyed_by.clone();
         match self.write_user(client, id, &keyed_by, &doc, mode).await? {
             PushOutcome::Written { .. } => self.written_user(client, id, false).await,
-            outcome => Err(self.user_refusal(outcome, &doc)),
+            outcome => Err(self.user_refusal(outcome, &doc.user_name)),
         }
     }
 
-    fn user_refusal(&self, outcome: PushOutcome, doc: &UserDocument) -> ScimError {
+    fn user_refusal(&self, outcome: PushOutcome, user_name: &str) -> ScimError {
         match outcome {
             PushOutcome::NameTaken => {
-                ScimError::uniqueness(format!("Another user already has userName “{}”.", doc.user_name))
+                ScimError::uniqueness(format!("Another user already has userName “{user_name}”."))
             }
             PushOutcome::VersionMismatch { current } => ScimError::version_mismatch(format!(
                 "The user changed since that version; it is now {}. Read it again and retry.",
@@ -209,10 +201,7 @@ impl ScimService {
             let row = self.user_row(client, id).await?;
             if let Some(v) = if_match {
                 if v != row.version {
-                    return Err(self.user_refusal(
-                        PushOutcome::VersionMismatch { current: row.version },
-                        &dummy_doc(),
-                    ));
+                    return Err(self.user_refusal(PushOutcome::VersionMismatch { current: row.version }, ""));
                 }
             }
             let Value::Object(mut current) = resource::render_user(&row, &client.base_url) else {
@@ -227,7 +216,7 @@ impl ScimService {
             match self.write_user(client, id, &row.keyed_by, &doc, mode).await? {
                 PushOutcome::Written { .. } => return self.written_user(client, id, false).await,
                 PushOutcome::VersionMismatch { .. } if if_match.is_none() => continue,
-                outcome => return Err(self.user_refusal(outcome, &doc)),
+                outcome => return Err(self.user_refusal(outcome, &doc.user_name)),
             }
         }
         Err(ScimError::version_mismatch(
@@ -250,19 +239,5 @@ impl ScimService {
             )));
         }
         Ok(())
-    }
-}
-
-fn dummy_doc() -> UserDocument {
-    UserDocument {
-        user_name: String::new(),
-        external_id: None,
-        active: true,
-        email: None,
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        profile: Map::new(),
-        stored: Map::new(),
     }
 }
