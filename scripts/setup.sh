@@ -21,8 +21,10 @@ else
   }
 fi
 
-# 2. A browser for the end-to-end tests; venv for the SCIM tester.
+# 2. A browser for the end-to-end tests; venv for the SCIM tester; PostgreSQL's
+#    server binaries for the tests' throwaway clusters (scripts/pg-throwaway.sh).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -416,7 +416,7 @@ impl Roster {
             tokio::spawn(async move {
                 let mut seen: Vec<(String, Instant, f64)> = Vec::new();
                 while !done.load(Ordering::Relaxed) {
-                    if let Some(p) = engine.progress(&directory_id) {
+                    if let Ok(Some(p)) = engine.progress(&directory_id).await {
                         if seen.last().is_none_or(|(phase, _, _)| *phase != p.phase) {
                             seen.push((p.phase, Instant::now(), cpu_secs("self")));
                         }

@@ -17,8 +17,15 @@ pub enum ConfigError {
     FileInvalid { path: String, reason: String },
     #[error("{key}={value:?} is not a valid listen address; use host:port, e.g. 127.0.0.1:3000")]
     ListenAddress { key: &'static str, value: String },
-    #[error("{key}={value:?} is not supported; use sqlite://PATH (e.g. sqlite://./data/roster.db)")]
-    DatabaseUrl { key: &'static str, value: String },
+    #[error(
+        "{key}={value:?} is not usable ({reason}); use sqlite://PATH (e.g. sqlite://./data/roster.db) \
+         or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+    )]
+    DatabaseUrl {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("{key}={value:?} is not a valid public URL; use http(s)://host[:port] without a path")]
     PublicUrl { key: &'static str, value: String },
     #[error("ROSTER_OKTA_EXTRA_ORIGINS is not valid: {0}")]
@@ -206,25 +213,45 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-/// The database to use. Only SQLite today; PostgreSQL slots in as a variant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The database to use: an embedded SQLite file (the default) or a
+/// PostgreSQL 15+ server.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// The URL as given. It may hold a password: never print it, print
+    /// [`DatabaseUrl::location`] (which leaves the password out).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({})", self.kind(), self.location())
+    }
 }
 
 impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let invalid = || ConfigError::DatabaseUrl {
+        let invalid = |reason: &str| ConfigError::DatabaseUrl {
             key: "ROSTER_DATABASE_URL",
-            value: raw.to_owned(),
+            value: redact_password(raw),
+            reason: reason.to_owned(),
         };
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let options = raw
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .map_err(|e| invalid(&first_line(&e.to_string())))?;
+            if options.get_database().is_none() {
+                return Err(invalid("it names no database; end it with /DATABASE"));
+            }
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
         let path = raw
             .strip_prefix("sqlite://")
             .or_else(|| raw.strip_prefix("sqlite:"))
-            .ok_or_else(invalid)?;
+            .ok_or_else(|| invalid("it is neither sqlite:// nor postgres://"))?;
         // Query options would be silently ignored by our own pool settings.
         if path.is_empty() || path.contains('?') || path == ":memory:" {
-            return Err(invalid());
+            return Err(invalid("a SQLite URL takes a file path and no options"));
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -232,14 +259,37 @@ impl DatabaseUrl {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "SQLite",
+            Self::Postgres(_) => "PostgreSQL",
         }
     }
 
+    /// Where the database is, without any password.
     pub fn location(&self) -> String {
         match self {
             Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redact_password(url),
         }
     }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 /// The URL admins use to reach Roster; decides cookie security and printed links.

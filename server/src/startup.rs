@@ -25,7 +25,7 @@ use std::{
 };
 use tokio::net::TcpListener;
 use tower_sessions::{cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// How often expired sessions, dead sign-ins and old audit entries are deleted.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -77,7 +77,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     setup_link: Option<String>,
-    session_store: SqliteStore,
+    session_store: Sessions,
 }
 
 impl Application {
@@ -86,11 +86,7 @@ impl Application {
         let master_key = MasterKey::load_or_create(&config.data_dir, config.master_key.as_deref())?;
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
-        let session_store = SqliteStore::new(store.pool().clone());
-        session_store
-            .migrate()
-            .await
-            .map_err(|e| StartupError::Sessions(e.to_string()))?;
+        let session_store = Sessions::open(&store).await?;
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -177,7 +173,7 @@ impl Application {
 
 /// Deletes expired sessions (the store's own rows), sign-ins past their
 /// lifetime, and audit entries past retention.
-fn spawn_maintenance(state: AppState, sessions: SqliteStore) -> tokio::task::JoinHandle<()> {
+fn spawn_maintenance(state: AppState, sessions: Sessions) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let first = tokio::time::Instant::now() + MAINTENANCE_EVERY;
         let mut tick = tokio::time::interval_at(first, MAINTENANCE_EVERY);
@@ -188,7 +184,7 @@ fn spawn_maintenance(state: AppState, sessions: SqliteStore) -> tokio::task::Joi
     })
 }
 
-async fn maintain(state: &AppState, sessions: &SqliteStore) {
+async fn maintain(state: &AppState, sessions: &Sessions) {
     if let Err(e) = sessions.delete_expired().await {
         tracing::warn!(error = %e, "could not delete expired sessions");
     }
@@ -260,7 +256,51 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(state: AppState, session_store: SqliteStore) -> Router {
+/// Portal sessions live in the same database as everything else, so on
+/// PostgreSQL a user signed in through one replica is signed in on all.
+#[derive(Clone, Debug)]
+enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Sessions {
+    async fn open(store: &Store) -> Result<Self, StartupError> {
+        if let Some(pool) = store.postgres_pool() {
+            let sessions = PostgresStore::new(pool.clone());
+            sessions
+                .migrate()
+                .await
+                .map_err(|e| StartupError::Sessions(e.to_string()))?;
+            return Ok(Self::Postgres(sessions));
+        }
+        let pool = store
+            .sqlite_pool()
+            .ok_or_else(|| StartupError::Sessions("no session store for this database".into()))?;
+        let sessions = SqliteStore::new(pool.clone());
+        sessions
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Sessions(e.to_string()))?;
+        Ok(Self::Sqlite(sessions))
+    }
+
+    async fn delete_expired(&self) -> tower_sessions::session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete_expired().await,
+            Self::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
+fn router(state: AppState, sessions: Sessions) -> Router {
+    match sessions {
+        Sessions::Sqlite(store) => router_with(state, store),
+        Sessions::Postgres(store) => router_with(state, store),
+    }
+}
+
+fn router_with<S: tower_sessions::SessionStore + Clone>(state: AppState, session_store: S) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("roster_session")
         .with_http_only(true)

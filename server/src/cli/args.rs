@@ -74,6 +74,12 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Apply the database migrations this binary carries (`serve` does too,
+    /// on start) and print the schema's state. Safe while other replicas start.
+    Migrate {
+        #[command(flatten)]
+        output: Output,
+    },
     /// Print a fresh one-time sign-in link (valid for 1 hour), even when admins exist.
     SetupLink,
     /// Create an API token directly in the data directory (to bootstrap the CLI).

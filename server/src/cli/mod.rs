@@ -70,6 +70,23 @@ async fn run_admin(command: AdminCommand) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     match command {
+        AdminCommand::Migrate { output } => {
+            // Opening the instance applied the migrations.
+            let overview = instance.overview().await?;
+            if output.json {
+                print_json(&serde_json::json!({
+                    "database": overview.database_kind,
+                    "location": overview.database_location,
+                    "migrations_applied": overview.schema_version,
+                }));
+            } else {
+                println!(
+                    "{} database at {}: {} migrations applied; the schema is current.",
+                    overview.database_kind, overview.database_location, overview.schema_version
+                );
+            }
+            Ok(())
+        }
         AdminCommand::SetupLink => {
             let link = instance
                 .setup_links()

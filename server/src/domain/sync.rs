@@ -120,6 +120,7 @@ impl SyncService {
             .directories
             .engine()
             .progress(id.as_str())
+            .await?
             .map(|p| SyncProgress {
                 run_id: p.run_id,
                 phase: p.phase,

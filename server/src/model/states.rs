@@ -2,12 +2,12 @@
 //! the `sqlx` attribute on each (one place); nothing compares state strings.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{sqlite::SqliteValueRef, Decode, Sqlite};
+use sqlx::{postgres::PgValueRef, sqlite::SqliteValueRef, Decode, Postgres, Sqlite};
 
 /// A directory is a draft while its wizard is open, active once created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum DirectoryState {
     Draft,
     Active,
@@ -62,10 +62,27 @@ impl<'r> Decode<'r, Sqlite> for PauseReason {
     }
 }
 
+impl sqlx::Type<Postgres> for PauseReason {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <String as sqlx::Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for PauseReason {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let raw = <String as Decode<Postgres>>::decode(value)?;
+        Ok(Self::from_db(&raw))
+    }
+}
+
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Trigger {
     /// The first sync, started by Create.
     First,
@@ -90,7 +107,7 @@ impl Trigger {
 /// A run's life: running, then exactly one end state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -119,7 +136,7 @@ impl RunStatus {
 /// What a directory key signs: client assertions or DPoP proofs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum KeyPurpose {
     Client,
     Dpop,
@@ -129,7 +146,7 @@ pub enum KeyPurpose {
 /// and the old active key is `Retired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum KeyState {
     Active,
     Next,
@@ -139,7 +156,7 @@ pub enum KeyState {
 /// What an API token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
-#[sqlx(rename_all = "kebab-case")]
+#[sqlx(type_name = "text", rename_all = "kebab-case")]
 pub enum TokenScope {
     ReadOnly,
     ReadWrite,
@@ -169,7 +186,7 @@ impl TokenScope {
 /// What a signed-in person may do: decided at sign-in from their groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
-#[sqlx(rename_all = "kebab-case")]
+#[sqlx(type_name = "text", rename_all = "kebab-case")]
 pub enum Role {
     /// Everything.
     Admin,
@@ -189,7 +206,7 @@ impl Role {
 /// How a sign-in happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
-#[sqlx(rename_all = "kebab-case")]
+#[sqlx(type_name = "text", rename_all = "kebab-case")]
 pub enum SignInMethod {
     Okta,
     SetupLink,

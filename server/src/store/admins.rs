@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin {
@@ -6,7 +6,7 @@ pub struct Admin {
     pub display_name: String,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn count_admins(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM admins")
             .fetch_one(&self.pool)

@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 use crate::model::TokenScope;
 
 /// An API token as listed (never its secret).
@@ -27,7 +27,7 @@ pub struct NewApiToken<'a> {
 
 const COLUMNS: &str = "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
 
-impl Store {
+impl SqliteStore {
     pub async fn insert_api_token(&self, new: &NewApiToken<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO api_tokens (id, name, scope, token_hash, prefix, created_by, created_at, parent_id)

@@ -1,7 +1,7 @@
 //! Turning a run's staging into the directory's state: the diff (for the
 //! circuit breaker and the run record) and the one-transaction apply.
 
-use super::{first_sync::finish_applied, now, timestamp, Store, StoreError, LIVE_DATASET, WRITE};
+use super::{first_sync::finish_applied, now, timestamp, SqliteStore, StoreError, LIVE_DATASET, WRITE};
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
@@ -121,7 +121,7 @@ fn staged_member_changes(column: &str) -> String {
     )
 }
 
-impl Store {
+impl SqliteStore {
     async fn count(&self, from: &str, run_id: &str, dataset: Option<i64>) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
             .bind(run_id)
@@ -201,9 +201,15 @@ impl Store {
 
     /// Applies a run's staging in one transaction and marks the run succeeded.
     /// Returns the Okta ids of users removed, for the deprovisioning hook.
-    pub async fn apply_run(&self, run_id: &str, directory_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn apply_run(
+        &self,
+        run_id: &str,
+        directory_id: &str,
+        lease: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let at = timestamp(now());
         let mut tx = self.writer.begin_with(WRITE).await?;
+        super::leases::check_lease(&mut tx, directory_id, lease).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         drop_push_held(&mut *tx, run_id, dataset).await?;
         let removed_users = ids_of(

@@ -1,6 +1,6 @@
 //! The audit log: append, browse newest first, prune by age.
 
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 
 pub struct NewAuditEntry<'a> {
     pub actor_kind: &'a str,
@@ -39,7 +39,7 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn append_audit(&self, entry: &NewAuditEntry<'_>) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail, outcome, ip)

@@ -1,6 +1,6 @@
 //! Reads behind the user, group and groups-table pages.
 
-use super::{records::like_pattern, Store, StoreError, LIVE_DATASET};
+use super::{records::like_pattern, SqliteStore, StoreError, LIVE_DATASET};
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -37,7 +37,7 @@ pub struct GroupPageRow {
     pub okta_last_membership_updated: Option<String>,
 }
 
-impl Store {
+impl SqliteStore {
     /// The present groups a present user is a member of, by name (none for a removed user).
     pub async fn user_groups(&self, directory_id: &str, user_id: &str) -> Result<Vec<GroupRef>, StoreError> {
         Ok(sqlx::query_as(&format!(

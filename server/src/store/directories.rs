@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 use crate::model::{DirectoryState, PauseReason};
 
 /// A directory's configuration and scheduling state.
@@ -52,7 +52,7 @@ const COLUMNS: &str =
      rate_limit_share, breaker_threshold, paused, paused_reason, dpop_required, verified_fingerprint, \
      next_sync_at, last_success_at, failing_since, created_at, pull_enabled, scim_enabled";
 
-impl Store {
+impl SqliteStore {
     pub async fn count_directories(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM directories WHERE state = $1")
@@ -260,6 +260,21 @@ impl Store {
         .bind(DirectoryState::Active)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Moves a due directory's next sync one interval on, if it is still
+    /// due: true for the one process (of several that saw it due) that did.
+    pub async fn take_due_directory(&self, id: &str, at: time::OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE directories
+             SET next_sync_at = strftime('%Y-%m-%dT%H:%M:%fZ', $2, '+' || sync_interval_secs || ' seconds')
+             WHERE id = $1 AND next_sync_at IS NOT NULL AND next_sync_at <= $2",
+        )
+        .bind(id)
+        .bind(timestamp(at))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_directory(&self, id: &str) -> Result<(), StoreError> {

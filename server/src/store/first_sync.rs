@@ -8,7 +8,7 @@
 use super::{
     apply::{live_dataset, DiffCounts, DiffSample},
     staging::{push_group_fields, push_user_fields, ROWS_PER_INSERT, USER_COLUMNS},
-    StageBatch, StagedMembers, StagedUser, Store, StoreError, WRITE,
+    SqliteStore, StageBatch, StagedMembers, StagedUser, StoreError, WRITE,
 };
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::HashSet;
@@ -26,7 +26,7 @@ pub struct NewDataset {
 /// deletes with it, never part of the database or its write-ahead log) and
 /// go into the dataset in one pass once all are fetched; groups and members
 /// go straight into the dataset. Dropping the writer drops what it staged.
-pub struct FirstSyncWriter {
+pub struct SqliteFirstSyncWriter {
     conn: SqliteConnection,
     dataset: NewDataset,
     /// Groups whose members were written: Okta may repeat a group across
@@ -34,7 +34,7 @@ pub struct FirstSyncWriter {
     member_groups: HashSet<String>,
 }
 
-impl Store {
+impl SqliteStore {
     /// A new dataset for `run_id` to build, when the directory has no live one
     /// (its first sync); `None` when the run must stage and diff instead.
     pub async fn begin_first_sync(
@@ -63,7 +63,7 @@ impl Store {
     }
 
     /// The writer of the dataset a first sync builds.
-    pub async fn first_sync_writer(&self, dataset: NewDataset) -> Result<FirstSyncWriter, StoreError> {
+    pub async fn first_sync_writer(&self, dataset: NewDataset) -> Result<SqliteFirstSyncWriter, StoreError> {
         // Detached: the connection closes (and its temporary table goes) when
         // the writer is dropped, instead of returning to the pool.
         let mut conn = self.pool.acquire().await?.detach();
@@ -77,7 +77,7 @@ impl Store {
         )
         .execute(&mut conn)
         .await?;
-        Ok(FirstSyncWriter {
+        Ok(SqliteFirstSyncWriter {
             conn,
             dataset,
             member_groups: HashSet::new(),
@@ -123,10 +123,12 @@ impl Store {
         &self,
         directory_id: &str,
         dataset: &NewDataset,
+        lease: &str,
     ) -> Result<(), StoreError> {
         let run_id = dataset.run_id.as_str();
         let at = super::timestamp(super::now());
         let mut tx = self.writer.begin_with(WRITE).await?;
+        super::leases::check_lease(&mut tx, directory_id, lease).await?;
         // Memberships by user, in that table's key order: written during the
         // fetch they would land all over it, once per batch.
         sqlx::query(
@@ -179,7 +181,7 @@ impl Store {
     }
 }
 
-impl FirstSyncWriter {
+impl SqliteFirstSyncWriter {
     /// Writes one batch of fetched records, in one transaction.
     pub async fn write(&mut self, batch: &StageBatch) -> Result<(), StoreError> {
         if batch.is_empty() {

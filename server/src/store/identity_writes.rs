@@ -8,7 +8,7 @@ use super::{
     apply::{group_count_of, live_or_new_dataset, membership_statements, GROUP_UPSERT, USER_UPSERT},
     now,
     staging::{push_group_fields, push_user_fields, USER_COLUMNS},
-    timestamp, StagedGroup, StagedUser, Store, StoreError,
+    timestamp, SqliteStore, StagedGroup, StagedUser, StoreError,
 };
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::BTreeSet;
@@ -119,7 +119,7 @@ pub(super) async fn recount(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// A write transaction that takes the write lock up front (see [`super::WRITE`]).
     async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.writer.begin_with(super::WRITE).await?)

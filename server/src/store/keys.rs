@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError, WRITE};
+use super::{now, timestamp, SqliteStore, StoreError, WRITE};
 use crate::model::{KeyPurpose, KeyState};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,7 +11,7 @@ pub struct StoredKey {
     pub sealed_private: String,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn insert_key(
         &self,
         directory_id: &str,

@@ -1,6 +1,6 @@
 //! Reading synced users and groups (keyset pagination by Okta id).
 
-use super::{Store, StoreError, LIVE_DATASET};
+use super::{SqliteStore, StoreError, LIVE_DATASET};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRecord {
@@ -46,7 +46,7 @@ pub struct DirectoryCounts {
     pub groups: i64,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn directory_counts(&self, directory_id: &str) -> Result<DirectoryCounts, StoreError> {
         let (users, suspended): (i64, i64) = sqlx::query_as(
             &format!("SELECT COUNT(*), COALESCE(SUM(suspended), 0) FROM directory_users WHERE dataset = {LIVE_DATASET} AND deleted_at IS NULL"),
@@ -254,7 +254,7 @@ const GROUP_MEMBERS_FROM: &str = "present_memberships m
      LEFT JOIN directory_user_group_counts c ON c.dataset = u.dataset AND c.user_id = u.okta_id
      WHERE m.dataset = {LIVE_DATASET} AND m.group_id = $7";
 
-impl Store {
+impl SqliteStore {
     /// Live users in the chosen order, keyset-paginated; search matches name, e-mail or login.
     pub async fn list_users(
         &self,

@@ -1,6 +1,6 @@
 //! SCIM bearer tokens (kept as hashes) and the per-directory request log.
 
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScimTokenRow {
@@ -40,7 +40,7 @@ const COLUMNS: &str = "id, directory_id, name, prefix, created_by, created_at, l
 /// How many requests the log keeps per directory.
 pub const SCIM_LOG_KEEP: i64 = 500;
 
-impl Store {
+impl SqliteStore {
     pub async fn insert_scim_token(&self, new: &NewScimToken<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO scim_tokens (id, directory_id, name, token_hash, prefix, created_by, created_at)

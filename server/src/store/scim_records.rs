@@ -9,7 +9,7 @@ use super::{
     identity_writes::{pairs_from, pairs_json, record_event, recount},
     now,
     staging::{push_group_fields, USER_COLUMNS},
-    timestamp, StagedGroup, StagedUser, Store, StoreError, LIVE_DATASET,
+    timestamp, SqliteStore, StagedGroup, StagedUser, StoreError, LIVE_DATASET,
 };
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use std::collections::BTreeSet;
@@ -479,7 +479,7 @@ async fn stored_user(
     ))
 }
 
-impl Store {
+impl SqliteStore {
     /// Users matching a condition, in id order, from 0-based `offset`.
     pub async fn scim_users(
         &self,

@@ -1,9 +1,9 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 
 const INSTANCE_NAME: &str = "instance_name";
 pub const DEFAULT_INSTANCE_NAME: &str = "Roster";
 
-impl Store {
+impl SqliteStore {
     pub async fn instance_name(&self) -> Result<String, StoreError> {
         let name: Option<String> = sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
             .bind(INSTANCE_NAME)

@@ -1,4 +1,4 @@
-use super::{now, parse_timestamp, timestamp, Admin, Store, StoreError, WRITE};
+use super::{now, parse_timestamp, timestamp, Admin, SqliteStore, StoreError, WRITE};
 
 /// What happened to a presented setup token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub enum RedeemOutcome {
     Invalid,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn insert_setup_token(
         &self,
         token_hash: &str,

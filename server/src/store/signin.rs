@@ -1,7 +1,7 @@
 //! Sign in with Okta: the OIDC app's settings, the people who signed in, and
 //! the sign-ins behind live sessions (revocable by person).
 
-use super::{now, parse_timestamp, timestamp, Admin, Store, StoreError, LIVE_DATASET};
+use super::{now, parse_timestamp, timestamp, Admin, SqliteStore, StoreError, LIVE_DATASET};
 use crate::model::{Role, SignInMethod};
 
 /// The stored settings; the secret stays sealed.
@@ -88,7 +88,7 @@ type SigninTuple = (
     Option<String>,
 );
 
-impl Store {
+impl SqliteStore {
     pub async fn signin_settings(&self) -> Result<Option<SigninSettingsRow>, StoreError> {
         let row: Option<SettingsTuple> = sqlx::query_as(
             "SELECT issuer, client_id, client_secret_sealed, admin_groups, viewer_groups,

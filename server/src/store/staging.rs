@@ -1,6 +1,6 @@
 //! A run's fetched data, written page by page before anything is applied.
 
-use super::{Store, StoreError, LIVE_DATASET, WRITE};
+use super::{SqliteStore, StoreError, LIVE_DATASET, WRITE};
 use sqlx::{query_builder::Separated, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
@@ -167,7 +167,7 @@ async fn insert_members(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Stages users, groups and group members in one transaction.
     pub async fn stage_batch(&self, run_id: &str, batch: &StageBatch) -> Result<(), StoreError> {
         if batch.is_empty() {

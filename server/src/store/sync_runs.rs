@@ -1,4 +1,4 @@
-use super::{now, timestamp, Store, StoreError};
+use super::{now, timestamp, SqliteStore, StoreError};
 use crate::model::{RunStatus, Trigger};
 
 /// One sync run as recorded.
@@ -58,12 +58,23 @@ pub struct RunFailure<'a> {
     pub hint: &'a str,
 }
 
+impl RunFailure<'static> {
+    /// The process running the sync stopped (a restart, a crash, a killed replica).
+    pub const INTERRUPTED: Self = Self {
+        code: "interrupted",
+        class: "transient",
+        message:
+            "The sync was interrupted: the Roster process running it stopped; nothing from it was applied.",
+        hint: "Roster syncs again on the next schedule, or use Sync Now.",
+    };
+}
+
 const COLUMNS: &str = "id, directory_id, trigger, status, phase, started_at, finished_at, api_calls, pages, rate_limited, \
     paced_waits, waited_ms, retries, users_fetched, groups_fetched, groups_skipped, users_added, users_updated, \
     users_removed, groups_added, groups_updated, groups_removed, memberships_added, memberships_removed, diff_sample, \
     error_code, error_class, error_message, error_hint";
 
-impl Store {
+impl SqliteStore {
     pub async fn start_run(&self, directory_id: &str, trigger: Trigger) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
@@ -231,25 +242,29 @@ impl Store {
             .await?)
     }
 
-    /// At start-up: runs left 'running' by a crash failed, and their staging goes.
-    pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sync_runs WHERE status = $1")
+    /// The run a live lease is for: what is syncing now, on any process.
+    pub async fn running_run(&self, directory_id: &str) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sync_runs WHERE id =
+                 (SELECT run_id FROM sync_leases WHERE directory_id = $1 AND expires_at > $2)
+               AND status = $3"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(directory_id)
+            .bind((now().unix_timestamp_nanos() / 1_000_000) as i64)
             .bind(RunStatus::Running)
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Runs left 'running' by a process that died (their lease is gone) are
+    /// failed, and their staging and unfinished dataset dropped.
+    pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
+        let ids = self.abandoned_runs().await?;
         for id in &ids {
             self.clear_staging(id).await?;
-            self.end_run(
-                id,
-                RunStatus::Failed,
-                Some(&RunFailure {
-                    code: "interrupted",
-                    class: "transient",
-                    message: "The sync was interrupted by a server restart; nothing from it was applied.",
-                    hint: "Roster syncs again on the next schedule, or use Sync Now.",
-                }),
-            )
-            .await?;
+            self.end_run(id, RunStatus::Failed, Some(&RunFailure::INTERRUPTED))
+                .await?;
         }
         Ok(ids.len() as u64)
     }

@@ -1,5 +1,8 @@
-//! Runs syncs: one per directory at a time, a global cap on concurrent runs,
-//! live progress, the schedule, and confirm/discard for tripped breakers.
+//! Runs syncs: one per directory at a time across every Roster process on
+//! the database (a lease row, renewed while the run goes, checked by its
+//! apply), a cap on concurrent runs per process, live progress (in memory
+//! here, in the run's row for the other processes), the schedule, and
+//! confirm/discard for tripped breakers.
 
 use super::{
     credentials,
@@ -10,7 +13,7 @@ use crate::{
     crypto::MasterKey,
     model::{KeyState, PauseReason, RunStatus, Trigger},
     okta::{ErrorClass, OktaClient, OktaError, Pacer, RetryPolicy, SYNC_SCOPES},
-    store::{RunFailure, Store, StoreError},
+    store::{RunCounters, RunFailure, Store, StoreError},
 };
 use std::{
     collections::HashMap,
@@ -105,23 +108,57 @@ struct Inner {
     running: Mutex<HashMap<String, ProgressHandle>>,
     slots: Semaphore,
     hook: Arc<dyn DeprovisionHook>,
+    /// This process, as named in the leases it holds.
+    holder: String,
 }
+
+/// A lease lasts this long without renewal: a process that dies mid-sync
+/// has its run failed and the directory free again within this time.
+const LEASE_TTL: time::Duration = time::Duration::seconds(15);
+/// How often a running sync renews its lease and publishes its progress.
+const LEASE_RENEW_EVERY: Duration = Duration::from_secs(3);
+/// How often each process looks for runs whose process died.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct SyncEngine {
     inner: Arc<Inner>,
 }
 
-/// Releases the directory's "running" mark however the run ends.
+/// Releases the directory's "running" mark and its lease however the run
+/// ends (the lease by `release`, or, if the task was dropped, in the background).
 struct RunningGuard {
     inner: Arc<Inner>,
     directory_id: String,
+    lease: String,
+    released: bool,
+}
+
+impl RunningGuard {
+    async fn release(mut self) {
+        self.released = true;
+        if let Err(e) = self
+            .inner
+            .store
+            .release_sync_lease(&self.directory_id, &self.lease)
+            .await
+        {
+            tracing::warn!(error = %e, directory_id = self.directory_id, "could not release the sync lease; it expires on its own");
+        }
+    }
 }
 
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         if let Ok(mut running) = self.inner.running.lock() {
             running.remove(&self.directory_id);
+        }
+        if !self.released {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let store = self.inner.store.clone();
+                let (directory_id, lease) = (self.directory_id.clone(), self.lease.clone());
+                runtime.spawn(async move { store.release_sync_lease(&directory_id, &lease).await });
+            }
         }
     }
 }
@@ -162,40 +199,92 @@ impl SyncEngine {
                 running: Mutex::new(HashMap::new()),
                 slots,
                 hook,
+                holder: format!(
+                    "{}:{}:{}",
+                    std::env::var("HOSTNAME").unwrap_or_else(|_| "roster".into()),
+                    std::process::id(),
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                ),
             }),
         }
     }
 
-    /// At start-up: runs a crash left behind are failed, nothing of them applied.
+    /// Runs whose process died (their lease is gone) are failed, nothing of
+    /// them applied. At start-up and every few seconds on every process.
     pub async fn recover(&self) -> Result<u64, StoreError> {
         self.inner.store.fail_interrupted_runs().await
     }
 
-    pub fn progress(&self, directory_id: &str) -> Option<Progress> {
-        let running = self.inner.running.lock().ok()?;
-        running.get(directory_id).map(ProgressHandle::snapshot)
+    /// The running sync of a directory, on this process or any other.
+    pub async fn progress(&self, directory_id: &str) -> Result<Option<Progress>, StoreError> {
+        let local = self
+            .inner
+            .running
+            .lock()
+            .ok()
+            .and_then(|running| running.get(directory_id).map(ProgressHandle::snapshot));
+        if let Some(progress) = local {
+            return Ok(Some(progress));
+        }
+        Ok(self
+            .inner
+            .store
+            .running_run(directory_id)
+            .await?
+            .map(|run| Progress {
+                run_id: run.id,
+                phase: run.phase,
+                pages: run.pages.max(0) as u64,
+                users: run.users_fetched.max(0) as u64,
+                groups: run.groups_fetched.max(0) as u64,
+                groups_skipped: run.groups_skipped.max(0) as u64,
+            }))
     }
 
-    fn claim(&self, directory_id: &str) -> Result<(RunningGuard, ProgressHandle), SyncError> {
-        let mut running = self.inner.running.lock().map_err(|_| SyncError::AlreadySyncing)?;
-        if running.contains_key(directory_id) {
+    /// Marks the directory running here, then takes its lease: refused when
+    /// this process or another already syncs it.
+    async fn claim(&self, directory_id: &str) -> Result<(RunningGuard, ProgressHandle), SyncError> {
+        let progress = ProgressHandle::new("");
+        {
+            let mut running = self.inner.running.lock().map_err(|_| SyncError::AlreadySyncing)?;
+            if running.contains_key(directory_id) {
+                return Err(SyncError::AlreadySyncing);
+            }
+            running.insert(directory_id.to_owned(), progress.clone());
+        }
+        let mut guard = RunningGuard {
+            inner: Arc::clone(&self.inner),
+            directory_id: directory_id.to_owned(),
+            lease: uuid::Uuid::new_v4().to_string(),
+            // Nothing to release until the lease is taken.
+            released: true,
+        };
+        let taken = self
+            .inner
+            .store
+            .claim_sync_lease(directory_id, &guard.lease, &self.inner.holder, LEASE_TTL)
+            .await?;
+        if !taken {
             return Err(SyncError::AlreadySyncing);
         }
-        let progress = ProgressHandle::new("");
-        running.insert(directory_id.to_owned(), progress.clone());
-        Ok((
-            RunningGuard {
-                inner: Arc::clone(&self.inner),
-                directory_id: directory_id.to_owned(),
-            },
-            progress,
-        ))
+        guard.released = false;
+        Ok((guard, progress))
+    }
+
+    /// Starts a run: its row, named by the lease so other processes see it.
+    async fn start(&self, guard: &RunningGuard, trigger: Trigger) -> Result<String, SyncError> {
+        let store = &self.inner.store;
+        let run_id = store.start_run(&guard.directory_id, trigger).await?;
+        store
+            .attach_lease_run(&guard.directory_id, &guard.lease, &run_id)
+            .await?;
+        Ok(run_id)
     }
 
     /// Starts a run in the background and returns its id at once.
     pub async fn sync_now(&self, directory_id: &str, trigger: Trigger) -> Result<String, SyncError> {
-        let (guard, progress) = self.claim(directory_id)?;
-        let run_id = self.inner.store.start_run(directory_id, trigger).await?;
+        let (guard, progress) = self.claim(directory_id).await?;
+        let run_id = self.start(&guard, trigger).await?;
         let engine = self.clone();
         let id = run_id.clone();
         tokio::spawn(async move {
@@ -208,8 +297,8 @@ impl SyncEngine {
 
     /// Runs to the end (tests, benchmark, CLI).
     pub async fn sync_and_wait(&self, directory_id: &str, trigger: Trigger) -> Result<RunOutcome, SyncError> {
-        let (guard, progress) = self.claim(directory_id)?;
-        let run_id = self.inner.store.start_run(directory_id, trigger).await?;
+        let (guard, progress) = self.claim(directory_id).await?;
+        let run_id = self.start(&guard, trigger).await?;
         self.run_claimed(guard, progress, &run_id, trigger).await
     }
 
@@ -220,10 +309,68 @@ impl SyncEngine {
         run_id: &str,
         trigger: Trigger,
     ) -> Result<RunOutcome, SyncError> {
-        let _guard = guard;
         if let Ok(mut p) = progress_lock(&progress) {
             p.run_id = run_id.to_owned();
         }
+        let heartbeat = self.spawn_heartbeat(&guard, &progress, run_id);
+        let result = self.run_leased(&guard, &progress, run_id, trigger).await;
+        heartbeat.abort();
+        guard.release().await;
+        result
+    }
+
+    /// Renews the lease and publishes progress (for the other processes)
+    /// while the run goes.
+    fn spawn_heartbeat(
+        &self,
+        guard: &RunningGuard,
+        progress: &ProgressHandle,
+        run_id: &str,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.inner.store.clone();
+        let (directory_id, lease, run_id) =
+            (guard.directory_id.clone(), guard.lease.clone(), run_id.to_owned());
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LEASE_RENEW_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match store.renew_sync_lease(&directory_id, &lease, LEASE_TTL).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Its apply will refuse to commit (fencing).
+                        tracing::warn!(
+                            directory_id,
+                            run_id,
+                            "sync lease lost; this run will not be applied"
+                        );
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, directory_id, "could not renew the sync lease"),
+                }
+                let p = progress.snapshot();
+                let counters = RunCounters {
+                    pages: p.pages as i64,
+                    users_fetched: p.users as i64,
+                    groups_fetched: p.groups as i64,
+                    groups_skipped: p.groups_skipped as i64,
+                    ..RunCounters::default()
+                };
+                if let Err(e) = store.update_run_progress(&run_id, &p.phase, &counters).await {
+                    tracing::warn!(error = %e, run_id, "could not publish sync progress");
+                }
+            }
+        })
+    }
+
+    async fn run_leased(
+        &self,
+        guard: &RunningGuard,
+        progress: &ProgressHandle,
+        run_id: &str,
+        trigger: Trigger,
+    ) -> Result<RunOutcome, SyncError> {
         let _slot = self
             .inner
             .slots
@@ -232,7 +379,7 @@ impl SyncEngine {
             .map_err(|_| SyncError::AlreadySyncing)?;
         let store = &self.inner.store;
         let directory = store
-            .directory(&_guard.directory_id)
+            .directory(&guard.directory_id)
             .await?
             .ok_or(SyncError::NotFound)?;
         let result = match credentials::load(
@@ -258,12 +405,13 @@ impl SyncEngine {
                     client: &client,
                     directory: &directory,
                     run_id,
-                    progress: &progress,
+                    lease: &guard.lease,
+                    progress,
                     dry_run: trigger == Trigger::Preview,
                 };
                 let result = run::execute(&ctx).await;
                 // Final counters, whatever happened.
-                let counters = run::counters(&client.stats, &progress);
+                let counters = run::counters(&client.stats, progress);
                 store.update_run_progress(run_id, "done", &counters).await?;
                 result
             }
@@ -357,13 +505,14 @@ impl SyncEngine {
 
     /// Applies a diff the breaker held back.
     pub async fn confirm(&self, directory_id: &str) -> Result<RunOutcome, SyncError> {
-        let (_guard, _progress) = self.claim(directory_id)?;
+        let (guard, _progress) = self.claim(directory_id).await?;
         let store = &self.inner.store;
         let pending = store
             .pending_confirmation(directory_id)
             .await?
             .ok_or(SyncError::NothingToConfirm)?;
-        let removed = store.apply_run(&pending.id, directory_id).await?;
+        let removed = store.apply_run(&pending.id, directory_id, &guard.lease).await?;
+        guard.release().await;
         self.inner.hook.after_apply(directory_id, &removed).await;
         Ok(RunOutcome {
             run_id: pending.id,
@@ -373,7 +522,7 @@ impl SyncEngine {
     }
 
     pub async fn discard(&self, directory_id: &str) -> Result<(), SyncError> {
-        let (_guard, _progress) = self.claim(directory_id)?;
+        let (guard, _progress) = self.claim(directory_id).await?;
         let store = &self.inner.store;
         let pending = store
             .pending_confirmation(directory_id)
@@ -381,36 +530,57 @@ impl SyncEngine {
             .ok_or(SyncError::NothingToConfirm)?;
         store.clear_staging(&pending.id).await?;
         store.end_run(&pending.id, RunStatus::Discarded, None).await?;
+        guard.release().await;
         Ok(())
     }
 
-    /// Checks for due directories every `tick` and starts their runs.
+    /// Checks for due directories every `tick` and starts their runs; and,
+    /// more often, fails runs whose process died. Every process runs this;
+    /// a due sync starts once, on whichever process takes it first.
     pub fn spawn_scheduler(&self, tick: Duration) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval(tick);
+            let mut schedule = tokio::time::interval(tick);
+            let mut sweep = tokio::time::interval(SWEEP_EVERY);
             loop {
-                interval.tick().await;
-                let due = match engine
-                    .inner
-                    .store
-                    .due_directories(time::OffsetDateTime::now_utc())
-                    .await
-                {
-                    Ok(due) => due,
-                    Err(e) => {
-                        tracing::error!(error = %e, "scheduler could not read due directories");
-                        continue;
-                    }
-                };
-                for directory_id in due {
-                    match engine.sync_now(&directory_id, Trigger::Schedule).await {
-                        Ok(_) | Err(SyncError::AlreadySyncing) => {}
-                        Err(e) => tracing::error!(error = %e, directory_id, "scheduled sync did not start"),
-                    }
+                tokio::select! {
+                    _ = schedule.tick() => engine.start_due().await,
+                    _ = sweep.tick() => match engine.recover().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(runs = n, "failed sync runs whose process stopped"),
+                        Err(e) => tracing::error!(error = %e, "could not look for interrupted sync runs"),
+                    },
                 }
             }
         })
+    }
+
+    async fn start_due(&self) {
+        let store = &self.inner.store;
+        let at = time::OffsetDateTime::now_utc();
+        let due = match store.due_directories(at).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %e, "scheduler could not read due directories");
+                return;
+            }
+        };
+        for directory_id in due {
+            // Moves the directory's next sync on, if still due: of several
+            // processes that saw it due, one takes it.
+            match store.take_due_directory(&directory_id, at).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, directory_id, "scheduler could not take a due directory");
+                    continue;
+                }
+            }
+            match self.sync_now(&directory_id, Trigger::Schedule).await {
+                Ok(_) | Err(SyncError::AlreadySyncing) => {}
+                Err(e) => tracing::error!(error = %e, directory_id, "scheduled sync did not start"),
+            }
+        }
     }
 }
 

@@ -66,6 +66,8 @@ pub struct RunContext<'a> {
     pub client: &'a OktaClient,
     pub directory: &'a Directory,
     pub run_id: &'a str,
+    /// The sync lease this run holds; its apply commits only while it does.
+    pub lease: &'a str,
     pub progress: &'a ProgressHandle,
     pub dry_run: bool,
 }
@@ -150,9 +152,15 @@ pub async fn execute(ctx: &RunContext<'_>) -> Result<RunEnd, RunError> {
     }
     ctx.progress.set_phase("apply");
     let removed_users = match &target {
-        Target::Staging => ctx.store.apply_run(ctx.run_id, &ctx.directory.id).await?,
+        Target::Staging => {
+            ctx.store
+                .apply_run(ctx.run_id, &ctx.directory.id, ctx.lease)
+                .await?
+        }
         Target::Dataset(dataset) => {
-            ctx.store.commit_first_sync(&ctx.directory.id, dataset).await?;
+            ctx.store
+                .commit_first_sync(&ctx.directory.id, dataset, ctx.lease)
+                .await?;
             Vec::new()
         }
     };

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod okta_fixture;
+mod pg;
 
 mod auth;
 mod cli;
@@ -16,5 +17,6 @@ mod scim;
 mod sessions;
 mod signin;
 mod startup_errors;
+mod store_conformance;
 mod sync;
 mod verify;

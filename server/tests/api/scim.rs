@@ -611,7 +611,14 @@ async fn ten_thousand_users_page_through_in_a_stable_order() {
         .send(Method::POST, "/Users", Some(okta_user("seed@x.com", "seed")))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let pool = app.state.core.internals().0.pool().clone();
+    let pool = app
+        .state
+        .core
+        .internals()
+        .0
+        .sqlite_pool()
+        .expect("a SQLite store")
+        .clone();
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
          INSERT INTO directory_users (dataset, okta_id, login, display_name, status, profile, content_hash,

@@ -18,7 +18,7 @@ async fn rows_in(f: &OktaFixture, tables: &[&str]) -> i64 {
     let mut total = 0;
     for table in tables {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(f.store.pool())
+            .fetch_one(f.store.sqlite_pool().expect("a SQLite store"))
             .await
             .unwrap();
         total += n;
@@ -70,7 +70,7 @@ async fn assert_group_counts_match_the_sim(f: &OktaFixture) {
              SELECT dataset, group_id, user_id FROM directory_user_groups
              EXCEPT SELECT dataset, group_id, user_id FROM directory_memberships)",
     )
-    .fetch_one(f.store.pool())
+    .fetch_one(f.store.sqlite_pool().expect("a SQLite store"))
     .await
     .unwrap();
     assert_eq!(unmirrored, 0, "memberships by group and by user agree");
@@ -81,7 +81,7 @@ async fn assert_group_counts_match_the_sim(f: &OktaFixture) {
                   LEFT JOIN directory_users u ON u.dataset = c.dataset AND u.okta_id = c.user_id
                   WHERE u.okta_id IS NULL OR u.deleted_at IS NOT NULL)",
     )
-    .fetch_one(f.store.pool())
+    .fetch_one(f.store.sqlite_pool().expect("a SQLite store"))
     .await
     .unwrap();
     assert_eq!(
@@ -545,15 +545,22 @@ async fn sync_now_during_a_run_says_already_syncing_and_progress_is_visible() {
         Err(SyncError::AlreadySyncing)
     ));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let progress = engine.progress(&f.directory_id).expect("progress while running");
+    let progress = engine
+        .progress(&f.directory_id)
+        .await
+        .unwrap()
+        .expect("progress while running");
     assert_eq!(progress.run_id, run_id);
     for _ in 0..100 {
-        if engine.progress(&f.directory_id).is_none() {
+        if engine.progress(&f.directory_id).await.unwrap().is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(engine.progress(&f.directory_id).is_none(), "the run ended");
+    assert!(
+        engine.progress(&f.directory_id).await.unwrap().is_none(),
+        "the run ended"
+    );
     assert_eq!(
         f.store.run(&run_id).await.unwrap().unwrap().status,
         RunStatus::Succeeded
@@ -573,7 +580,7 @@ async fn a_run_interrupted_by_a_restart_is_failed_and_applied_nothing() {
         .unwrap();
     sqlx::query("INSERT INTO sync_staging_users (run_id, okta_id, login, display_name, status, suspended, profile, content_hash) VALUES ($1, '00uHalf', 'half@x', 'Half', 'ACTIVE', 0, '{}', 'h')")
         .bind(&run_id)
-        .execute(f.store.pool())
+        .execute(f.store.sqlite_pool().expect("a SQLite store"))
         .await
         .unwrap();
     assert_eq!(f.service.engine().recover().await.unwrap(), 1);
@@ -593,7 +600,7 @@ async fn stored_membership_rows(f: &OktaFixture, group_id: &str) -> i64 {
     )
     .bind(&f.directory_id)
     .bind(group_id)
-    .fetch_one(f.store.pool())
+    .fetch_one(f.store.sqlite_pool().expect("a SQLite store"))
     .await
     .unwrap()
 }

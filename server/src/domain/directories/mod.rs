@@ -200,7 +200,7 @@ impl Directories {
             .map(run_summary)
             .transpose()?;
         let pending = self.store.pending_confirmation(&d.id).await?;
-        let progress = self.engine().progress(&d.id).map(|p| SyncProgress {
+        let progress = self.engine().progress(&d.id).await?.map(|p| SyncProgress {
             run_id: p.run_id,
             phase: p.phase,
             pages: p.pages,
@@ -470,7 +470,7 @@ impl Directories {
     pub async fn discard_draft(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<()> {
         actor.require_write()?;
         self.draft_row(id).await?;
-        if self.engine().progress(id.as_str()).is_some() {
+        if self.engine().progress(id.as_str()).await?.is_some() {
             return Err(DomainError::conflict(
                 "Wait for the preview to finish, then discard the draft.",
             ));
@@ -556,7 +556,7 @@ impl Directories {
                 d.name
             )));
         }
-        if self.engine().progress(id.as_str()).is_some() {
+        if self.engine().progress(id.as_str()).await?.is_some() {
             return Err(DomainError::conflict(
                 "Wait for the running sync to finish, then delete.",
             ));

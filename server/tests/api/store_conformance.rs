@@ -1,0 +1,534 @@
+//! The store conformance suite: every test here runs against both backends,
+//! a SQLite file and a PostgreSQL database in a throwaway cluster, through
+//! the same `Store` interface, and must see the same behaviour.
+
+use crate::pg;
+use server::{
+    config::DatabaseUrl,
+    model::{DirectoryState, KeyPurpose, KeyState, PauseReason, RunStatus, TokenScope, Trigger},
+    store::{
+        AuditFilter, NewApiToken, NewAuditEntry, NewDirectory, RedeemOutcome, RunCounters, RunFailure, Store,
+    },
+};
+use std::future::Future;
+use tempfile::TempDir;
+
+/// A migrated store of each kind, and what keeps it alive.
+async fn sqlite_store() -> (Store, TempDir) {
+    let dir = TempDir::new().unwrap();
+    let store = Store::connect(&DatabaseUrl::Sqlite(dir.path().join("roster.db")))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
+async fn postgres_store() -> Store {
+    let url = pg::fresh_database().await;
+    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap()).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (sqlite, _dir) = sqlite_store().await;
+    test(sqlite).await;
+    test(postgres_store().await).await;
+}
+
+async fn new_directory(store: &Store, name: &str) -> String {
+    let id = store
+        .insert_directory(&NewDirectory {
+            name,
+            okta_origin: "https://acme.okta.com",
+            client_id: "0oaclient",
+            state: DirectoryState::Draft,
+        })
+        .await
+        .unwrap();
+    store.activate_directory(&id, name).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn schema_is_current_after_migrating_twice() {
+    on_both(|store| async move {
+        store.migrate().await.unwrap();
+        let status = store.schema_status().await.unwrap();
+        assert!(status.is_current(), "{}: {status:?}", store.kind());
+        assert!(status.applied > 0);
+        store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn instance_name_and_setup_link_make_one_admin() {
+    on_both(|store| async move {
+        assert_eq!(store.instance_name().await.unwrap(), "Roster");
+        store.set_instance_name("Acme").await.unwrap();
+        store.set_instance_name("Acme Corp").await.unwrap();
+        assert_eq!(store.instance_name().await.unwrap(), "Acme Corp");
+
+        store
+            .insert_setup_token("h1", time::Duration::hours(1))
+            .await
+            .unwrap();
+        store
+            .insert_setup_token("h2", time::Duration::hours(1))
+            .await
+            .unwrap();
+        store
+            .insert_setup_token("old", time::Duration::seconds(-1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.redeem_setup_token("old", "x").await.unwrap(),
+            RedeemOutcome::Invalid
+        );
+        let RedeemOutcome::Created(admin) = store.redeem_setup_token("h1", "First").await.unwrap() else {
+            panic!("{}: the first link creates the admin", store.kind());
+        };
+        assert_eq!(
+            store.redeem_setup_token("h1", "Again").await.unwrap(),
+            RedeemOutcome::Invalid
+        );
+        // The other outstanding link was dropped with the first admin's creation.
+        assert_eq!(
+            store.redeem_setup_token("h2", "Second").await.unwrap(),
+            RedeemOutcome::Invalid
+        );
+        assert_eq!(store.count_admins().await.unwrap(), 1);
+        assert_eq!(store.admin(admin.id).await.unwrap(), Some(admin.clone()));
+        store.touch_admin_sign_in(admin.id).await.unwrap();
+        // A recovery link signs the first admin in.
+        store
+            .insert_setup_token("h3", time::Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.redeem_setup_token("h3", "Other").await.unwrap(),
+            RedeemOutcome::Recovered(admin)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_tokens_revoke_with_what_they_made() {
+    on_both(|store| async move {
+        let parent = uuid::Uuid::new_v4().to_string();
+        let child = uuid::Uuid::new_v4().to_string();
+        for (id, hash, made_with) in [(&parent, "hp", None), (&child, "hc", Some(parent.as_str()))] {
+            store
+                .insert_api_token(&NewApiToken {
+                    id,
+                    name: "ci",
+                    scope: TokenScope::ReadWrite,
+                    token_hash: hash,
+                    prefix: "rst_",
+                    created_by: "admin",
+                    parent_id: made_with,
+                })
+                .await
+                .unwrap();
+        }
+        let used = store.use_api_token("hc").await.unwrap().expect("a live token");
+        assert_eq!(used.id, child);
+        assert_eq!(used.scope, TokenScope::ReadWrite);
+        let listed = store.api_token(&child).await.unwrap().unwrap();
+        assert!(listed.last_used_at.is_some(), "{}: use is noted", store.kind());
+        server::store::parse_timestamp(&listed.created_at).unwrap();
+        assert_eq!(store.api_token("not-a-uuid").await.unwrap(), None);
+        assert!(store.revoke_api_token(&parent).await.unwrap());
+        assert!(!store.revoke_api_token(&parent).await.unwrap(), "already revoked");
+        assert_eq!(
+            store.use_api_token("hc").await.unwrap(),
+            None,
+            "made with a revoked token"
+        );
+        assert_eq!(store.api_tokens().await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_log_filters_pages_and_prunes() {
+    on_both(|store| async move {
+        let detail = serde_json::json!({"name": "Acme"});
+        for (action, ok, actor) in [
+            ("directory.created", true, "Ada"),
+            ("directory_key.rotated", false, "Bob"),
+            ("scim.enabled", true, "ada@example.com"),
+        ] {
+            store
+                .append_audit(&NewAuditEntry {
+                    actor_kind: "admin",
+                    actor_id: Some("id-1"),
+                    actor_name: actor,
+                    action,
+                    target: Some("dir"),
+                    detail: &detail,
+                    ok,
+                    ip: Some("127.0.0.1"),
+                })
+                .await
+                .unwrap();
+        }
+        let all = store
+            .audit_entries(&AuditFilter {
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].action, "scim.enabled", "newest first");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&all[0].detail).unwrap(),
+            detail
+        );
+        let prefix = store
+            .audit_entries(&AuditFilter {
+                action: Some("directory.".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            prefix.len(),
+            1,
+            "{}: a prefix is literal (no `_` wildcard)",
+            store.kind()
+        );
+        let actor = store
+            .audit_entries(&AuditFilter {
+                actor: Some("ADA".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(actor.len(), 2);
+        let failed = store
+            .audit_entries(&AuditFilter {
+                failed_only: true,
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        let page = store
+            .audit_entries(&AuditFilter {
+                before: Some(all[0].id),
+                limit: 1,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 2, "one more than the limit says a next page exists");
+        assert_eq!(store.prune_audit(time::Duration::days(1)).await.unwrap(), 0);
+        assert_eq!(store.prune_audit(time::Duration::seconds(-60)).await.unwrap(), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn directories_settings_pause_and_schedule() {
+    on_both(|store| async move {
+        let id = new_directory(&store, "Acme").await;
+        assert_eq!(store.count_directories().await.unwrap(), 1);
+        let d = store.directory(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.state, d.paused, d.pull_enabled, d.scim_enabled),
+            (DirectoryState::Active, false, true, false)
+        );
+        assert!(
+            d.next_sync_at.is_some(),
+            "{}: activation schedules the first sync",
+            store.kind()
+        );
+        assert_eq!(store.directory("nope").await.unwrap(), None);
+
+        store
+            .update_connection(
+                &id,
+                "https://acme.okta.com",
+                "0oaclient",
+                Some(("0oaapp", "Roster")),
+            )
+            .await
+            .unwrap();
+        store.record_verification(&id, "fp1", true).await.unwrap();
+        let d = store.directory(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.verified_fingerprint.as_deref(), d.dpop_required),
+            (Some("fp1"), Some(true))
+        );
+        // Same connection again keeps the verification; another app drops it.
+        store
+            .update_connection(
+                &id,
+                "https://acme.okta.com",
+                "0oaclient",
+                Some(("0oaapp", "Roster")),
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .directory(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified_fingerprint
+            .is_some());
+        store
+            .update_connection(&id, "https://acme.okta.com", "0oaclient", Some(("0oaother", "X")))
+            .await
+            .unwrap();
+        assert!(store
+            .directory(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified_fingerprint
+            .is_none());
+
+        store
+            .set_paused(&id, Some(&PauseReason::Error("invalid_client".into())))
+            .await
+            .unwrap();
+        let d = store.directory(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.paused, d.paused_reason),
+            (true, Some(PauseReason::Error("invalid_client".into())))
+        );
+        store.record_verification(&id, "fp2", false).await.unwrap();
+        assert!(
+            !store.directory(&id).await.unwrap().unwrap().paused,
+            "a verify ends an error pause"
+        );
+        store.set_paused(&id, Some(&PauseReason::Admin)).await.unwrap();
+        store.record_verification(&id, "fp3", false).await.unwrap();
+        assert!(
+            store.directory(&id).await.unwrap().unwrap().paused,
+            "never an admin's pause"
+        );
+        store.set_paused(&id, None).await.unwrap();
+
+        store.set_sync_settings(&id, 3600, 0.25, 0.1).await.unwrap();
+        let d = store.directory(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.sync_interval_secs, d.rate_limit_share, d.breaker_threshold),
+            (3600, 0.25, 0.1)
+        );
+
+        let now = time::OffsetDateTime::now_utc();
+        store
+            .schedule_next_sync(&id, now - time::Duration::minutes(1))
+            .await
+            .unwrap();
+        assert_eq!(store.due_directories(now).await.unwrap(), vec![id.clone()]);
+        assert!(store.take_due_directory(&id, now).await.unwrap());
+        assert!(
+            !store.take_due_directory(&id, now).await.unwrap(),
+            "{}: taken once",
+            store.kind()
+        );
+        assert!(store.due_directories(now).await.unwrap().is_empty());
+        let next = server::store::parse_timestamp(
+            &store.directory(&id).await.unwrap().unwrap().next_sync_at.unwrap(),
+        )
+        .unwrap();
+        assert!(
+            (next - now - time::Duration::hours(1)).abs() < time::Duration::seconds(2),
+            "one interval on: {next}"
+        );
+
+        let push = store.insert_push_directory("Pushed").await.unwrap();
+        store.set_scim_enabled(&push, false).await.unwrap();
+        let p = store.directory(&push).await.unwrap().unwrap();
+        assert_eq!((p.pull_enabled, p.scim_enabled), (false, false));
+        assert_eq!(store.list_directories().await.unwrap().len(), 2);
+        store.delete_directory(&push).await.unwrap();
+        assert_eq!(store.directory(&push).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn key_rotation_promotes_next_and_retires_active() {
+    on_both(|store| async move {
+        let id = new_directory(&store, "Keys").await;
+        let jwk = r#"{"kty":"RSA","kid":"k1"}"#;
+        store
+            .insert_key(&id, "k1", KeyPurpose::Client, KeyState::Active, jwk, "sealed1")
+            .await
+            .unwrap();
+        store
+            .insert_key(&id, "d1", KeyPurpose::Dpop, KeyState::Active, jwk, "sealed2")
+            .await
+            .unwrap();
+        assert!(!store.promote_next_key(&id).await.unwrap(), "no next key yet");
+        store
+            .insert_key(&id, "k2", KeyPurpose::Client, KeyState::Next, jwk, "sealed3")
+            .await
+            .unwrap();
+        assert!(store.promote_next_key(&id).await.unwrap());
+        let keys = store.live_keys(&id).await.unwrap();
+        let state_of = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| k.state);
+        assert_eq!(state_of("k2"), Some(KeyState::Active));
+        assert_eq!(
+            state_of("k1"),
+            None,
+            "{}: retired keys are not live",
+            store.kind()
+        );
+        assert_eq!(
+            state_of("d1"),
+            Some(KeyState::Active),
+            "the DPoP key is untouched"
+        );
+        let stored: serde_json::Value = serde_json::from_str(&keys[0].public_jwk).unwrap();
+        assert_eq!(stored["kty"], "RSA");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn runs_record_progress_and_endings() {
+    on_both(|store| async move {
+        let id = new_directory(&store, "Runs").await;
+        let run = store.start_run(&id, Trigger::Manual).await.unwrap();
+        let counters = RunCounters {
+            pages: 3,
+            users_fetched: 700,
+            ..RunCounters::default()
+        };
+        store.update_run_progress(&run, "users", &counters).await.unwrap();
+        let row = store.run(&run).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.phase.as_str(), row.pages, row.users_fetched),
+            (RunStatus::Running, "users", 3, 700)
+        );
+        store
+            .end_run(&run, RunStatus::NeedsConfirmation, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.pending_confirmation(&id).await.unwrap().map(|r| r.id),
+            Some(run.clone())
+        );
+        let failed = store.start_run(&id, Trigger::Preview).await.unwrap();
+        store
+            .end_run(&failed, RunStatus::Failed, Some(&RunFailure::INTERRUPTED))
+            .await
+            .unwrap();
+        let row = store.directory_run(&id, &failed).await.unwrap().unwrap();
+        assert_eq!(row.error_code.as_deref(), Some("interrupted"));
+        assert!(row.finished_at.is_some());
+        assert_eq!(
+            store
+                .latest_finished_run(&id, Trigger::Preview)
+                .await
+                .unwrap()
+                .map(|r| r.id),
+            Some(failed)
+        );
+        assert_eq!(store.runs(&id, 10).await.unwrap().len(), 2);
+        store.mark_directory_failing(&id).await.unwrap();
+        assert!(store
+            .directory(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failing_since
+            .is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sync_lease_is_held_by_one_and_taken_over_when_it_expires() {
+    on_both(|store| async move {
+        let ttl = time::Duration::seconds(30);
+        let (a, b) = (token(), token());
+        let id2 = new_directory(&store, "Lease 2").await;
+        assert!(store.claim_sync_lease(&id2, &a, "replica-a", ttl).await.unwrap());
+        assert!(
+            !store.claim_sync_lease(&id2, &b, "replica-b", ttl).await.unwrap(),
+            "{}: held",
+            store.kind()
+        );
+        let run = store.start_run(&id2, Trigger::Manual).await.unwrap();
+        assert!(store.attach_lease_run(&id2, &a, &run).await.unwrap());
+        assert_eq!(
+            store.running_run(&id2).await.unwrap().map(|r| r.id),
+            Some(run.clone())
+        );
+        assert!(store.renew_sync_lease(&id2, &a, ttl).await.unwrap());
+        assert!(
+            !store.renew_sync_lease(&id2, &b, ttl).await.unwrap(),
+            "not b's lease"
+        );
+        assert!(
+            store.abandoned_runs().await.unwrap().is_empty(),
+            "its process is alive"
+        );
+
+        // The holder stops renewing (it died): once expired, b takes over
+        // and the run is abandoned, failed by the sweep.
+        assert!(store
+            .renew_sync_lease(&id2, &a, time::Duration::milliseconds(-1))
+            .await
+            .unwrap());
+        assert_eq!(store.running_run(&id2).await.unwrap(), None);
+        assert_eq!(store.abandoned_runs().await.unwrap(), vec![run.clone()]);
+        assert_eq!(store.fail_interrupted_runs().await.unwrap(), 1);
+        assert_eq!(store.run(&run).await.unwrap().unwrap().status, RunStatus::Failed);
+        assert!(store.claim_sync_lease(&id2, &b, "replica-b", ttl).await.unwrap());
+        assert!(!store.renew_sync_lease(&id2, &a, ttl).await.unwrap(), "a lost it");
+        store.release_sync_lease(&id2, &a).await.unwrap();
+        assert!(
+            !store.claim_sync_lease(&id2, &token(), "c", ttl).await.unwrap(),
+            "a's release frees nothing of b's"
+        );
+        store.release_sync_lease(&id2, &b).await.unwrap();
+        assert!(store.claim_sync_lease(&id2, &token(), "c", ttl).await.unwrap());
+    })
+    .await;
+}
+
+fn token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[tokio::test]
+async fn concurrent_claims_admit_exactly_one() {
+    on_both(|store| async move {
+        let id = new_directory(&store, "Race").await;
+        let claims = (0..8).map(|i| {
+            let store = store.clone();
+            let id = id.clone();
+            async move {
+                store
+                    .claim_sync_lease(&id, &token(), &format!("r{i}"), time::Duration::seconds(30))
+                    .await
+                    .unwrap()
+            }
+        });
+        let won = futures_util::future::join_all(claims)
+            .await
+            .into_iter()
+            .filter(|w| *w)
+            .count();
+        assert_eq!(won, 1, "{}", store.kind());
+    })
+    .await;
+}
