@@ -232,6 +232,7 @@ CREATE TABLE directory_user_groups (
 );
 
 CREATE TABLE directory_user_events (
+    seq     bigint GENERATED ALWAYS AS IDENTITY,
     dataset bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
     okta_id text NOT NULL,
     run_id  text NOT NULL,

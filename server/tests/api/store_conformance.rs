@@ -7,7 +7,8 @@ use server::{
     config::DatabaseUrl,
     model::{DirectoryState, KeyPurpose, KeyState, PauseReason, RunStatus, TokenScope, Trigger},
     store::{
-        AuditFilter, NewApiToken, NewAuditEntry, NewDirectory, RedeemOutcome, RunCounters, RunFailure, Store,
+        AuditFilter, MemberWrite, NewApiToken, NewAuditEntry, NewDirectory, RedeemOutcome, RunCounters,
+        RunFailure, StageBatch, StagedGroup, StagedMembers, StagedUser, Store, UserFilter, UserSort, Written,
     },
 };
 use std::future::Future;
@@ -529,6 +530,345 @@ async fn concurrent_claims_admit_exactly_one() {
             .filter(|w| *w)
             .count();
         assert_eq!(won, 1, "{}", store.kind());
+    })
+    .await;
+}
+
+fn staged_user(id: &str, name: &str, status: &str) -> StagedUser {
+    StagedUser {
+        okta_id: id.into(),
+        login: format!("{}@example.com", name.to_lowercase()),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        first_name: Some(name.into()),
+        last_name: Some("Test".into()),
+        display_name: format!("{name} Test"),
+        status: status.into(),
+        suspended: status == "SUSPENDED",
+        profile_json: format!(r#"{{"login":"{name}"}}"#),
+        okta_last_updated: Some("2026-12-01T10:00:00Z".into()),
+        content_hash: format!("{id}-{status}"),
+    }
+}
+
+fn staged_group(id: &str, name: &str, hash: &str) -> StagedGroup {
+    StagedGroup {
+        okta_id: id.into(),
+        name: name.into(),
+        description: None,
+        kind: "OKTA_GROUP".into(),
+        okta_last_updated: Some("2026-12-01T10:00:00Z".into()),
+        okta_last_membership_updated: Some("2026-12-01T10:00:00Z".into()),
+        content_hash: hash.into(),
+    }
+}
+
+fn members(group: &str, added: &[&str], removed: &[&str]) -> StagedMembers {
+    StagedMembers {
+        group_id: group.into(),
+        added: added.iter().map(|s| s.to_string()).collect(),
+        removed: removed.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
+    on_both(|store| async move {
+        let kind = store.kind();
+        let dir = new_directory(&store, "Sync").await;
+        let lease = token();
+        assert!(store
+            .claim_sync_lease(&dir, &lease, "me", time::Duration::seconds(60))
+            .await
+            .unwrap());
+
+        // First sync: written in place into a dataset that goes live at commit.
+        let first = store.start_run(&dir, Trigger::First).await.unwrap();
+        let dataset = store
+            .begin_first_sync(&dir, &first, &server::store::timestamp_now())
+            .await
+            .unwrap()
+            .expect("no live dataset yet");
+        let mut writer = store.first_sync_writer(dataset.clone()).await.unwrap();
+        writer
+            .write(&StageBatch {
+                users: vec![
+                    staged_user("u1", "Ada", "ACTIVE"),
+                    staged_user("u2", "Bob", "ACTIVE"),
+                ],
+                groups: vec![
+                    staged_group("g1", "Engineering", "g1a"),
+                    staged_group("g2", "Sales", "g2a"),
+                ],
+                members: vec![members("g1", &["u1", "u2"], &[]), members("g2", &["u2"], &[])],
+            })
+            .await
+            .unwrap();
+        // Okta repeated a user across pages, and a third arrived.
+        writer
+            .write(&StageBatch {
+                users: vec![
+                    staged_user("u2", "Bob", "ACTIVE"),
+                    staged_user("u3", "Cy", "SUSPENDED"),
+                ],
+                ..StageBatch::default()
+            })
+            .await
+            .unwrap();
+        writer.move_users().await.unwrap();
+        drop(writer);
+        let (diff, sample) = store.first_sync_diff(dataset.key).await.unwrap();
+        assert_eq!(
+            (diff.users_added, diff.groups_added, diff.memberships_added),
+            (3, 2, 3),
+            "{kind}"
+        );
+        assert_eq!(
+            sample.users_added,
+            vec!["ada@example.com", "bob@example.com", "cy@example.com"]
+        );
+        assert_eq!(
+            store.directory_counts(&dir).await.unwrap().users,
+            0,
+            "{kind}: not live before the commit"
+        );
+        store.commit_first_sync(&dir, &dataset, &lease).await.unwrap();
+        let counts = store.directory_counts(&dir).await.unwrap();
+        assert_eq!(
+            (counts.users, counts.suspended, counts.groups),
+            (3, 1, 2),
+            "{kind}"
+        );
+        assert_eq!(
+            store.run(&first).await.unwrap().unwrap().status,
+            RunStatus::Succeeded
+        );
+        assert!(store
+            .directory(&dir)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_success_at
+            .is_some());
+
+        // Reads.
+        let all = UserFilter::default();
+        let rows = store.list_users(&dir, &all, 10).await.unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.display_name.as_str()).collect();
+        assert_eq!(names, ["Ada Test", "Bob Test", "Cy Test"], "{kind}");
+        assert_eq!(rows[1].groups, 2, "{kind}: Bob is in two groups");
+        let by_groups = UserFilter {
+            sort: UserSort::Groups,
+            ..UserFilter::default()
+        };
+        let first_page = store.list_users(&dir, &by_groups, 1).await.unwrap();
+        assert_eq!(first_page[0].okta_id, "u2");
+        let after = UserFilter {
+            sort: UserSort::Groups,
+            after: Some((first_page[0].sort_key.as_str(), first_page[0].okta_id.as_str())),
+            ..UserFilter::default()
+        };
+        let rest: Vec<String> = store
+            .list_users(&dir, &after, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.okta_id)
+            .collect();
+        assert_eq!(rest, ["u1", "u3"], "{kind}: keyset continues after the cursor");
+        let search = UserFilter {
+            search: "ADA",
+            ..UserFilter::default()
+        };
+        assert_eq!(
+            store.count_users(&dir, &search).await.unwrap(),
+            1,
+            "{kind}: search ignores case"
+        );
+        let in_sales = UserFilter {
+            group: Some("g2"),
+            ..UserFilter::default()
+        };
+        assert_eq!(store.count_users(&dir, &in_sales).await.unwrap(), 1);
+        assert_eq!(store.group_member_ids(&dir, "g1").await.unwrap(), ["u1", "u2"]);
+        let groups: Vec<String> = store
+            .user_groups(&dir, "u2")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(groups, ["Engineering", "Sales"]);
+        assert_eq!(
+            store.groups_page(&dir, "eng", None, 10).await.unwrap()[0].members,
+            2
+        );
+        assert_eq!(store.count_groups(&dir, "").await.unwrap(), 2);
+        assert_eq!(store.user_events(&dir, "u1", 10).await.unwrap()[0].event, "added");
+        let ada = store.user(&dir, "u1").await.unwrap().unwrap();
+        assert!(ada.via_pull && !ada.via_push);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&ada.profile).unwrap()["login"],
+            "Ada"
+        );
+        assert_eq!(
+            store
+                .absent_users(&dir, &["u1".into(), "zz".into()])
+                .await
+                .unwrap(),
+            ["zz"]
+        );
+        let stamps = store.membership_stamps(&dir).await.unwrap();
+        server::store::parse_timestamp(stamps["g1"].as_deref().unwrap()).unwrap();
+
+        // A later sync stages and diffs: Bob suspended, Cy gone, Dee new, Sales
+        // removed with its members, Dee joins Engineering and Ada leaves it.
+        let second = store.start_run(&dir, Trigger::Manual).await.unwrap();
+        assert_eq!(
+            store
+                .begin_first_sync(&dir, &second, &server::store::timestamp_now())
+                .await
+                .unwrap(),
+            None
+        );
+        store
+            .stage_batch(
+                &second,
+                &StageBatch {
+                    users: vec![
+                        staged_user("u1", "Ada", "ACTIVE"),
+                        staged_user("u2", "Bob", "SUSPENDED"),
+                        staged_user("u4", "Dee", "ACTIVE"),
+                    ],
+                    groups: vec![staged_group("g1", "Engineering", "g1b")],
+                    members: vec![members("g1", &["u4"], &["u1"])],
+                },
+            )
+            .await
+            .unwrap();
+        let diff = store.compute_diff(&second, &dir).await.unwrap();
+        assert_eq!(
+            (
+                diff.users_added,
+                diff.users_updated,
+                diff.users_removed,
+                diff.groups_updated,
+                diff.groups_removed
+            ),
+            (1, 1, 1, 1, 1),
+            "{kind}: {diff:?}"
+        );
+        assert_eq!(
+            (diff.memberships_added, diff.memberships_removed),
+            (1, 2),
+            "{kind}: Sales' member leaves with it"
+        );
+        let sample = store.diff_sample(&second, &dir).await.unwrap();
+        assert_eq!(sample.users_removed, ["cy@example.com"]);
+        assert_eq!(sample.groups_removed, ["Sales"]);
+
+        // Not applied without the lease, and nothing of it shows.
+        let err = store.apply_run(&second, &dir, &token()).await.unwrap_err();
+        assert!(
+            matches!(err, server::store::StoreError::LeaseLost),
+            "{kind}: {err}"
+        );
+        assert_eq!(store.directory_counts(&dir).await.unwrap().users, 3);
+
+        let removed = store.apply_run(&second, &dir, &lease).await.unwrap();
+        assert_eq!(removed, ["u3"], "{kind}");
+        let counts = store.directory_counts(&dir).await.unwrap();
+        assert_eq!(
+            (counts.users, counts.suspended, counts.groups),
+            (3, 1, 1),
+            "{kind}"
+        );
+        assert_eq!(store.group_member_ids(&dir, "g1").await.unwrap(), ["u2", "u4"]);
+        assert!(store.user_groups(&dir, "u1").await.unwrap().is_empty());
+        let cy = store.user(&dir, "u3").await.unwrap().unwrap();
+        assert!(cy.deleted_at.is_some(), "{kind}: removed users stay in history");
+        let bob_events: Vec<String> = store
+            .user_events(&dir, "u2", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(bob_events, ["status", "added"], "{kind}");
+        let bob = store
+            .list_users(
+                &dir,
+                &UserFilter {
+                    search: "bob",
+                    ..UserFilter::default()
+                },
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(bob[0].groups, 1, "{kind}: Sales is gone from Bob's count");
+
+        // Single writes (SCIM, the API) follow the same rules.
+        assert_eq!(
+            store
+                .upsert_user(&dir, &staged_user("u5", "Eve", "ACTIVE"), "scim")
+                .await
+                .unwrap(),
+            Written::Created
+        );
+        assert_eq!(
+            store
+                .upsert_user(&dir, &staged_user("u5", "Eve", "ACTIVE"), "scim")
+                .await
+                .unwrap(),
+            Written::Unchanged
+        );
+        let change = store
+            .write_members(
+                &dir,
+                "g1",
+                MemberWrite::Replace(&["u4".to_string(), "u5".to_string()]),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (change.added, change.removed),
+            (vec!["u5".to_string()], vec!["u2".to_string()]),
+            "{kind}"
+        );
+        assert_eq!(
+            store
+                .group(&dir, "g1")
+                .await
+                .unwrap()
+                .unwrap()
+                .okta_last_membership_updated,
+            None
+        );
+        assert_eq!(
+            store.remove_user(&dir, "u5", "scim").await.unwrap(),
+            Written::Removed
+        );
+        assert_eq!(
+            store.remove_user(&dir, "u5", "scim").await.unwrap(),
+            Written::Missing
+        );
+        assert_eq!(
+            store
+                .upsert_group(&dir, &staged_group("g9", "New", "n1"))
+                .await
+                .unwrap(),
+            Written::Created
+        );
+        assert_eq!(store.remove_group(&dir, "g9").await.unwrap(), Written::Removed);
+        assert_eq!(
+            store.count_group_members(&dir, "g1").await.unwrap(),
+            1,
+            "{kind}: only present members count"
+        );
+        let page = store.group_members(&dir, "g1", None, 10).await.unwrap();
+        assert_eq!(page[0].okta_id, "u4");
+        store.clear_staging(&second).await.unwrap();
     })
     .await;
 }

@@ -1,13 +1,19 @@
 //! The PostgreSQL backend: the same interface as SQLite's ([`super::Database`]),
 //! written for PostgreSQL 15+ (`migrations/postgres`).
 
+mod apply;
 mod directories;
+mod first_sync;
+mod identity;
 mod instance;
 mod pending;
+mod records;
 mod runs;
 mod staging;
 
-use super::{up_migrations, NewDataset, SchemaStatus, StageBatch, StoreError};
+pub use first_sync::PgFirstSyncWriter;
+
+use super::{up_migrations, SchemaStatus, StoreError};
 use crate::config::DatabaseUrl;
 use sqlx::{
     migrate::Migrator,
@@ -86,26 +92,6 @@ impl PgStore {
 
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    pub(super) async fn first_sync_writer(
-        &self,
-        _dataset: NewDataset,
-    ) -> Result<PgFirstSyncWriter, StoreError> {
-        Err(pending::pending("first_sync_writer"))
-    }
-}
-
-/// Writes a first sync's records as they are fetched.
-pub struct PgFirstSyncWriter {}
-
-impl PgFirstSyncWriter {
-    pub async fn write(&mut self, _batch: &StageBatch) -> Result<(), StoreError> {
-        Err(pending::pending("first sync"))
-    }
-
-    pub async fn move_users(&mut self) -> Result<(), StoreError> {
-        Err(pending::pending("first sync"))
     }
 }
 

@@ -283,7 +283,6 @@ impl PgStore {
 
 /// Inside a write transaction: the lease `token` is still held (the row is
 /// locked until commit, so no claim slips in between), or nothing commits.
-#[allow(dead_code)] // the apply and first-sync commit (next)
 pub(super) async fn check_lease(
     conn: &mut PgConnection,
     directory_id: &str,

@@ -1,0 +1,322 @@
+//! Writes of single identities outside any sync run (SCIM, the API): each
+//! one transaction on the directory's live dataset, with the directory's
+//! write lock, and the same rules as a sync's apply.
+
+use super::{
+    apply::{
+        group_count_of, live_or_new_dataset, lock_directory, membership_statements, GROUP_UPSERT, USER_UPSERT,
+    },
+    staging::{GroupColumns, UserColumns},
+    PgStore,
+};
+use crate::store::{now, MemberChange, MemberWrite, StagedGroup, StagedUser, StoreError, Written};
+use sqlx::PgConnection;
+use std::collections::BTreeSet;
+
+/// (status, content_hash, removed) of a stored user.
+pub(super) async fn stored_user(
+    conn: &mut PgConnection,
+    dataset: i64,
+    okta_id: &str,
+) -> Result<Option<(String, String, bool)>, StoreError> {
+    let row: Option<(String, String, bool)> = sqlx::query_as(
+        "SELECT status, content_hash, deleted_at IS NOT NULL FROM directory_users WHERE dataset = $1 AND okta_id = $2",
+    )
+    .bind(dataset)
+    .bind(okta_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
+pub(super) async fn record_event(
+    conn: &mut PgConnection,
+    dataset: i64,
+    okta_id: &str,
+    source: &str,
+    event: &str,
+    status: &str,
+    at: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(dataset)
+    .bind(okta_id)
+    .bind(source)
+    .bind(event)
+    .bind(status)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Recounts the group counts of these users (present ones only).
+pub(super) async fn recount(
+    conn: &mut PgConnection,
+    dataset: i64,
+    users: &[String],
+) -> Result<(), StoreError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
+         SELECT $2, u.okta_id, {count} FROM directory_users u
+         WHERE u.dataset = $2 AND u.deleted_at IS NULL AND u.okta_id = ANY($1)
+         ON CONFLICT (dataset, user_id) DO UPDATE SET group_count = excluded.group_count",
+        count = group_count_of("u.okta_id"),
+    ))
+    .bind(users)
+    .bind(dataset)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The shared membership statements for one group's added and removed users.
+pub(super) async fn write_pairs(
+    conn: &mut PgConnection,
+    dataset: i64,
+    group_id: &str,
+    added: &[String],
+    removed: &[String],
+) -> Result<(), StoreError> {
+    let removed_pairs = "SELECT $1::text AS group_id, r AS user_id FROM unnest($4::text[]) AS r";
+    let added_pairs = "SELECT $1::text AS group_id, a AS user_id FROM unnest($3::text[]) AS a";
+    for sql in membership_statements(removed_pairs, added_pairs) {
+        sqlx::query(&sql)
+            .bind(group_id)
+            .bind(dataset)
+            .bind(added)
+            .bind(removed)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Opens a write on a directory: its lock, then its live dataset.
+pub(super) async fn begin_write(
+    store: &PgStore,
+    directory_id: &str,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64), StoreError> {
+    let mut tx = store.pool.begin().await?;
+    lock_directory(&mut tx, directory_id).await?;
+    let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+    Ok((tx, dataset))
+}
+
+impl PgStore {
+    pub async fn upsert_user(
+        &self,
+        directory_id: &str,
+        user: &StagedUser,
+        source: &str,
+    ) -> Result<Written, StoreError> {
+        let at = now();
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        let before = stored_user(&mut tx, dataset, &user.okta_id).await?;
+        if let Some((_, hash, false)) = &before {
+            if *hash == user.content_hash {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let sql = format!(
+            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
+                 suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
+             SELECT $1, u.*, $2, $2, $2, NULL FROM ({}) u
+             {USER_UPSERT}",
+            UserColumns::select(3)
+        );
+        UserColumns::of(std::slice::from_ref(user))
+            .bind(sqlx::query(&sql).bind(dataset).bind(at))
+            .execute(&mut *tx)
+            .await?;
+        let outcome = match &before {
+            None | Some((_, _, true)) => {
+                record_event(&mut tx, dataset, &user.okta_id, source, "added", &user.status, at).await?;
+                // Memberships may have been kept while the user was away.
+                recount(&mut tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
+                Written::Created
+            }
+            Some((status, _, false)) => {
+                if *status != user.status {
+                    record_event(
+                        &mut tx,
+                        dataset,
+                        &user.okta_id,
+                        source,
+                        "status",
+                        &user.status,
+                        at,
+                    )
+                    .await?;
+                }
+                Written::Updated
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn remove_user(
+        &self,
+        directory_id: &str,
+        okta_id: &str,
+        source: &str,
+    ) -> Result<Written, StoreError> {
+        let at = now();
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
+            return Ok(Written::Missing);
+        };
+        record_event(&mut tx, dataset, okta_id, source, "removed", &status, at).await?;
+        sqlx::query(
+            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1
+             WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(at)
+        .bind(dataset)
+        .bind(okta_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
+            .bind(dataset)
+            .bind(okta_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Written::Removed)
+    }
+
+    pub async fn upsert_group(&self, directory_id: &str, group: &StagedGroup) -> Result<Written, StoreError> {
+        let at = now();
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        let before: Option<(String, bool)> = sqlx::query_as(
+            "SELECT content_hash, deleted_at IS NOT NULL FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
+        )
+        .bind(dataset)
+        .bind(&group.okta_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((hash, false)) = &before {
+            if *hash == group.content_hash {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let sql = format!(
+            "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
+                 okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
+             SELECT $1, g.*, $2, $2, $2, NULL FROM ({}) g
+             {GROUP_UPSERT}",
+            GroupColumns::select(3)
+        );
+        GroupColumns::of(std::slice::from_ref(group))
+            .bind(sqlx::query(&sql).bind(dataset).bind(at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(match before {
+            Some((_, false)) => Written::Updated,
+            _ => Written::Created,
+        })
+    }
+
+    pub async fn remove_group(&self, directory_id: &str, group_id: &str) -> Result<Written, StoreError> {
+        let at = now();
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        let present: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if present.is_none() {
+            return Ok(Written::Missing);
+        }
+        let members: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
+        recount(&mut tx, dataset, &members).await?;
+        sqlx::query("UPDATE directory_groups SET deleted_at = $1, updated_at = $1 WHERE dataset = $2 AND okta_id = $3")
+            .bind(at)
+            .bind(dataset)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Written::Removed)
+    }
+
+    pub async fn write_members(
+        &self,
+        directory_id: &str,
+        group_id: &str,
+        write: MemberWrite<'_>,
+    ) -> Result<Option<MemberChange>, StoreError> {
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        let present: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if present.is_none() {
+            return Ok(None);
+        }
+        let current: BTreeSet<String> = sqlx::query_scalar(
+            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
+        )
+        .bind(dataset)
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let (added, removed) = member_changes(&current, write);
+        if !added.is_empty() || !removed.is_empty() {
+            write_pairs(&mut tx, dataset, group_id, &added, &removed).await?;
+            let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+            recount(&mut tx, dataset, &touched).await?;
+            sqlx::query(
+                "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
+                 WHERE dataset = $2 AND okta_id = $3",
+            )
+            .bind(now())
+            .bind(dataset)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(MemberChange { added, removed }))
+    }
+}
+
+/// What a membership write adds and removes, against the current members.
+pub(super) fn member_changes(
+    current: &BTreeSet<String>,
+    write: MemberWrite<'_>,
+) -> (Vec<String>, Vec<String>) {
+    let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
+    match write {
+        MemberWrite::Add(ids) => (set(ids).difference(current).cloned().collect(), Vec::new()),
+        MemberWrite::Remove(ids) => (Vec::new(), set(ids).intersection(current).cloned().collect()),
+        MemberWrite::Replace(ids) => {
+            let wanted = set(ids);
+            (
+                wanted.difference(current).cloned().collect(),
+                current.difference(&wanted).cloned().collect(),
+            )
+        }
+    }
+}
