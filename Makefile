@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup site site-release server server-release run test test-rust test-scim test-e2e lint fmt clean demo bench-sync bench-scim fuzz-scim
+.PHONY: help setup site site-release server server-release run test test-rust test-scim test-e2e lint fmt clean demo bench-sync bench-scim fuzz-scim test-replicas
 
 help:
 	@echo "make run    build and start Roster on http://127.0.0.1:3000 (data in ./data)"
@@ -40,8 +40,13 @@ lint:
 	env -u RUSTC cargo fmt --all -- --check
 	env -u RUSTC cargo clippy --workspace --all-targets -- -D warnings
 
+# Every suite on SQLite (the store conformance suite on both databases), then
+# the API suite again on PostgreSQL in a throwaway cluster. Skipped there: the
+# tests about the data directory's own SQLite file and the offline CLI.
 test-rust:
 	env -u RUSTC cargo test --workspace
+	ROSTER_TEST_BACKEND=postgres env -u RUSTC cargo test -p server --test api -- \
+		--skip cli:: --skip pages::overview_shows_real_facts --skip startup_errors::restart_keeps_data
 
 # Okta's SCIM SPEC test and PyPI scim2-cli against a running Roster.
 test-scim: setup server

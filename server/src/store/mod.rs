@@ -71,8 +71,6 @@ pub enum StoreError {
     Corrupt(String),
     #[error("this process no longer holds the directory's sync lease (another process took over the sync)")]
     LeaseLost,
-    #[error("{0} is not available on PostgreSQL yet; use SQLite (sqlite://PATH) for now")]
-    NotOnPostgres(&'static str),
 }
 
 /// Handle to the database; cheap to clone (pools inside).

@@ -51,19 +51,19 @@ pub struct OktaPerson<'a> {
     pub display_name: &'a str,
 }
 
-fn groups_json(groups: &[String]) -> String {
+pub(super) fn groups_json(groups: &[String]) -> String {
     serde_json::to_string(groups).unwrap_or_else(|_| "[]".into())
 }
 
-fn parse_groups(raw: &str) -> Result<Vec<String>, StoreError> {
+pub(super) fn parse_groups(raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("group list: {e}")))
 }
 
-fn parse_admin_id(id: &str) -> Result<uuid::Uuid, StoreError> {
+pub(super) fn parse_admin_id(id: &str) -> Result<uuid::Uuid, StoreError> {
     uuid::Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("admin id: {e}")))
 }
 
-type SettingsTuple = (
+pub(super) type SettingsTuple = (
     String,
     String,
     String,
@@ -75,7 +75,7 @@ type SettingsTuple = (
     String,
 );
 
-type SigninTuple = (
+pub(super) type SigninTuple = (
     String,
     String,
     String,
@@ -363,7 +363,7 @@ impl SqliteStore {
     }
 }
 
-fn signin_from_tuple(r: SigninTuple) -> Result<SigninRow, StoreError> {
+pub(super) fn signin_from_tuple(r: SigninTuple) -> Result<SigninRow, StoreError> {
     Ok(SigninRow {
         id: r.0,
         admin: Admin {

@@ -358,10 +358,10 @@ async fn fetch_groups_and_members(
         for group in &staged {
             let moved = match stamps.get(&group.okta_id) {
                 None => true,
-                Some(stored) => {
-                    group.okta_last_membership_updated.is_none()
-                        || *stored != group.okta_last_membership_updated
-                }
+                Some(stored) => match &group.okta_last_membership_updated {
+                    None => true,
+                    Some(fetched) => !same_instant(stored.as_deref(), fetched),
+                },
             };
             if moved && seen.insert(group.okta_id.clone()) {
                 changed.push(group.okta_id.clone());
@@ -439,6 +439,19 @@ struct MemberRef {
     id: String,
 }
 
+/// Whether a stored stamp is the instant Okta reports now. Compared as
+/// times, not text: a database may write an instant back with other digits
+/// (PostgreSQL's microseconds for Okta's milliseconds).
+fn same_instant(stored: Option<&str>, fetched: &str) -> bool {
+    match (
+        stored.map(crate::store::parse_timestamp),
+        crate::store::parse_timestamp(fetched),
+    ) {
+        (Some(Ok(a)), Ok(b)) => a == b,
+        _ => stored == Some(fetched),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,5 +493,19 @@ mod tests {
             "removing everyone always asks"
         );
         assert!(!breaker_trips(&diff(0, 0, 0, 0), 0.2), "first sync never trips");
+    }
+
+    #[test]
+    fn stamps_compare_as_instants() {
+        assert!(super::same_instant(
+            Some("2026-12-01T10:00:00.000000Z"),
+            "2026-12-01T10:00:00.000Z"
+        ));
+        assert!(!super::same_instant(
+            Some("2026-12-01T10:00:00.001Z"),
+            "2026-12-01T10:00:00.000Z"
+        ));
+        assert!(!super::same_instant(None, "2026-12-01T10:00:00.000Z"));
+        assert!(super::same_instant(Some("not a time"), "not a time"));
     }
 }

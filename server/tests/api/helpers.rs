@@ -30,9 +30,25 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// The database tests run on: SQLite in the data directory, or, with
+/// `ROSTER_TEST_BACKEND=postgres`, a fresh database in the throwaway cluster
+/// (`make test` runs a subset of this suite that way).
+pub fn on_postgres() -> bool {
+    std::env::var("ROSTER_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let app = Application::build(config_with(&data_dir, extra))
+    let database_url = if on_postgres() {
+        Some(crate::pg::fresh_database().await)
+    } else {
+        None
+    };
+    let mut extra = extra.to_vec();
+    if let Some(url) = &database_url {
+        extra.push(("ROSTER_DATABASE_URL", url.as_str()));
+    }
+    let app = Application::build(config_with(&data_dir, &extra))
         .await
         .expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -121,4 +137,22 @@ pub fn form_action(html: &str, prefix: &str) -> Option<String> {
         .filter_map(|rest| rest.split('"').next())
         .find(|action| action.starts_with(prefix))
         .map(str::to_owned)
+}
+
+/// A count by a query both databases understand, on the store's own pool
+/// (invariant checks that look beneath the store's interface).
+pub async fn count(store: &server::store::Store, sql: &str, binds: &[&str]) -> i64 {
+    if let Some(pool) = store.postgres_pool() {
+        let mut q = sqlx::query_scalar::<_, i64>(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        return q.fetch_one(pool).await.expect("count query");
+    }
+    let pool = store.sqlite_pool().expect("a SQLite or PostgreSQL store");
+    let mut q = sqlx::query_scalar::<_, i64>(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.fetch_one(pool).await.expect("count query")
 }

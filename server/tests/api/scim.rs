@@ -611,25 +611,31 @@ async fn ten_thousand_users_page_through_in_a_stable_order() {
         .send(Method::POST, "/Users", Some(okta_user("seed@x.com", "seed")))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let pool = app
-        .state
-        .core
-        .internals()
-        .0
-        .sqlite_pool()
-        .expect("a SQLite store")
-        .clone();
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
-         INSERT INTO directory_users (dataset, okta_id, login, display_name, status, profile, content_hash,
-             first_seen_at, last_seen_at, updated_at, via_pull, via_push, keyed_by)
-         SELECT d.dataset, printf('u%05d', i), printf('user%05d@x.com', i), 'User', 'ACTIVE', '{}', 'h',
-             u.first_seen_at, u.first_seen_at, u.first_seen_at, 0, 1, 'roster'
-         FROM n, (SELECT dataset, first_seen_at FROM directory_users LIMIT 1) u, (SELECT dataset FROM directory_users LIMIT 1) d",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let store = app.state.core.internals().0.clone();
+    if let Some(pool) = store.postgres_pool() {
+        sqlx::query(
+            "INSERT INTO directory_users (dataset, okta_id, login, display_name, status, profile, content_hash,
+                 first_seen_at, last_seen_at, updated_at, via_pull, via_push, keyed_by)
+             SELECT u.dataset, format('u%s', lpad(i::text, 5, '0')), format('user%s@x.com', lpad(i::text, 5, '0')),
+                 'User', 'ACTIVE', '{}', 'h', u.first_seen_at, u.first_seen_at, u.first_seen_at, false, true, 'roster'
+             FROM generate_series(1, 9999) AS i, (SELECT dataset, first_seen_at FROM directory_users LIMIT 1) u",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+    } else {
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
+             INSERT INTO directory_users (dataset, okta_id, login, display_name, status, profile, content_hash,
+                 first_seen_at, last_seen_at, updated_at, via_pull, via_push, keyed_by)
+             SELECT d.dataset, printf('u%05d', i), printf('user%05d@x.com', i), 'User', 'ACTIVE', '{}', 'h',
+                 u.first_seen_at, u.first_seen_at, u.first_seen_at, 0, 1, 'roster'
+             FROM n, (SELECT dataset, first_seen_at FROM directory_users LIMIT 1) u, (SELECT dataset FROM directory_users LIMIT 1) d",
+        )
+        .execute(store.sqlite_pool().expect("a SQLite store"))
+        .await
+        .unwrap();
+    }
     let mut seen = std::collections::BTreeSet::new();
     let mut start = 1;
     loop {

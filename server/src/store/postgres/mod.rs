@@ -6,9 +6,11 @@ mod directories;
 mod first_sync;
 mod identity;
 mod instance;
-mod pending;
 mod records;
 mod runs;
+mod scim_access;
+mod scim_records;
+mod signin;
 mod staging;
 
 pub use first_sync::PgFirstSyncWriter;
