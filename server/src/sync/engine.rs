@@ -114,11 +114,11 @@ struct Inner {
 
 /// A lease lasts this long without renewal: a process that dies mid-sync
 /// has its run failed and the directory free again within this time.
-const LEASE_TTL: time::Duration = time::Duration::seconds(15);
+const LEASE_TTL: time::Duration = time::Duration::seconds(10);
 /// How often a running sync renews its lease and publishes its progress.
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(3);
 /// How often each process looks for runs whose process died.
-const SWEEP_EVERY: Duration = Duration::from_secs(5);
+const SWEEP_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 pub struct SyncEngine {

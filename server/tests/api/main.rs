@@ -12,6 +12,7 @@ mod health;
 mod identities;
 mod pages;
 mod records;
+mod replicas;
 mod rest;
 mod scim;
 mod sessions;

@@ -41,6 +41,9 @@ pub enum Readiness {
     DatabaseUnreachable,
 }
 
+/// How long `/readyz` waits for the database.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Clone)]
 pub struct Instance {
     store: Store,
@@ -74,7 +77,19 @@ impl Instance {
         })
     }
 
+    /// Answers within [`READINESS_TIMEOUT`]: a load balancer's health check
+    /// must not hang while the database does.
     pub async fn readiness(&self) -> Readiness {
+        match tokio::time::timeout(READINESS_TIMEOUT, self.check_readiness()).await {
+            Ok(readiness) => readiness,
+            Err(_) => {
+                tracing::warn!("readiness check timed out: the database did not answer");
+                Readiness::DatabaseUnreachable
+            }
+        }
+    }
+
+    async fn check_readiness(&self) -> Readiness {
         if let Err(e) = self.store.ping().await {
             tracing::warn!(error = %e, "readiness check failed");
             return Readiness::DatabaseUnreachable;
