@@ -94,7 +94,11 @@ async fn postgres_database(name: &str) -> BenchResult<String> {
     };
     let database = format!("bench_{}", name.replace('-', "_"));
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await?;
-    sqlx::Executor::execute(&mut admin, format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await?;
+    sqlx::Executor::execute(
+        &mut admin,
+        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str(),
+    )
+    .await?;
     sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {database}").as_str()).await?;
     let (prefix, _) = base.rsplit_once('/').ok_or("no database in the URL")?;
     Ok(format!("{prefix}/{database}"))

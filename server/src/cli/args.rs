@@ -80,6 +80,21 @@ pub enum AdminCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// Write every directory, user, group, run, key (sealed), token (hashed),
+    /// sign-in setting and audit entry to a file, to move the instance to
+    /// another database. Stop the server first.
+    Export {
+        /// Where to write (JSON Lines); `-` for standard output.
+        #[arg(long, default_value = "-")]
+        output: String,
+    },
+    /// Read an export into this instance's database, which must be new and
+    /// empty (all or nothing). Needs the old instance's master key.
+    Import {
+        /// The export to read; `-` for standard input.
+        #[arg(long, default_value = "-")]
+        input: String,
+    },
     /// Print a fresh one-time sign-in link (valid for 1 hour), even when admins exist.
     SetupLink,
     /// Create an API token directly in the data directory (to bootstrap the CLI).

@@ -66,10 +66,59 @@ pub async fn run(command: Command) -> Result<(), CliError> {
 
 async fn run_admin(command: AdminCommand) -> Result<(), CliError> {
     let config = Config::load(&ProcessEnv).map_err(|e| CliError::usage(e.to_string()))?;
+    let master_key = match &command {
+        AdminCommand::Export { .. } | AdminCommand::Import { .. } => Some(
+            crate::crypto::MasterKey::load_existing(&config.data_dir, config.master_key.as_deref())
+                .map_err(|e| CliError::failed(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let key_id = master_key.as_ref().map(|k| k.id().to_owned()).unwrap_or_default();
     let instance = crate::startup::open_instance(config)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     match command {
+        AdminCommand::Export { output } => {
+            let mut out: Box<dyn std::io::Write + Send> = if output == "-" {
+                Box::new(std::io::BufWriter::new(std::io::stdout()))
+            } else {
+                Box::new(std::io::BufWriter::new(std::fs::File::create(&output).map_err(
+                    |e| CliError::failed(format!("cannot create {output}: {e}")),
+                )?))
+            };
+            let summary = instance
+                .export(&crate::domain::Actor::host(), &key_id, &mut out)
+                .await?;
+            eprintln!(
+                "Exported {} rows ({} tables) sealed with master key {key_id}. Import them with `roster admin import` \
+                 on the new database, with this master key.",
+                summary.total,
+                summary.rows.len()
+            );
+            Ok(())
+        }
+        AdminCommand::Import { input } => {
+            let mut reader: Box<dyn std::io::BufRead + Send> = if input == "-" {
+                Box::new(std::io::BufReader::new(std::io::stdin()))
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&input)
+                        .map_err(|e| CliError::failed(format!("cannot open {input}: {e}")))?,
+                ))
+            };
+            let summary = instance
+                .import(&crate::domain::Actor::host(), &key_id, &mut reader)
+                .await?;
+            eprintln!(
+                "Imported {} rows into {} tables.",
+                summary.total,
+                summary.rows.len()
+            );
+            for (table, rows) in &summary.rows {
+                eprintln!("  {table:<28} {rows:>9}");
+            }
+            Ok(())
+        }
         AdminCommand::Migrate { output } => {
             // Opening the instance applied the migrations.
             let overview = instance.overview().await?;

@@ -25,6 +25,8 @@ pub enum KeyError {
     Write { path: String, reason: String },
     #[error("cannot read master key file {path}: {reason}")]
     Read { path: String, reason: String },
+    #[error("no master key at {path}: copy the old data directory's master.key there, or set ROSTER_MASTER_KEY to it")]
+    Missing { path: String },
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +73,18 @@ impl MasterKey {
                 reason: e.to_string(),
             }),
         }
+    }
+
+    /// Like [`MasterKey::load_or_create`], but never makes a new key: for
+    /// moving an instance, whose secrets need the key they were sealed with.
+    pub fn load_existing(data_dir: &Path, from_env: Option<&str>) -> Result<Self, KeyError> {
+        let path = data_dir.join(KEY_FILE);
+        if from_env.is_none() && !path.exists() {
+            return Err(KeyError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        Self::load_or_create(data_dir, from_env)
     }
 
     pub fn generate() -> Self {

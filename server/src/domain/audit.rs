@@ -38,6 +38,8 @@ pub enum AuditAction {
     ScimDisabled,
     ScimTokenCreated,
     ScimTokenRevoked,
+    InstanceExported,
+    InstanceImported,
 }
 
 impl AuditAction {
@@ -70,6 +72,8 @@ impl AuditAction {
         Self::ScimDisabled,
         Self::ScimTokenCreated,
         Self::ScimTokenRevoked,
+        Self::InstanceExported,
+        Self::InstanceImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,8 @@ impl AuditAction {
             Self::ScimDisabled => "scim.disabled",
             Self::ScimTokenCreated => "scim_token.created",
             Self::ScimTokenRevoked => "scim_token.revoked",
+            Self::InstanceExported => "instance.exported",
+            Self::InstanceImported => "instance.imported",
         }
     }
 }

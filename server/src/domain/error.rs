@@ -81,7 +81,11 @@ impl DomainError {
 
 impl From<StoreError> for DomainError {
     fn from(e: StoreError) -> Self {
-        Self::internal("database", e)
+        match e {
+            // Said to the user as it is: what to do instead.
+            StoreError::Unsupported(message) => Self::invalid(message),
+            e => Self::internal("database", e),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod setup_tokens;
 mod signin;
 mod staging;
 mod sync_runs;
+mod transfer;
 
 pub use admins::Admin;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
@@ -45,6 +46,7 @@ pub use setup_tokens::RedeemOutcome;
 pub use signin::{NewSignin, OktaPerson, SigninRow, SigninSettingsRow};
 pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
+pub use transfer::TRANSFER_TABLES;
 
 use crate::config::DatabaseUrl;
 pub use postgres::PgStore;
@@ -69,6 +71,8 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("this process no longer holds the directory's sync lease (another process took over the sync)")]
     LeaseLost,
 }
@@ -270,6 +274,10 @@ database_interface! {
     fn renew_sync_lease(&self, directory_id: &str, token: &str, ttl: time::Duration) -> Result<bool, StoreError>;
     fn release_sync_lease(&self, directory_id: &str, token: &str) -> Result<(), StoreError>;
     fn abandoned_runs(&self) -> Result<Vec<String>, StoreError>;
+    // transfer
+    fn export_rows(&self, table: &str, offset: i64, limit: i64) -> Result<Vec<serde_json::Value>, StoreError>;
+    fn holds_data(&self) -> Result<bool, StoreError>;
+    fn import_rows(&self, batches: tokio::sync::mpsc::Receiver<Option<(String, Vec<serde_json::Value>)>>) -> Result<u64, StoreError>;
 }
 
 /// Writes a first sync's records as they are fetched (see `first_sync`).

@@ -12,6 +12,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: TempDir,
     pub state: server::state::AppState,
+    /// The PostgreSQL database the app runs on, when not SQLite in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 pub fn config_with(data_dir: &TempDir, extra: &[(&str, &str)]) -> Config {
@@ -61,6 +63,28 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         client: client(),
         data_dir,
         state,
+        database_url,
+    }
+}
+
+/// A server on an existing data directory and PostgreSQL database.
+pub async fn spawn_on(data_dir: TempDir, database_url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut extra = extra.to_vec();
+    extra.push(("ROSTER_DATABASE_URL", database_url));
+    let app = Application::build(config_with(&data_dir, &extra))
+        .await
+        .expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let setup_link = app.setup_link().map(str::to_owned);
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        setup_link,
+        client: client(),
+        data_dir,
+        state,
+        database_url: Some(database_url.to_owned()),
     }
 }
 

@@ -20,4 +20,5 @@ mod signin;
 mod startup_errors;
 mod store_conformance;
 mod sync;
+mod transfer;
 mod verify;

@@ -3,10 +3,12 @@
 
 mod setup_links;
 mod tokens;
+mod transfer;
 
 pub(crate) use setup_links::hash_token;
 pub use setup_links::{SetupLinks, SignInOutcome, SETUP_LINK_VALIDITY};
 pub use tokens::{ApiToken, IssuedToken, TOKEN_PREFIX};
+pub use transfer::TransferSummary;
 
 use super::{
     access::Actor,

@@ -12,6 +12,7 @@ mod scim_access;
 mod scim_records;
 mod signin;
 mod staging;
+mod transfer;
 
 pub use first_sync::PgFirstSyncWriter;
 
