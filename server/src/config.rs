@@ -399,4 +399,26 @@ mod tests {
         let config = load(&[("ROSTER_SESSION_MAX_HOURS", "8")]).unwrap();
         assert_eq!(config.session_absolute, time::Duration::hours(8));
     }
+
+    #[test]
+    fn postgres_urls_are_accepted_and_their_passwords_never_shown() {
+        let url =
+            DatabaseUrl::parse("postgres://roster:s3cret@db.internal:5433/roster?sslmode=require").unwrap();
+        assert_eq!(url.kind(), "PostgreSQL");
+        assert_eq!(
+            url.location(),
+            "postgres://roster:***@db.internal:5433/roster?sslmode=require"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(DatabaseUrl::parse("postgresql://localhost/roster").is_ok());
+        let err = DatabaseUrl::parse("postgres://roster:s3cret@db.internal:5433").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("names no database"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        let err = DatabaseUrl::parse("mysql://x/y").unwrap_err().to_string();
+        assert!(
+            err.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+            "{err}"
+        );
+    }
 }

@@ -268,10 +268,16 @@ impl Sessions {
     async fn open(store: &Store) -> Result<Self, StartupError> {
         if let Some(pool) = store.postgres_pool() {
             let sessions = PostgresStore::new(pool.clone());
-            sessions
-                .migrate()
-                .await
-                .map_err(|e| StartupError::Sessions(e.to_string()))?;
+            // Replicas starting together race to create the session table
+            // (`IF NOT EXISTS` is not atomic in PostgreSQL); the loser retries.
+            let mut attempt = 0;
+            while let Err(e) = sessions.migrate().await {
+                attempt += 1;
+                if attempt >= 5 {
+                    return Err(StartupError::Sessions(e.to_string()));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
             return Ok(Self::Postgres(sessions));
         }
         let pool = store

@@ -97,3 +97,51 @@ async fn restart_keeps_data_and_prints_no_link_once_an_admin_exists() {
         .expect("second start on the same data");
     assert!(again.setup_link().is_none());
 }
+
+/// The cluster's URL with one part changed.
+fn postgres_url_with(change: impl Fn(&str) -> String) -> String {
+    change(crate::pg::cluster_url())
+}
+
+#[test]
+fn postgres_problems_are_one_line_and_never_print_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let run = |url: &str| {
+        run_binary(&[
+            ("ROSTER_DATA_DIR", data_dir.as_str()),
+            ("ROSTER_LISTEN", "127.0.0.1:0"),
+            (
+                "ROSTER_MASTER_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+            ("ROSTER_DATABASE_URL", url),
+        ])
+    };
+    // Nothing listens on port 9 (discard).
+    let (code, stderr) = run("postgres://roster:s3cret-pw@127.0.0.1:9/roster");
+    assert_eq!(code, Some(2));
+    assert_one_line_error(&stderr, "is PostgreSQL running");
+    assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+    assert!(stderr.contains("roster:***@127.0.0.1:9"), "{stderr}");
+
+    let missing = postgres_url_with(|u| format!("{}/no_such_db", u.rsplit_once('/').unwrap().0));
+    let (code, stderr) = run(&missing);
+    assert_eq!(code, Some(2));
+    assert_one_line_error(&stderr, "does not exist; create it");
+
+    let stranger = postgres_url_with(|u| u.replacen("postgres://roster@", "postgres://nobody@", 1));
+    let (code, stderr) = run(&stranger);
+    assert_eq!(code, Some(2));
+    assert_one_line_error(&stderr, "nobody");
+
+    let (code, stderr) = run("postgres://roster:pw@127.0.0.1:5432");
+    assert_eq!(code, Some(2));
+    assert_one_line_error(&stderr, "names no database");
+    assert!(!stderr.contains(":pw@"), "{stderr}");
+}
