@@ -555,7 +555,8 @@ impl SyncEngine {
         })
     }
 
-    async fn start_due(&self) {
+    /// Starts the syncs that are due (one scheduler tick).
+    pub async fn start_due(&self) {
         let store = &self.inner.store;
         let at = time::OffsetDateTime::now_utc();
         let due = match store.due_directories(at).await {

@@ -894,3 +894,51 @@ async fn a_first_sync_is_written_in_place_but_seen_only_once_it_succeeds() {
         "later runs stage and diff against the live records"
     );
 }
+
+#[tokio::test]
+async fn a_due_sync_starts_once_however_many_schedulers_see_it() {
+    let f = ready(start_sim(40, 3, 60).await, ServiceApp::default()).await;
+    // Three replicas' engines on one database; activation made the directory due.
+    let (store, master_key) = f.app.state.core.internals();
+    let replica = || {
+        server::sync::SyncEngine::new(
+            store.clone(),
+            master_key.clone(),
+            server::sync::http_client().unwrap(),
+            server::sync::EngineConfig {
+                max_concurrent_runs: 2,
+                retry: crate::okta_fixture::fast_retry(),
+                extra_origins: vec![f.sim.base_url().to_owned()],
+            },
+        )
+    };
+    let engines = [f.service.engine().clone(), replica(), replica()];
+    futures_util::future::join_all(engines.iter().map(|e| e.start_due())).await;
+    futures_util::future::join_all(engines.iter().map(|e| e.start_due())).await;
+    let runs = f.store.runs(&f.directory_id, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "one scheduled run: {runs:?}");
+    assert_eq!(runs[0].trigger, Trigger::Schedule);
+    for _ in 0..200 {
+        if f.store.run(&runs[0].id).await.unwrap().unwrap().status != RunStatus::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        f.store.run(&runs[0].id).await.unwrap().unwrap().status,
+        RunStatus::Succeeded
+    );
+    let next = f
+        .store
+        .directory(&f.directory_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_sync_at
+        .unwrap();
+    assert!(
+        server::store::parse_timestamp(&next).unwrap()
+            > time::OffsetDateTime::now_utc() + time::Duration::minutes(60),
+        "the next one is an interval away: {next}"
+    );
+}
