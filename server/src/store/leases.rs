@@ -53,20 +53,25 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Extends a lease still held; false when it was lost (expired and taken).
+    /// Extends a lease still held and unexpired; false when it was lost.
     pub async fn renew_sync_lease(
         &self,
         directory_id: &str,
         token: &str,
         ttl: time::Duration,
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE sync_leases SET expires_at = $3 WHERE directory_id = $1 AND token = $2")
-                .bind(directory_id)
-                .bind(token)
-                .bind(millis(now() + ttl))
-                .execute(&self.writer)
-                .await?;
+        // An expired lease is never revived: a sweep may already have failed
+        // its run and dropped its staging.
+        let at = now();
+        let done = sqlx::query(
+            "UPDATE sync_leases SET expires_at = $3 WHERE directory_id = $1 AND token = $2 AND expires_at > $4",
+        )
+        .bind(directory_id)
+        .bind(token)
+        .bind(millis(at + ttl))
+        .bind(millis(at))
+        .execute(&self.writer)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -258,14 +258,50 @@ impl SqliteStore {
     }
 
     /// Runs left 'running' by a process that died (their lease is gone) are
-    /// failed, and their staging and unfinished dataset dropped.
+    /// failed, and their staging and unfinished dataset dropped: each in one
+    /// write transaction, which no apply can be inside of meanwhile (SQLite
+    /// has one writer), re-checking that the run is still abandoned.
     pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
-        let ids = self.abandoned_runs().await?;
-        for id in &ids {
-            self.clear_staging(id).await?;
-            self.end_run(id, RunStatus::Failed, Some(&RunFailure::INTERRUPTED))
-                .await?;
+        let mut failed = 0;
+        for id in self.abandoned_runs().await? {
+            let mut tx = self.writer.begin_with(super::WRITE).await?;
+            let interrupted = RunFailure::INTERRUPTED;
+            let done = sqlx::query(
+                "UPDATE sync_runs SET status = $2, phase = 'done', finished_at = $3,
+                     error_code = $4, error_class = $5, error_message = $6, error_hint = $7
+                 WHERE id = $1 AND status = $8 AND NOT EXISTS (
+                     SELECT 1 FROM sync_leases l WHERE l.run_id = $1 AND l.expires_at > $9)",
+            )
+            .bind(&id)
+            .bind(RunStatus::Failed)
+            .bind(timestamp(now()))
+            .bind(interrupted.code)
+            .bind(interrupted.class)
+            .bind(interrupted.message)
+            .bind(interrupted.hint)
+            .bind(RunStatus::Running)
+            .bind((now().unix_timestamp_nanos() / 1_000_000) as i64)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                sqlx::query("DELETE FROM directory_datasets WHERE run_id = $1 AND live = 0")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in [
+                    "sync_staging_users",
+                    "sync_staging_groups",
+                    "sync_staging_memberships",
+                ] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE run_id = $1"))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                failed += 1;
+            }
+            tx.commit().await?;
         }
-        Ok(ids.len() as u64)
+        Ok(failed)
     }
 }

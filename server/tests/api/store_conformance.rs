@@ -490,6 +490,11 @@ async fn a_sync_lease_is_held_by_one_and_taken_over_when_it_expires() {
             .await
             .unwrap());
         assert_eq!(store.running_run(&id2).await.unwrap(), None);
+        assert!(
+            !store.renew_sync_lease(&id2, &a, ttl).await.unwrap(),
+            "{}: an expired lease is not revived (its run may be failed already)",
+            store.kind()
+        );
         assert_eq!(store.abandoned_runs().await.unwrap(), vec![run.clone()]);
         assert_eq!(store.fail_interrupted_runs().await.unwrap(), 1);
         assert_eq!(store.run(&run).await.unwrap().unwrap().status, RunStatus::Failed);

@@ -194,14 +194,57 @@ impl PgStore {
             .await?)
     }
 
+    /// Fails runs whose process died, each in one transaction that first
+    /// locks the directory's lease row: an apply in flight holds that lock
+    /// (see `check_lease`), so a run that is in fact committing is waited
+    /// for, found no longer running, and left alone.
     pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
-        let ids = self.abandoned_runs().await?;
-        for id in &ids {
-            self.clear_staging(id).await?;
-            self.end_run(id, RunStatus::Failed, Some(&RunFailure::INTERRUPTED))
-                .await?;
+        let mut failed = 0;
+        for id in self.abandoned_runs().await? {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "SELECT 1 FROM sync_leases WHERE directory_id = (SELECT directory_id FROM sync_runs WHERE id = $1::uuid)
+                 FOR UPDATE",
+            )
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            let interrupted = RunFailure::INTERRUPTED;
+            let done = sqlx::query(
+                "UPDATE sync_runs SET status = $2, phase = 'done', finished_at = now(),
+                     error_code = $3, error_class = $4, error_message = $5, error_hint = $6
+                 WHERE id = $1::uuid AND status = $7 AND NOT EXISTS (
+                     SELECT 1 FROM sync_leases l WHERE l.run_id = $1::uuid AND l.expires_at > clock_timestamp())",
+            )
+            .bind(&id)
+            .bind(RunStatus::Failed)
+            .bind(interrupted.code)
+            .bind(interrupted.class)
+            .bind(interrupted.message)
+            .bind(interrupted.hint)
+            .bind(RunStatus::Running)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                sqlx::query("DELETE FROM directory_datasets WHERE run_id = $1::uuid AND NOT live")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in [
+                    "sync_staging_users",
+                    "sync_staging_groups",
+                    "sync_staging_memberships",
+                ] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE run_id = $1::uuid"))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                failed += 1;
+            }
+            tx.commit().await?;
         }
-        Ok(ids.len() as u64)
+        Ok(failed)
     }
 
     pub async fn claim_sync_lease(
@@ -252,7 +295,7 @@ impl PgStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE sync_leases SET expires_at = clock_timestamp() + make_interval(secs => $3)
-             WHERE directory_id = $1::uuid AND token = $2::uuid",
+             WHERE directory_id = $1::uuid AND token = $2::uuid AND expires_at > clock_timestamp()",
         )
         .bind(directory_id)
         .bind(token)
