@@ -202,6 +202,11 @@ impl PgStore {
 
     pub async fn compute_diff(&self, run_id: &str, directory_id: &str) -> Result<DiffCounts, StoreError> {
         let mut conn = self.pool.acquire().await?;
+        // The staging tables were just filled: without statistics the
+        // planner would nest loops over a hundred thousand rows.
+        sqlx::query("ANALYZE sync_staging_users, sync_staging_groups, sync_staging_memberships")
+            .execute(&mut *conn)
+            .await?;
         let dataset = live_dataset(&mut conn, directory_id).await?;
         if let Some(dataset) = dataset {
             drop_push_held(&mut conn, run_id, dataset).await?;

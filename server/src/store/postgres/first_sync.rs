@@ -106,18 +106,13 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         check_lease(&mut tx, directory_id, lease).await?;
         lock_directory(&mut tx, directory_id).await?;
-        sqlx::query(
-            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
-             SELECT dataset, user_id, group_id FROM directory_memberships WHERE dataset = $1",
-        )
-        .bind(dataset.key)
-        .execute(&mut *tx)
-        .await?;
+        // Memberships by user were written with each batch; the counts need
+        // every user and every membership.
         sqlx::query(
             "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
              SELECT u.dataset, u.okta_id, coalesce(c.n, 0)
              FROM directory_users u
-             LEFT JOIN (SELECT user_id, COUNT(*) AS n FROM directory_user_groups WHERE dataset = $1 GROUP BY user_id) c
+             LEFT JOIN (SELECT user_id, COUNT(*) AS n FROM directory_memberships WHERE dataset = $1 GROUP BY user_id) c
                     ON c.user_id = u.okta_id
              WHERE u.dataset = $1",
         )
@@ -141,7 +136,27 @@ impl PgStore {
         }
         finish_applied(&mut tx, run_id, directory_id, at).await?;
         tx.commit().await?;
+        self.analyze_in_background(&[
+            "directory_users",
+            "directory_groups",
+            "directory_memberships",
+            "directory_user_groups",
+            "directory_user_group_counts",
+        ]);
         Ok(())
+    }
+
+    /// Fresh statistics for tables a bulk load just filled, so the next
+    /// reads get good plans at once instead of after autovacuum's turn.
+    /// In the background: the run is done; a failure only costs speed.
+    pub(super) fn analyze_in_background(&self, tables: &[&str]) {
+        let pool = self.pool.clone();
+        let statement = format!("ANALYZE {}", tables.join(", "));
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query(&statement).execute(&pool).await {
+                tracing::debug!(error = %e, "ANALYZE after a bulk load failed");
+            }
+        });
     }
 }
 
@@ -215,11 +230,15 @@ async fn insert_members(
     }
     if !refetched.is_empty() {
         // Fetched twice: the later member list replaces the earlier one.
-        sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = ANY($2)")
+        for table in ["directory_memberships", "directory_user_groups"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE dataset = $1 AND group_id = ANY($2)"
+            ))
             .bind(dataset)
             .bind(&refetched)
             .execute(&mut *conn)
             .await?;
+        }
     }
     let (groups, users): (Vec<&str>, Vec<&str>) = members
         .iter()
@@ -228,10 +247,14 @@ async fn insert_members(
     if groups.is_empty() {
         return Ok(());
     }
+    // Both directions at once: by group for members, by user for a user's
+    // groups (PostgreSQL's B-trees take either order well).
     sqlx::query(
-        "INSERT INTO directory_memberships (dataset, group_id, user_id)
-         SELECT $1, g, u FROM unnest($2::text[], $3::text[]) AS t(g, u)
-         ON CONFLICT DO NOTHING",
+        "WITH pairs AS (SELECT g, u FROM unnest($2::text[], $3::text[]) AS t(g, u)),
+              by_group AS (INSERT INTO directory_memberships (dataset, group_id, user_id)
+                           SELECT $1, g, u FROM pairs ON CONFLICT DO NOTHING)
+         INSERT INTO directory_user_groups (dataset, user_id, group_id)
+         SELECT $1, u, g FROM pairs ON CONFLICT DO NOTHING",
     )
     .bind(dataset)
     .bind(groups)

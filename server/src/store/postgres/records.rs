@@ -21,11 +21,8 @@ fn sort_key(sort: UserSort) -> (&'static str, &'static str, &'static str) {
         UserSort::Login => ("u.login", "text", "u.login"),
         UserSort::Status => ("u.status", "text", "u.status"),
         UserSort::Updated => ("u.updated_at", "timestamptz", "rfc3339(u.updated_at)"),
-        UserSort::Groups => (
-            "coalesce(c.group_count, 0)",
-            "bigint",
-            "coalesce(c.group_count, 0)::text",
-        ),
+        // Sorted by groups, the counts table leads (every present user has a row).
+        UserSort::Groups => ("c.group_count", "bigint", "c.group_count::text"),
     }
 }
 
