@@ -41,6 +41,46 @@ pub enum MemberWrite<'a> {
     Replace(&'a [String]),
 }
 
+/// What a membership write adds and removes, against the current members
+/// (the one rule for both backends).
+pub(super) fn member_changes(
+    current: &BTreeSet<String>,
+    write: MemberWrite<'_>,
+) -> (Vec<String>, Vec<String>) {
+    let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
+    match write {
+        MemberWrite::Add(ids) => (set(ids).difference(current).cloned().collect(), Vec::new()),
+        MemberWrite::Remove(ids) => (Vec::new(), set(ids).intersection(current).cloned().collect()),
+        MemberWrite::Replace(ids) => {
+            let wanted = set(ids);
+            (
+                wanted.difference(current).cloned().collect(),
+                current.difference(&wanted).cloned().collect(),
+            )
+        }
+    }
+}
+
+/// What a pushed group's member change adds and removes; `None` keeps them.
+/// In a delta, a user both added and removed is removed.
+pub(super) fn group_member_changes(
+    current: &BTreeSet<String>,
+    members: super::GroupMembers<'_>,
+) -> Option<(Vec<String>, Vec<String>)> {
+    match members {
+        super::GroupMembers::Keep => None,
+        super::GroupMembers::Replace(ids) => Some(member_changes(current, MemberWrite::Replace(ids))),
+        super::GroupMembers::Delta { add, remove } => {
+            let removing: BTreeSet<String> = remove.iter().cloned().collect();
+            let adding: BTreeSet<String> = add.iter().filter(|a| !removing.contains(*a)).cloned().collect();
+            Some((
+                adding.difference(current).cloned().collect(),
+                removing.intersection(current).cloned().collect(),
+            ))
+        }
+    }
+}
+
 /// `[[group, user], …]` as one bound JSON value, selected as (group_id, user_id).
 pub(super) fn pairs_json(group_id: &str, users: &[String]) -> Result<String, StoreError> {
     let pairs: Vec<[&str; 2]> = users.iter().map(|u| [group_id, u.as_str()]).collect();
@@ -331,18 +371,7 @@ impl SqliteStore {
         .await?
         .into_iter()
         .collect();
-        let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
-        let (added, removed): (Vec<String>, Vec<String>) = match write {
-            MemberWrite::Add(ids) => (set(ids).difference(&current).cloned().collect(), Vec::new()),
-            MemberWrite::Remove(ids) => (Vec::new(), set(ids).intersection(&current).cloned().collect()),
-            MemberWrite::Replace(ids) => {
-                let wanted = set(ids);
-                (
-                    wanted.difference(&current).cloned().collect(),
-                    current.difference(&wanted).cloned().collect(),
-                )
-            }
-        };
+        let (added, removed) = member_changes(&current, write);
         if !added.is_empty() || !removed.is_empty() {
             write_pairs(&mut tx, dataset, group_id, &added, &removed).await?;
             let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();

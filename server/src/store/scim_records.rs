@@ -827,14 +827,7 @@ impl SqliteStore {
         insert.push(GROUP_UPSERT);
         insert.push(", external_id = excluded.external_id, via_push = 1");
         insert.build().execute(&mut *tx).await?;
-        let set = match group.members {
-            GroupMembers::Keep => None,
-            GroupMembers::Replace(ids) => Some(MemberSet::Replace(ids)),
-            GroupMembers::Delta { add, remove } => Some(MemberSet::Delta { add, remove }),
-        };
-        if let Some(set) = set {
-            write_members_in(&mut tx, dataset, &staged.okta_id, set).await?;
-        }
+        write_members_in(&mut tx, dataset, &staged.okta_id, group.members).await?;
         let version = bump_group(&mut tx, dataset, &staged.okta_id, &at).await?;
         tx.commit().await?;
         Ok(PushOutcome::Written {
@@ -926,11 +919,6 @@ async fn absent_users(
     .await?)
 }
 
-enum MemberSet<'a> {
-    Replace(&'a [String]),
-    Delta { add: &'a [String], remove: &'a [String] },
-}
-
 /// Changes a group's membership rows and the touched users' counts;
 /// true when anything changed. The group's Okta membership stamp is cleared
 /// so a pull re-reads its members from Okta: the pull stays the check.
@@ -938,7 +926,7 @@ async fn write_members_in(
     tx: &mut Transaction<'_, Sqlite>,
     dataset: i64,
     group_id: &str,
-    set: MemberSet<'_>,
+    members: GroupMembers<'_>,
 ) -> Result<bool, StoreError> {
     let current: BTreeSet<String> =
         sqlx::query_scalar("SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
@@ -948,23 +936,8 @@ async fn write_members_in(
             .await?
             .into_iter()
             .collect();
-    let set_of = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
-    let (added, removed): (Vec<String>, Vec<String>) = match set {
-        MemberSet::Replace(ids) => {
-            let wanted = set_of(ids);
-            (
-                wanted.difference(&current).cloned().collect(),
-                current.difference(&wanted).cloned().collect(),
-            )
-        }
-        MemberSet::Delta { add, remove } => {
-            let removing = set_of(remove);
-            let adding: BTreeSet<String> = set_of(add).difference(&removing).cloned().collect();
-            (
-                adding.difference(&current).cloned().collect(),
-                removing.intersection(&current).cloned().collect(),
-            )
-        }
+    let Some((added, removed)) = super::identity_writes::group_member_changes(&current, members) else {
+        return Ok(false);
     };
     if added.is_empty() && removed.is_empty() {
         return Ok(false);

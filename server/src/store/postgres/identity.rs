@@ -9,7 +9,10 @@ use super::{
     staging::{GroupColumns, UserColumns},
     PgStore,
 };
-use crate::store::{now, MemberChange, MemberWrite, StagedGroup, StagedUser, StoreError, Written};
+use crate::store::{
+    identity_writes::member_changes, now, MemberChange, MemberWrite, StagedGroup, StagedUser, StoreError,
+    Written,
+};
 use sqlx::PgConnection;
 use std::collections::BTreeSet;
 
@@ -299,24 +302,5 @@ impl PgStore {
         }
         tx.commit().await?;
         Ok(Some(MemberChange { added, removed }))
-    }
-}
-
-/// What a membership write adds and removes, against the current members.
-pub(super) fn member_changes(
-    current: &BTreeSet<String>,
-    write: MemberWrite<'_>,
-) -> (Vec<String>, Vec<String>) {
-    let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<String>>();
-    match write {
-        MemberWrite::Add(ids) => (set(ids).difference(current).cloned().collect(), Vec::new()),
-        MemberWrite::Remove(ids) => (Vec::new(), set(ids).intersection(current).cloned().collect()),
-        MemberWrite::Replace(ids) => {
-            let wanted = set(ids);
-            (
-                wanted.difference(current).cloned().collect(),
-                current.difference(&wanted).cloned().collect(),
-            )
-        }
     }
 }

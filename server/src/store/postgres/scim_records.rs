@@ -9,6 +9,7 @@ use super::{
     staging::{GroupColumns, LIVE_DATASET},
     PgStore,
 };
+use crate::store::identity_writes::group_member_changes;
 use crate::store::{
     now, parse_timestamp, GroupMembers, PushMode, PushOutcome, PushedGroup, PushedUser, ScimAttr,
     ScimCondition, ScimGroupRow, ScimMemberRow, ScimOp, ScimUserRow, ScimValue, StoreError,
@@ -640,26 +641,11 @@ impl PgStore {
             .bind(group.keyed_by)
             .execute(&mut *tx)
             .await?;
-        let (added, removed) = match group.members {
-            GroupMembers::Keep => (Vec::new(), Vec::new()),
-            GroupMembers::Replace(ids) => {
-                let current = current_members(&mut tx, dataset, &staged.okta_id).await?;
-                let wanted: BTreeSet<String> = ids.iter().cloned().collect();
-                (
-                    wanted.difference(&current).cloned().collect(),
-                    current.difference(&wanted).cloned().collect(),
-                )
-            }
-            GroupMembers::Delta { add, remove } => {
-                let current = current_members(&mut tx, dataset, &staged.okta_id).await?;
-                let removing: BTreeSet<String> = remove.iter().cloned().collect();
-                let adding: BTreeSet<String> =
-                    add.iter().filter(|a| !removing.contains(*a)).cloned().collect();
-                (
-                    adding.difference(&current).cloned().collect(),
-                    removing.intersection(&current).cloned().collect(),
-                )
-            }
+        let (added, removed) = if group.members == GroupMembers::Keep {
+            (Vec::new(), Vec::new())
+        } else {
+            let current = current_members(&mut tx, dataset, &staged.okta_id).await?;
+            group_member_changes(&current, group.members).unwrap_or_default()
         };
         if !added.is_empty() || !removed.is_empty() {
             super::identity::write_pairs(&mut tx, dataset, &staged.okta_id, &added, &removed).await?;
