@@ -86,7 +86,7 @@ pub async fn start_test(core: &Core, form: SigninForm) -> Result<String, AppErro
 }
 
 pub async fn test(core: &Core, test_id: String) -> Result<SigninTestView, AppError> {
-    Ok(test_view(core.signin.test_report(&test_id)?))
+    Ok(test_view(core.signin.test_report(&test_id).await?))
 }
 
 pub async fn save(

@@ -43,7 +43,7 @@ pub use scim_records::{
     ScimMemberRow, ScimOp, ScimUserRow, ScimValue,
 };
 pub use setup_tokens::RedeemOutcome;
-pub use signin::{NewSignin, OktaPerson, SigninRow, SigninSettingsRow};
+pub use signin::{NewSignin, OktaPerson, SigninRow, SigninSettingsRow, SigninTestRow};
 pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
 pub use transfer::TRANSFER_TABLES;
@@ -236,6 +236,9 @@ database_interface! {
     fn insert_setup_token(&self, token_hash: &str, valid_for: time::Duration) -> Result<(), StoreError>;
     fn redeem_setup_token(&self, token_hash: &str, display_name: &str) -> Result<RedeemOutcome, StoreError>;
     // signin
+    fn insert_signin_test(&self, id: &str, settings_sealed: &str, started_by: &str, report: &str, keep: time::Duration) -> Result<(), StoreError>;
+    fn signin_test(&self, id: &str) -> Result<Option<SigninTestRow>, StoreError>;
+    fn set_signin_test_report(&self, id: &str, report: &str) -> Result<(), StoreError>;
     fn signin_settings(&self) -> Result<Option<SigninSettingsRow>, StoreError>;
     fn save_signin_settings(&self, row: &SigninSettingsRow) -> Result<(), StoreError>;
     fn delete_signin_settings(&self) -> Result<bool, StoreError>;
@@ -258,6 +261,7 @@ database_interface! {
     // sync_runs
     fn start_run(&self, directory_id: &str, trigger: Trigger) -> Result<String, StoreError>;
     fn update_run_progress(&self, run_id: &str, phase: &str, c: &RunCounters) -> Result<(), StoreError>;
+    fn publish_progress(&self, run_id: &str, phase: &str, c: &RunCounters) -> Result<(), StoreError>;
     fn record_run_diff(&self, run_id: &str, diff: &DiffCounts, sample: &DiffSample) -> Result<(), StoreError>;
     fn end_run(&self, run_id: &str, status: RunStatus, failure: Option<&RunFailure<'_>>) -> Result<(), StoreError>;
     fn mark_directory_failing(&self, directory_id: &str) -> Result<(), StoreError>;

@@ -32,6 +32,16 @@ pub struct SigninRow {
     pub revoked: bool,
 }
 
+/// A Test sign-in as stored: the settings under test stay sealed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigninTestRow {
+    pub settings_sealed: String,
+    pub started_by: String,
+    pub started_at: String,
+    /// JSON.
+    pub report: String,
+}
+
 pub struct NewSignin<'a> {
     pub admin_id: uuid::Uuid,
     pub role: Role,
@@ -89,6 +99,51 @@ pub(super) type SigninTuple = (
 );
 
 impl SqliteStore {
+    /// Starts a Test sign-in; tests older than `keep` are dropped meanwhile.
+    pub async fn insert_signin_test(
+        &self,
+        id: &str,
+        settings_sealed: &str,
+        started_by: &str,
+        report: &str,
+        keep: time::Duration,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        sqlx::query("DELETE FROM signin_tests WHERE started_at < $1")
+            .bind(timestamp(at - keep))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signin_tests (id, settings_sealed, started_by, started_at, report) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(settings_sealed)
+        .bind(started_by)
+        .bind(timestamp(at))
+        .bind(report)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn signin_test(&self, id: &str) -> Result<Option<SigninTestRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT settings_sealed, started_by, started_at, report FROM signin_tests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_signin_test_report(&self, id: &str, report: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signin_tests SET report = $2 WHERE id = $1")
+            .bind(id)
+            .bind(report)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn signin_settings(&self) -> Result<Option<SigninSettingsRow>, StoreError> {
         let row: Option<SettingsTuple> = sqlx::query_as(
             "SELECT issuer, client_id, client_secret_sealed, admin_groups, viewer_groups,

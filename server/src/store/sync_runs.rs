@@ -118,6 +118,30 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Live progress of a running run, for the other processes: only the
+    /// fields the run shows while it goes (the final counters come at its end).
+    pub async fn publish_progress(
+        &self,
+        run_id: &str,
+        phase: &str,
+        c: &RunCounters,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_runs SET phase = $1, pages = $2, users_fetched = $3, groups_fetched = $4, groups_skipped = $5
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(phase)
+        .bind(c.pages)
+        .bind(c.users_fetched)
+        .bind(c.groups_fetched)
+        .bind(c.groups_skipped)
+        .bind(run_id)
+        .bind(RunStatus::Running)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn record_run_diff(
         &self,
         run_id: &str,

@@ -357,7 +357,7 @@ impl SyncEngine {
                     groups_skipped: p.groups_skipped as i64,
                     ..RunCounters::default()
                 };
-                if let Err(e) = store.update_run_progress(&run_id, &p.phase, &counters).await {
+                if let Err(e) = store.publish_progress(&run_id, &p.phase, &counters).await {
                     tracing::warn!(error = %e, run_id, "could not publish sync progress");
                 }
             }

@@ -28,10 +28,7 @@ use crate::{
     store::{NewSignin, OktaPerson, SigninSettingsRow, Store},
 };
 use serde::{Deserialize, Serialize};
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
@@ -92,11 +89,26 @@ impl TestReport {
     }
 }
 
+/// A Test sign-in as kept in the database (every replica sees it).
 struct TestRun {
     settings: ValidSettings,
     started_by: String,
     started_at: time::OffsetDateTime,
     report: TestReport,
+}
+
+/// The settings under test, as sealed into the database.
+#[derive(Serialize, Deserialize)]
+struct TestedSettings {
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    admin_groups: Vec<String>,
+    viewer_groups: Vec<String>,
+}
+
+fn test_purpose(test_id: &str) -> String {
+    format!("signin-test:{test_id}")
 }
 
 /// Why a browser is at Okta: to sign in, or to test unsaved settings.
@@ -186,7 +198,6 @@ pub struct SignInService {
     audit: Audit,
     /// A sign-in's absolute lifetime (the idle timeout is the session layer's).
     max_session: time::Duration,
-    tests: Arc<Mutex<HashMap<String, TestRun>>>,
 }
 
 fn random_id() -> String {
@@ -223,7 +234,6 @@ impl SignInService {
             public_url,
             audit,
             max_session,
-            tests: Arc::default(),
         }
     }
 
@@ -293,7 +303,10 @@ impl SignInService {
     ) -> DomainResult<SigninSettingsView> {
         actor.require_write()?;
         let valid = self.validate(input).await?;
-        let tested_by = test_id.and_then(|id| self.passed_test_of(id, &valid));
+        let tested_by = match test_id {
+            Some(id) => self.passed_test_of(id, &valid).await,
+            None => None,
+        };
         if tested_by.is_none() && !save_anyway {
             return Err(DomainError::conflict("These settings have not passed Test sign-in.").with_hint(
                 "Run Test sign-in and sign in with an admin account, or choose “Save anyway” if you are sure.",
@@ -351,60 +364,88 @@ impl SignInService {
         Ok(())
     }
 
-    fn passed_test_of(&self, test_id: &str, valid: &ValidSettings) -> Option<String> {
-        let tests = self.tests.lock().ok()?;
-        let run = tests.get(test_id)?;
+    async fn passed_test_of(&self, test_id: &str, valid: &ValidSettings) -> Option<String> {
+        let run = self.test_run(test_id).await.ok()??;
         (run.report.state == "passed"
             && run.report.verdict.as_deref() == Some("admin")
             && run.settings.fingerprint() == valid.fingerprint())
-        .then(|| run.started_by.clone())
+        .then_some(run.started_by)
     }
 
     /// Starts a Test sign-in of unsaved settings; the browser opens
-    /// `/auth/test/{id}` in a new tab.
+    /// `/auth/test/{id}` in a new tab, which any replica may serve: the test
+    /// (its settings sealed) is in the database.
     pub async fn start_test(&self, actor: &Actor, input: &SettingsInput) -> DomainResult<String> {
         actor.require_write()?;
         let valid = self.validate(input).await?;
         let id = random_id();
-        let now = time::OffsetDateTime::now_utc();
-        if let Ok(mut tests) = self.tests.lock() {
-            tests.retain(|_, t| now - t.started_at < TEST_VALIDITY);
-            tests.insert(
-                id.clone(),
-                TestRun {
-                    settings: valid,
-                    started_by: actor.name.clone(),
-                    started_at: now,
-                    report: TestReport::pending(),
-                },
-            );
-        }
+        let tested = TestedSettings {
+            issuer: valid.issuer.clone(),
+            client_id: valid.client_id.clone(),
+            client_secret: valid.client_secret.as_str().to_owned(),
+            admin_groups: valid.admin_groups.clone(),
+            viewer_groups: valid.viewer_groups.clone(),
+        };
+        let plain = Zeroizing::new(serde_json::to_vec(&tested).map_err(internal)?);
+        drop(tested);
+        let sealed = self.master_key.seal(&plain, &test_purpose(&id));
+        let report = serde_json::to_string(&TestReport::pending()).map_err(internal)?;
+        self.store
+            .insert_signin_test(&id, &sealed, &actor.name, &report, TEST_VALIDITY)
+            .await?;
         Ok(id)
     }
 
-    pub fn test_report(&self, test_id: &str) -> DomainResult<TestReport> {
-        let tests = self.tests.lock().map_err(|_| {
-            DomainError::new(super::ErrorKind::Internal, "Test sign-in state is unavailable.")
-        })?;
-        tests
-            .get(test_id)
-            .map(|t| t.report.clone())
+    async fn test_run(&self, test_id: &str) -> DomainResult<Option<TestRun>> {
+        let Some(row) = self.store.signin_test(test_id).await? else {
+            return Ok(None);
+        };
+        let plain = self
+            .master_key
+            .open(&row.settings_sealed, &test_purpose(test_id))
+            .map_err(internal)?;
+        let tested: TestedSettings = serde_json::from_slice(&plain).map_err(internal)?;
+        Ok(Some(TestRun {
+            settings: ValidSettings {
+                issuer: tested.issuer,
+                client_id: tested.client_id,
+                client_secret: Zeroizing::new(tested.client_secret),
+                admin_groups: tested.admin_groups,
+                viewer_groups: tested.viewer_groups,
+            },
+            started_by: row.started_by,
+            started_at: crate::store::parse_timestamp(&row.started_at)?,
+            report: serde_json::from_str(&row.report).map_err(internal)?,
+        }))
+    }
+
+    pub async fn test_report(&self, test_id: &str) -> DomainResult<TestReport> {
+        self.test_run(test_id)
+            .await?
+            .map(|t| t.report)
             .ok_or_else(|| DomainError::not_found("The test sign-in").with_hint("Start Test sign-in again."))
     }
 
-    fn test_settings(&self, test_id: &str) -> Option<ValidSettings> {
-        let tests = self.tests.lock().ok()?;
-        tests
-            .get(test_id)
+    async fn test_settings(&self, test_id: &str) -> Option<ValidSettings> {
+        self.test_run(test_id)
+            .await
+            .ok()
+            .flatten()
             .filter(|t| time::OffsetDateTime::now_utc() - t.started_at < TEST_VALIDITY)
-            .map(|t| t.settings.clone())
+            .map(|t| t.settings)
     }
 
-    fn finish_test(&self, test_id: &str, report: TestReport) {
-        if let Ok(mut tests) = self.tests.lock() {
-            if let Some(run) = tests.get_mut(test_id) {
-                run.report = report;
-            }
+    async fn finish_test(&self, test_id: &str, report: &TestReport) {
+        let stored = match serde_json::to_string(report) {
+            Ok(json) => self
+                .store
+                .set_signin_test_report(test_id, &json)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "could not record a Test sign-in's result");
         }
     }
 
@@ -428,7 +469,7 @@ impl SignInService {
                     "Sign in with a setup link, then configure Okta sign-in under Settings → Sign-in.",
                 )
             })?,
-            FlowPurpose::Test { test_id } => self.test_settings(test_id).ok_or_else(|| {
+            FlowPurpose::Test { test_id } => self.test_settings(test_id).await.ok_or_else(|| {
                 DomainError::not_found("The test sign-in")
                     .with_hint("Start Test sign-in again from Settings → Sign-in.")
             })?,
@@ -664,7 +705,7 @@ impl SignInService {
             error: Some(error),
             ..TestReport::pending()
         };
-        let report = match (self.test_settings(test_id), &params.error) {
+        let report = match (self.test_settings(test_id).await, &params.error) {
             (None, _) => failed("The test expired; start Test sign-in again.".into()),
             (Some(_), _) if params.state.as_deref() != Some(pending.secrets.state.as_str()) => {
                 failed("The answer's state does not match the test this browser started.".into())
@@ -707,7 +748,7 @@ impl SignInService {
                 serde_json::json!({"state": report.state, "verdict": report.verdict, "error": report.error}),
             )
             .await;
-        self.finish_test(test_id, report.clone());
+        self.finish_test(test_id, &report).await;
         report
     }
 

@@ -106,8 +106,16 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         check_lease(&mut tx, directory_id, lease).await?;
         lock_directory(&mut tx, directory_id).await?;
-        // Memberships by user were written with each batch; the counts need
-        // every user and every membership.
+        // Memberships by user, in that table's key order (a sorted load
+        // appends to the index instead of splitting pages all over it).
+        sqlx::query(
+            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
+             SELECT dataset, user_id, group_id FROM directory_memberships WHERE dataset = $1
+             ORDER BY user_id, group_id",
+        )
+        .bind(dataset.key)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
              SELECT u.dataset, u.okta_id, coalesce(c.n, 0)
@@ -146,15 +154,18 @@ impl PgStore {
         Ok(())
     }
 
-    /// Fresh statistics for tables a bulk load just filled, so the next
-    /// reads get good plans at once instead of after autovacuum's turn.
+    /// Fresh statistics and visibility for tables a bulk load just filled,
+    /// so the next reads are planned and run well at once instead of after
+    /// autovacuum's turn.
     /// In the background: the run is done; a failure only costs speed.
     pub(super) fn analyze_in_background(&self, tables: &[&str]) {
         let pool = self.pool.clone();
-        let statement = format!("ANALYZE {}", tables.join(", "));
+        // VACUUM also sets the visibility map, so counts and index-only scans
+        // skip the heap.
+        let statement = format!("VACUUM (ANALYZE) {}", tables.join(", "));
         tokio::spawn(async move {
             if let Err(e) = sqlx::query(&statement).execute(&pool).await {
-                tracing::debug!(error = %e, "ANALYZE after a bulk load failed");
+                tracing::debug!(error = %e, "VACUUM after a bulk load failed");
             }
         });
     }
@@ -167,6 +178,12 @@ impl PgFirstSyncWriter {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // Nothing here is live until the commit of the whole first sync,
+        // and a crash drops the unfinished dataset: no need to wait for each
+        // batch's WAL flush.
+        sqlx::query("SET LOCAL synchronous_commit TO off")
+            .execute(&mut *tx)
+            .await?;
         if !batch.users.is_empty() {
             // A user listed twice keeps the first listing; only users
             // actually written get their "added" entry.
@@ -230,15 +247,11 @@ async fn insert_members(
     }
     if !refetched.is_empty() {
         // Fetched twice: the later member list replaces the earlier one.
-        for table in ["directory_memberships", "directory_user_groups"] {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE dataset = $1 AND group_id = ANY($2)"
-            ))
+        sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = ANY($2)")
             .bind(dataset)
             .bind(&refetched)
             .execute(&mut *conn)
             .await?;
-        }
     }
     let (groups, users): (Vec<&str>, Vec<&str>) = members
         .iter()
@@ -247,14 +260,10 @@ async fn insert_members(
     if groups.is_empty() {
         return Ok(());
     }
-    // Both directions at once: by group for members, by user for a user's
-    // groups (PostgreSQL's B-trees take either order well).
     sqlx::query(
-        "WITH pairs AS (SELECT g, u FROM unnest($2::text[], $3::text[]) AS t(g, u)),
-              by_group AS (INSERT INTO directory_memberships (dataset, group_id, user_id)
-                           SELECT $1, g, u FROM pairs ON CONFLICT DO NOTHING)
-         INSERT INTO directory_user_groups (dataset, user_id, group_id)
-         SELECT $1, u, g FROM pairs ON CONFLICT DO NOTHING",
+        "INSERT INTO directory_memberships (dataset, group_id, user_id)
+         SELECT $1, g, u FROM unnest($2::text[], $3::text[]) AS t(g, u)
+         ON CONFLICT DO NOTHING",
     )
     .bind(dataset)
     .bind(groups)

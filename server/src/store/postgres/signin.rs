@@ -5,13 +5,57 @@ use super::{is_uuid, staging::LIVE_DATASET, PgStore};
 use crate::store::{
     now,
     signin::{groups_json, parse_admin_id, parse_groups, signin_from_tuple, SettingsTuple, SigninTuple},
-    Admin, NewSignin, OktaPerson, SigninRow, SigninSettingsRow, StoreError,
+    Admin, NewSignin, OktaPerson, SigninRow, SigninSettingsRow, SigninTestRow, StoreError,
 };
 
 const SIGNIN_COLUMNS: &str = "s.id::text, a.id::text, a.display_name, s.role, s.method, s.subject, s.email, \
      s.groups::text, rfc3339(s.expires_at), rfc3339(s.revoked_at)";
 
 impl PgStore {
+    pub async fn insert_signin_test(
+        &self,
+        id: &str,
+        settings_sealed: &str,
+        started_by: &str,
+        report: &str,
+        keep: time::Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM signin_tests WHERE started_at < $1")
+            .bind(now() - keep)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signin_tests (id, settings_sealed, started_by, started_at, report)
+             VALUES ($1, $2, $3, now(), $4::jsonb)",
+        )
+        .bind(id)
+        .bind(settings_sealed)
+        .bind(started_by)
+        .bind(report)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn signin_test(&self, id: &str) -> Result<Option<SigninTestRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT settings_sealed, started_by, rfc3339(started_at) AS started_at, report::text AS report
+             FROM signin_tests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_signin_test_report(&self, id: &str, report: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signin_tests SET report = $2::jsonb WHERE id = $1")
+            .bind(id)
+            .bind(report)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn signin_settings(&self) -> Result<Option<SigninSettingsRow>, StoreError> {
         let row: Option<SettingsTuple> = sqlx::query_as(
             "SELECT issuer, client_id, client_secret_sealed, admin_groups::text, viewer_groups::text,

@@ -178,6 +178,10 @@ impl PgStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // Staging is unlogged and thrown away after a crash anyway.
+        sqlx::query("SET LOCAL synchronous_commit TO off")
+            .execute(&mut *tx)
+            .await?;
         if !batch.users.is_empty() {
             // Okta may repeat a user across pages when the list changes mid-sync.
             let sql = format!(
