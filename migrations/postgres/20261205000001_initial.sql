@@ -2,6 +2,8 @@
 -- (migrations/sqlite, 11 migrations), written for PostgreSQL: uuid ids,
 -- timestamptz, boolean, jsonb, identity keys, case-insensitive indexes on
 -- lower(…). SQLite keeps its own history; this folder starts here.
+-- Okta ids are COLLATE "C": compared byte by byte, as SQLite does, so keyset
+-- pages by id have one order everywhere and id indexes skip locale rules.
 
 -- Timestamps leave the database as RFC 3339 UTC text, the form the store's
 -- row types share with SQLite (parse_timestamp reads both).
@@ -112,7 +114,7 @@ CREATE INDEX sync_runs_running ON sync_runs (directory_id) WHERE status = 'runni
 -- writes skip the WAL.
 CREATE UNLOGGED TABLE sync_staging_users (
     run_id            uuid NOT NULL,
-    okta_id           text NOT NULL,
+    okta_id           text COLLATE "C" NOT NULL,
     login             text NOT NULL,
     email             text,
     first_name        text,
@@ -128,7 +130,7 @@ CREATE UNLOGGED TABLE sync_staging_users (
 
 CREATE UNLOGGED TABLE sync_staging_groups (
     run_id                       uuid NOT NULL,
-    okta_id                      text NOT NULL,
+    okta_id                      text COLLATE "C" NOT NULL,
     name                         text NOT NULL,
     description                  text,
     kind                         text NOT NULL,
@@ -140,7 +142,7 @@ CREATE UNLOGGED TABLE sync_staging_groups (
 
 CREATE UNLOGGED TABLE sync_staging_memberships (
     run_id   uuid NOT NULL,
-    group_id text NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
     added    jsonb NOT NULL,
     removed  jsonb NOT NULL,
     PRIMARY KEY (run_id, group_id)
@@ -160,7 +162,7 @@ CREATE INDEX directory_datasets_by_run ON directory_datasets (run_id) WHERE run_
 
 CREATE TABLE directory_users (
     dataset             bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    okta_id             text NOT NULL,
+    okta_id             text COLLATE "C" NOT NULL,
     login               text NOT NULL,
     email               text,
     first_name          text,
@@ -195,7 +197,7 @@ CREATE INDEX directory_users_by_external_id ON directory_users (dataset, externa
 
 CREATE TABLE directory_groups (
     dataset                      bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    okta_id                      text NOT NULL,
+    okta_id                      text COLLATE "C" NOT NULL,
     name                         text NOT NULL,
     description                  text,
     kind                         text NOT NULL,
@@ -218,23 +220,23 @@ CREATE INDEX directory_groups_by_name_nocase ON directory_groups (dataset, lower
 
 CREATE TABLE directory_memberships (
     dataset  bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    group_id text NOT NULL,
-    user_id  text NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
+    user_id  text COLLATE "C" NOT NULL,
     PRIMARY KEY (dataset, group_id, user_id)
 );
 
 -- The same pairs keyed by user: a user's groups without scanning memberships.
 CREATE TABLE directory_user_groups (
     dataset  bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    user_id  text NOT NULL,
-    group_id text NOT NULL,
+    user_id  text COLLATE "C" NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
     PRIMARY KEY (dataset, user_id, group_id)
 );
 
 CREATE TABLE directory_user_events (
     seq     bigint GENERATED ALWAYS AS IDENTITY,
     dataset bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    okta_id text NOT NULL,
+    okta_id text COLLATE "C" NOT NULL,
     run_id  text NOT NULL,
     event   text NOT NULL CHECK (event IN ('added', 'status', 'removed')),
     status  text NOT NULL,
@@ -245,7 +247,7 @@ CREATE INDEX directory_user_events_by_user ON directory_user_events (dataset, ok
 -- Present users (not removed) and how many present groups each is in.
 CREATE TABLE directory_user_group_counts (
     dataset     bigint NOT NULL REFERENCES directory_datasets (key) ON DELETE CASCADE,
-    user_id     text NOT NULL,
+    user_id     text COLLATE "C" NOT NULL,
     group_count bigint NOT NULL,
     PRIMARY KEY (dataset, user_id)
 );

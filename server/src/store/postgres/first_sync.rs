@@ -253,10 +253,13 @@ async fn insert_members(
             .execute(&mut *conn)
             .await?;
     }
-    let (groups, users): (Vec<&str>, Vec<&str>) = members
+    // In the key's order: the index takes each batch as a run of appends.
+    let mut pairs: Vec<(&str, &str)> = members
         .iter()
         .flat_map(|m| m.added.iter().map(|user| (m.group_id.as_str(), user.as_str())))
-        .unzip();
+        .collect();
+    pairs.sort_unstable();
+    let (groups, users): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
     if groups.is_empty() {
         return Ok(());
     }
