@@ -367,6 +367,46 @@ pub struct PushedGroup<'a> {
     pub members: GroupMembers<'a>,
 }
 
+/// The refusal a push meets before it writes anything, given the stored
+/// record (present?, version) if there is one. A removed user may be
+/// replaced (a PUT that reactivates them); a removed group may not.
+/// The one rule for both backends.
+pub(super) fn push_refusal(
+    mode: PushMode,
+    stored: Option<(bool, i64)>,
+    removed_is_missing: bool,
+) -> Option<PushOutcome> {
+    let present = stored.is_some_and(|(present, _)| present);
+    match (mode, stored) {
+        (PushMode::Create, Some(_)) if present => Some(PushOutcome::Exists),
+        (PushMode::Replace { .. }, None) => Some(PushOutcome::Missing),
+        (PushMode::Replace { .. }, Some(_)) if removed_is_missing && !present => Some(PushOutcome::Missing),
+        (
+            PushMode::Replace {
+                expected_version: Some(expected),
+            },
+            Some((_, current)),
+        ) if current != expected => Some(PushOutcome::VersionMismatch { current }),
+        _ => None,
+    }
+}
+
+/// Since when a pushed user is held out against stale pulls: not at all when
+/// active; an earlier deactivation keeps its time; otherwise `at`.
+pub(super) fn held_since<T>(active: bool, stored: Option<(bool, Option<T>)>, at: T) -> Option<T> {
+    match (stored, active) {
+        (_, true) => None,
+        (Some((false, held)), false) => held.or(Some(at)),
+        _ => Some(at),
+    }
+}
+
+/// Whether a pushed group takes a new name (only a new name must be free: a
+/// pulled directory may already hold an Okta group and an app group of one name).
+pub(super) fn group_renamed(stored: Option<(bool, &str)>, name: &str) -> bool {
+    !stored.is_some_and(|(present, stored_name)| present && stored_name.eq_ignore_ascii_case(name))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushMode {
     Create,
@@ -625,16 +665,8 @@ impl SqliteStore {
                     .ok_or_else(|| StoreError::Corrupt("the live dataset just made is missing".into()))?
             }
         };
-        match (mode, &before) {
-            (PushMode::Create, Some(b)) if b.present => return Ok(PushOutcome::Exists),
-            (PushMode::Replace { .. }, None) => return Ok(PushOutcome::Missing),
-            (
-                PushMode::Replace {
-                    expected_version: Some(v),
-                },
-                Some(b),
-            ) if b.version != v => return Ok(PushOutcome::VersionMismatch { current: b.version }),
-            _ => {}
+        if let Some(refused) = push_refusal(mode, before.as_ref().map(|b| (b.present, b.version)), false) {
+            return Ok(refused);
         }
         if user.active && taken {
             return Ok(PushOutcome::NameTaken);
@@ -655,11 +687,13 @@ impl SqliteStore {
             }
         }
         let deleted_at = if user.active { None } else { Some(at.clone()) };
-        let held = match (&before, user.active) {
-            (_, true) => None,
-            (Some(b), false) if !b.present => b.push_deactivated_at.clone().or(Some(at.clone())),
-            _ => Some(at.clone()),
-        };
+        let held = held_since(
+            user.active,
+            before
+                .as_ref()
+                .map(|b| (b.present, b.push_deactivated_at.clone())),
+            at.clone(),
+        );
         let mut insert = QueryBuilder::<Sqlite>::new(format!(
             "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, \
              deleted_at, external_id, scim_resource, version, via_pull, via_push, keyed_by, push_deactivated_at) "
@@ -765,22 +799,19 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let present = before.as_ref().is_some_and(|(_, deleted, _)| deleted.is_none());
-        match (mode, &before) {
-            (PushMode::Create, Some(_)) if present => return Ok(PushOutcome::Exists),
-            (PushMode::Replace { .. }, _) if !present => return Ok(PushOutcome::Missing),
-            (
-                PushMode::Replace {
-                    expected_version: Some(v),
-                },
-                Some((current, _, _)),
-            ) if *current != v => return Ok(PushOutcome::VersionMismatch { current: *current }),
-            _ => {}
+        if let Some(refused) = push_refusal(
+            mode,
+            before.as_ref().map(|(v, deleted, _)| (deleted.is_none(), *v)),
+            true,
+        ) {
+            return Ok(refused);
         }
-        // Only a new name must be free: a pulled directory may already hold
-        // two groups of one name (an Okta group and an app group).
-        let renamed = !before
-            .as_ref()
-            .is_some_and(|(_, deleted, name)| deleted.is_none() && name.eq_ignore_ascii_case(&staged.name));
+        let renamed = group_renamed(
+            before
+                .as_ref()
+                .map(|(_, deleted, name)| (deleted.is_none(), name.as_str())),
+            &staged.name,
+        );
         let taken: Option<i64> = if !renamed {
             None
         } else {

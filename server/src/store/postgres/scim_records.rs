@@ -9,7 +9,10 @@ use super::{
     staging::{GroupColumns, LIVE_DATASET},
     PgStore,
 };
-use crate::store::identity_writes::group_member_changes;
+use crate::store::{
+    identity_writes::group_member_changes,
+    scim_records::{group_renamed, held_since, push_refusal},
+};
 use crate::store::{
     now, parse_timestamp, GroupMembers, PushMode, PushOutcome, PushedGroup, PushedUser, ScimAttr,
     ScimCondition, ScimGroupRow, ScimMemberRow, ScimOp, ScimUserRow, ScimValue, StoreError,
@@ -427,16 +430,8 @@ impl PgStore {
         let staged = user.staged;
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
         let before = stored_user(&mut tx, dataset, &staged.okta_id, user.resource).await?;
-        match (mode, &before) {
-            (PushMode::Create, Some(b)) if b.present => return Ok(PushOutcome::Exists),
-            (PushMode::Replace { .. }, None) => return Ok(PushOutcome::Missing),
-            (
-                PushMode::Replace {
-                    expected_version: Some(v),
-                },
-                Some(b),
-            ) if b.version != v => return Ok(PushOutcome::VersionMismatch { current: b.version }),
-            _ => {}
+        if let Some(refused) = push_refusal(mode, before.as_ref().map(|b| (b.present, b.version)), false) {
+            return Ok(refused);
         }
         if user.active {
             let taken: Option<i32> = sqlx::query_scalar(
@@ -468,11 +463,11 @@ impl PgStore {
             }
         }
         let deleted_at = if user.active { None } else { Some(at) };
-        let held = match (&before, user.active) {
-            (_, true) => None,
-            (Some(b), false) if !b.present => b.push_deactivated_at.or(Some(at)),
-            _ => Some(at),
-        };
+        let held = held_since(
+            user.active,
+            before.as_ref().map(|b| (b.present, b.push_deactivated_at)),
+            at,
+        );
         let version: i64 = sqlx::query_scalar(
             "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
                  suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at,
@@ -580,21 +575,16 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let present = before.as_ref().is_some_and(|(_, present, _)| *present);
-        match (mode, &before) {
-            (PushMode::Create, Some(_)) if present => return Ok(PushOutcome::Exists),
-            (PushMode::Replace { .. }, _) if !present => return Ok(PushOutcome::Missing),
-            (
-                PushMode::Replace {
-                    expected_version: Some(v),
-                },
-                Some((current, _, _)),
-            ) if *current != v => return Ok(PushOutcome::VersionMismatch { current: *current }),
-            _ => {}
+        if let Some(refused) = push_refusal(mode, before.as_ref().map(|(v, present, _)| (*present, *v)), true)
+        {
+            return Ok(refused);
         }
-        // Only a new name must be free (see SQLite's `push_group`).
-        let renamed = !before
-            .as_ref()
-            .is_some_and(|(_, present, name)| *present && name.eq_ignore_ascii_case(&staged.name));
+        let renamed = group_renamed(
+            before
+                .as_ref()
+                .map(|(_, present, name)| (*present, name.as_str())),
+            &staged.name,
+        );
         if renamed {
             let taken: Option<i32> = sqlx::query_scalar(
                 "SELECT 1 FROM directory_groups WHERE dataset = $1 AND lower(name) = lower($2)
