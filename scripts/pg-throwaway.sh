@@ -9,6 +9,10 @@
 # once the server accepts connections, then waits until WATCH_PID (the test
 # or benchmark process) exits, however it exits (a failed test, SIGKILL), and
 # stops the server and removes the directory.
+#
+# For investigating: PG_THROWAWAY_OPTIONS adds server options (e.g.
+# "-c log_min_duration_statement=100"), and PG_THROWAWAY_LOG=FILE keeps a
+# copy of the server's log when the cluster is removed.
 set -euo pipefail
 
 watch_pid=${1:?usage: pg-throwaway.sh WATCH_PID}
@@ -27,6 +31,7 @@ fi
 
 cleanup() {
   "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  [ -z "${PG_THROWAWAY_LOG:-}" ] || cp "$dir/server.log" "$PG_THROWAWAY_LOG" 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -45,7 +50,7 @@ for attempt in 1 2 3 4 5; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   # fsync off and a small WAL: the cluster is thrown away afterwards.
   if "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB ${PG_THROWAWAY_OPTIONS:-}" \
       start >/dev/null 2>&1; then
     break
   fi

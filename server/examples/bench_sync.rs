@@ -461,8 +461,9 @@ async fn connect_roster(
 struct SyncResult {
     wall: Duration,
     run: RunRow,
-    /// (phase, how long it lasted, Roster's CPU seconds in it), in order.
-    phases: Vec<(String, Duration, f64)>,
+    /// (phase, how long it lasted, Roster's and PostgreSQL's CPU seconds
+    /// in it), in order.
+    phases: Vec<(String, Duration, f64, f64)>,
 }
 
 impl Roster {
@@ -473,11 +474,11 @@ impl Roster {
             let directory_id = self.directory_id.clone();
             let done = done.clone();
             tokio::spawn(async move {
-                let mut seen: Vec<(String, Instant, f64)> = Vec::new();
+                let mut seen: Vec<(String, Instant, f64, f64)> = Vec::new();
                 while !done.load(Ordering::Relaxed) {
                     if let Ok(Some(p)) = engine.progress(&directory_id).await {
-                        if seen.last().is_none_or(|(phase, _, _)| *phase != p.phase) {
-                            seen.push((p.phase, Instant::now(), cpu_secs("self")));
+                        if seen.last().is_none_or(|(phase, ..)| *phase != p.phase) {
+                            seen.push((p.phase, Instant::now(), cpu_secs("self"), postgres_cpu_secs()));
                         }
                     }
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -492,7 +493,7 @@ impl Roster {
             .await?;
         let wall = started.elapsed();
         let ended = Instant::now();
-        let ended_cpu = cpu_secs("self");
+        let (ended_cpu, ended_pg) = (cpu_secs("self"), postgres_cpu_secs());
         done.store(true, Ordering::Relaxed);
         let seen = monitor.await?;
         if outcome.status != RunStatus::Succeeded {
@@ -506,23 +507,38 @@ impl Roster {
         let phases = seen
             .iter()
             .enumerate()
-            .map(|(i, (phase, at, cpu))| {
-                let (until, until_cpu) = seen
+            .map(|(i, (phase, at, cpu, pg))| {
+                let (until, until_cpu, until_pg) = seen
                     .get(i + 1)
-                    .map_or((ended, ended_cpu), |(_, next, next_cpu)| (*next, *next_cpu));
-                (phase.clone(), until - *at, until_cpu - cpu)
+                    .map_or((ended, ended_cpu, ended_pg), |(_, next, next_cpu, next_pg)| {
+                        (*next, *next_cpu, *next_pg)
+                    });
+                (
+                    phase.clone(),
+                    until - *at,
+                    until_cpu - cpu,
+                    (until_pg - pg).max(0.0),
+                )
             })
             .collect();
         Ok(SyncResult { wall, run, phases })
     }
 }
 
-/// "users 1.20 s (CPU 0.9) · …": each phase's wall time and Roster's CPU in it.
-fn phase_line(phases: &[(String, Duration, f64)]) -> String {
+/// "users 1.20 s (CPU 0.9) · …": each phase's wall time and Roster's CPU in
+/// it (and PostgreSQL's, on that backend).
+fn phase_line(phases: &[(String, Duration, f64, f64)]) -> String {
     phases
         .iter()
-        .filter(|(_, d, _)| *d >= Duration::from_millis(5))
-        .map(|(phase, d, cpu)| format!("{phase} {:.2} s (CPU {cpu:.1})", d.as_secs_f64()))
+        .filter(|(_, d, ..)| *d >= Duration::from_millis(5))
+        .map(|(phase, d, cpu, pg)| {
+            let pg = if *pg > 0.0 {
+                format!(", PG {pg:.1}")
+            } else {
+                String::new()
+            };
+            format!("{phase} {:.2} s (CPU {cpu:.1}{pg})", d.as_secs_f64())
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -558,19 +574,46 @@ fn cpu_secs(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU used by Roster (this process) and the simulator across `f`.
+/// CPU seconds used so far by every PostgreSQL process on this machine (the
+/// throwaway cluster is the only one the benchmark runs).
+fn postgres_cpu_secs() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(|e| cpu_secs(&e.file_name().to_string_lossy()))
+        .sum()
+}
+
+/// CPU used by Roster (this process), the simulator and PostgreSQL across `f`.
 struct CpuUse {
     roster: f64,
     sim: f64,
+    postgres: f64,
 }
 
 impl CpuUse {
     fn line(&self, wall: Duration) -> String {
+        let postgres = if self.postgres >= 0.05 {
+            format!(", PostgreSQL {:.1} s", self.postgres)
+        } else {
+            String::new()
+        };
         format!(
-            "CPU: Roster {:.1} s, okta-sim {:.1} s = {:.0} % of {} cores",
+            "CPU: Roster {:.1} s, okta-sim {:.1} s{postgres} = {:.0} % of {} cores",
             self.roster,
             self.sim,
-            (self.roster + self.sim)
+            (self.roster + self.sim + self.postgres)
                 / wall.as_secs_f64().max(1e-9)
                 / std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
                 * 100.0,
@@ -579,13 +622,16 @@ impl CpuUse {
     }
 }
 
+/// Backends that exit during `f` are not counted (their CPU is gone from
+/// /proc); the pool keeps its connections, so that is rare.
 async fn measure_cpu<T, F: std::future::Future<Output = T>>(sim_pid: u32, f: F) -> (T, CpuUse) {
     let sim_pid = sim_pid.to_string();
-    let (roster0, sim0) = (cpu_secs("self"), cpu_secs(&sim_pid));
+    let (roster0, sim0, pg0) = (cpu_secs("self"), cpu_secs(&sim_pid), postgres_cpu_secs());
     let out = f.await;
     let cpu = CpuUse {
         roster: cpu_secs("self") - roster0,
         sim: cpu_secs(&sim_pid) - sim0,
+        postgres: (postgres_cpu_secs() - pg0).max(0.0),
     };
     (out, cpu)
 }

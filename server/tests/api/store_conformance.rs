@@ -576,6 +576,80 @@ fn members(group: &str, added: &[&str], removed: &[&str]) -> StagedMembers {
 }
 
 #[tokio::test]
+async fn a_first_sync_keeps_a_groups_last_listing_and_a_dropped_one_leaves_nothing() {
+    on_both(|store| async move {
+        let kind = store.kind();
+        let dir = new_directory(&store, "Dropped").await;
+        let run = store.start_run(&dir, Trigger::First).await.unwrap();
+        let dataset = store
+            .begin_first_sync(&dir, &run, &server::store::timestamp_now())
+            .await
+            .unwrap()
+            .expect("no live dataset yet");
+        let mut writer = store.first_sync_writer(dataset.clone()).await.unwrap();
+        // Okta listed Ada and Engineering twice, and Engineering's members
+        // again in a later batch: the later member list replaces the first.
+        writer
+            .write(&StageBatch {
+                users: vec![
+                    staged_user("u1", "Ada", "ACTIVE"),
+                    staged_user("u2", "Bob", "ACTIVE"),
+                    staged_user("u1", "Ada", "ACTIVE"),
+                ],
+                groups: vec![
+                    staged_group("g1", "Engineering", "g1a"),
+                    staged_group("g1", "Engineering", "g1a"),
+                ],
+                members: vec![members("g1", &["u1", "u2"], &[])],
+            })
+            .await
+            .unwrap();
+        writer
+            .write(&StageBatch {
+                users: vec![staged_user("u2", "Bob", "ACTIVE")],
+                members: vec![members("g1", &["u2"], &[])],
+                ..StageBatch::default()
+            })
+            .await
+            .unwrap();
+        writer.move_users().await.unwrap();
+        let (diff, _) = store.first_sync_diff(dataset.key).await.unwrap();
+        assert_eq!(
+            (diff.users_added, diff.groups_added, diff.memberships_added),
+            (2, 1, 1),
+            "{kind}"
+        );
+
+        // The run is abandoned: its dataset goes, with every row in it, and a
+        // late batch cannot write into it.
+        store.drop_unfinished_dataset(&run).await.unwrap();
+        let (diff, _) = store.first_sync_diff(dataset.key).await.unwrap();
+        assert_eq!(
+            (diff.users_added, diff.groups_added, diff.memberships_added),
+            (0, 0, 0),
+            "{kind}"
+        );
+        // (Refused on PostgreSQL; SQLite's single writer keeps it out of the
+        // dataset just the same.)
+        let _ = writer
+            .write(&StageBatch {
+                users: vec![staged_user("u3", "Cy", "ACTIVE")],
+                groups: vec![staged_group("g2", "Sales", "g2a")],
+                members: vec![members("g2", &["u3"], &[])],
+            })
+            .await;
+        let _ = writer.move_users().await;
+        let (diff, _) = store.first_sync_diff(dataset.key).await.unwrap();
+        assert_eq!(
+            (diff.users_added, diff.groups_added, diff.memberships_added),
+            (0, 0, 0),
+            "{kind}: a batch into a dropped dataset"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
     on_both(|store| async move {
         let kind = store.kind();

@@ -224,10 +224,15 @@ impl PgStore {
     }
 
     pub async fn delete_directory(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // After any identity write in flight: its rows go with the directory
+        // (see the migration `dataset_rows`).
+        super::apply::lock_directory(&mut tx, id).await?;
         sqlx::query("DELETE FROM directories WHERE id = $1::uuid")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,7 +1,10 @@
 //! A directory's first sync, written in place into a dataset that is not
-//! live yet (see SQLite's `first_sync`): users, their "added" history,
-//! groups and members go straight in, batch by batch, as multi-row
-//! `unnest` inserts; the commit makes the dataset live in one transaction.
+//! live yet (see SQLite's `first_sync`): users, their "added" history and
+//! groups go straight in, batch by batch, as multi-row `unnest` inserts, and
+//! members through `COPY`. Records Okta lists twice are dropped here, in
+//! memory, so the inserts need no `ON CONFLICT` (a speculative insertion per
+//! row). The commit builds the by-user tables on several connections at once,
+//! then makes the dataset live in one transaction.
 
 use super::{
     apply::{finish_applied, live_dataset, lock_directory},
@@ -11,14 +14,16 @@ use super::{
 };
 use crate::store::{DiffCounts, DiffSample, NewDataset, StageBatch, StagedMembers, StoreError};
 use sqlx::{PgConnection, PgPool};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Writes a first sync's records as they are fetched.
 pub struct PgFirstSyncWriter {
     pool: PgPool,
     dataset: NewDataset,
-    /// Groups whose members were written: Okta may repeat a group across
-    /// pages when the list changes while it is read.
+    /// Users and groups written, and groups whose members were: Okta may
+    /// repeat a record across pages when the list changes while it is read.
+    users: HashSet<String>,
+    groups: HashSet<String>,
     member_groups: HashSet<String>,
 }
 
@@ -56,6 +61,8 @@ impl PgStore {
         Ok(PgFirstSyncWriter {
             pool: self.pool.clone(),
             dataset,
+            users: HashSet::new(),
+            groups: HashSet::new(),
             member_groups: HashSet::new(),
         })
     }
@@ -103,30 +110,10 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let run_id = dataset.run_id.as_str();
         let at = crate::store::parse_timestamp(&dataset.at)?;
+        self.build_by_user_tables(dataset.key).await?;
         let mut tx = self.pool.begin().await?;
         check_lease(&mut tx, directory_id, lease).await?;
         lock_directory(&mut tx, directory_id).await?;
-        // Memberships by user, in that table's key order (a sorted load
-        // appends to the index instead of splitting pages all over it).
-        sqlx::query(
-            "INSERT INTO directory_user_groups (dataset, user_id, group_id)
-             SELECT dataset, user_id, group_id FROM directory_memberships WHERE dataset = $1
-             ORDER BY user_id, group_id",
-        )
-        .bind(dataset.key)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
-             SELECT u.dataset, u.okta_id, coalesce(c.n, 0)
-             FROM directory_users u
-             LEFT JOIN (SELECT user_id, COUNT(*) AS n FROM directory_memberships WHERE dataset = $1 GROUP BY user_id) c
-                    ON c.user_id = u.okta_id
-             WHERE u.dataset = $1",
-        )
-        .bind(dataset.key)
-        .execute(&mut *tx)
-        .await?;
         let made_live = sqlx::query(
             "UPDATE directory_datasets SET live = true, run_id = NULL
              WHERE key = $1 AND directory_id = $2::uuid AND run_id = $3::uuid AND NOT live",
@@ -154,6 +141,65 @@ impl PgStore {
         Ok(())
     }
 
+    /// Memberships by user and each user's group count, derived from the
+    /// loaded members, on three connections at once (the two halves of the
+    /// users, and the counts): the dataset is not live, so they need not be
+    /// in the commit's transaction, and a failed run drops them with it.
+    async fn build_by_user_tables(&self, dataset: i64) -> Result<(), StoreError> {
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM directory_users WHERE dataset = $1")
+            .bind(dataset)
+            .fetch_one(&self.pool)
+            .await?;
+        let middle: Option<String> = sqlx::query_scalar(
+            "SELECT okta_id FROM directory_users WHERE dataset = $1 ORDER BY okta_id OFFSET $2 LIMIT 1",
+        )
+        .bind(dataset)
+        .bind(users / 2)
+        .fetch_optional(&self.pool)
+        .await?;
+        let middle = middle.unwrap_or_default();
+        // In that table's key order: a sorted load appends to the index
+        // instead of splitting pages all over it.
+        let user_groups = |range: &'static str| {
+            let pool = self.pool.clone();
+            let middle = middle.clone();
+            async move {
+                let mut tx = begin_dataset_write(&pool, dataset).await?;
+                sqlx::query(&format!(
+                    "INSERT INTO directory_user_groups (dataset, user_id, group_id)
+                     SELECT dataset, user_id, group_id FROM directory_memberships
+                     WHERE dataset = $1 AND user_id {range} $2
+                     ORDER BY user_id, group_id"
+                ))
+                .bind(dataset)
+                .bind(&middle)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+        };
+        let counts = async {
+            let mut tx = begin_dataset_write(&self.pool, dataset).await?;
+            sqlx::query(
+                "INSERT INTO directory_user_group_counts (dataset, user_id, group_count)
+                 SELECT u.dataset, u.okta_id, coalesce(c.n, 0)
+                 FROM directory_users u
+                 LEFT JOIN (SELECT user_id, COUNT(*) AS n FROM directory_memberships WHERE dataset = $1 GROUP BY user_id) c
+                        ON c.user_id = u.okta_id
+                 WHERE u.dataset = $1
+                 ORDER BY u.okta_id",
+            )
+            .bind(dataset)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        };
+        tokio::try_join!(user_groups("<"), user_groups(">="), counts)?;
+        Ok(())
+    }
+
     /// Fresh statistics and visibility for tables a bulk load just filled,
     /// so the next reads are planned and run well at once instead of after
     /// autovacuum's turn.
@@ -177,29 +223,26 @@ impl PgFirstSyncWriter {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        // Nothing here is live until the commit of the whole first sync,
-        // and a crash drops the unfinished dataset: no need to wait for each
-        // batch's WAL flush.
-        sqlx::query("SET LOCAL synchronous_commit TO off")
-            .execute(&mut *tx)
-            .await?;
-        if !batch.users.is_empty() {
-            // A user listed twice keeps the first listing; only users
-            // actually written get their "added" entry.
+        let mut tx = begin_dataset_write(&self.pool, self.dataset.key).await?;
+        // A user listed twice keeps the first listing.
+        let users: Vec<_> = batch
+            .users
+            .iter()
+            .filter(|u| self.users.insert(u.okta_id.clone()))
+            .collect();
+        if !users.is_empty() {
             let sql = format!(
                 "WITH written AS (
                      INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name,
                          status, suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at,
                          updated_at)
                      SELECT $1, u.*, $2::timestamptz, $2::timestamptz, $2::timestamptz FROM ({}) u
-                     ON CONFLICT (dataset, okta_id) DO NOTHING
                      RETURNING okta_id, status)
                  INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
                  SELECT $1, okta_id, $3, 'added', status, $2::timestamptz FROM written",
                 UserColumns::select(4)
             );
-            UserColumns::of(&batch.users)
+            UserColumns::of(users)
                 .bind(
                     sqlx::query(&sql)
                         .bind(self.dataset.key)
@@ -209,15 +252,19 @@ impl PgFirstSyncWriter {
                 .execute(&mut *tx)
                 .await?;
         }
-        if !batch.groups.is_empty() {
+        let groups: Vec<_> = batch
+            .groups
+            .iter()
+            .filter(|g| self.groups.insert(g.okta_id.clone()))
+            .collect();
+        if !groups.is_empty() {
             let sql = format!(
                 "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
                      okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at)
-                 SELECT $1, g.*, $2::timestamptz, $2::timestamptz, $2::timestamptz FROM ({}) g
-                 ON CONFLICT (dataset, okta_id) DO NOTHING",
+                 SELECT $1, g.*, $2::timestamptz, $2::timestamptz, $2::timestamptz FROM ({}) g",
                 GroupColumns::select(3)
             );
-            GroupColumns::of(&batch.groups)
+            GroupColumns::of(groups)
                 .bind(sqlx::query(&sql).bind(self.dataset.key).bind(&self.dataset.at))
                 .execute(&mut *tx)
                 .await?;
@@ -233,45 +280,101 @@ impl PgFirstSyncWriter {
     }
 }
 
+/// A write transaction into a dataset that is not live: the dataset's row
+/// held (`FOR KEY SHARE`) so it cannot be dropped until this commits, which
+/// is what a foreign key did row by row (see the migration
+/// `dataset_rows`); a dataset already dropped stops the run.
+pub(super) async fn begin_dataset_write(
+    pool: &PgPool,
+    dataset: i64,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Nothing here is live until the commit of the whole first sync, and a
+    // crash drops the unfinished dataset: no need to wait for a WAL flush.
+    sqlx::query("SET LOCAL synchronous_commit TO off")
+        .execute(&mut *tx)
+        .await?;
+    let held: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM directory_datasets WHERE key = $1 FOR KEY SHARE")
+            .bind(dataset)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if held.is_none() {
+        return Err(StoreError::LeaseLost);
+    }
+    Ok(tx)
+}
+
+/// One batch's members through `COPY`: of a group listed more than once
+/// (within the batch or across batches), the last listing wins.
 async fn insert_members(
     conn: &mut PgConnection,
     dataset: i64,
     members: &[StagedMembers],
     member_groups: &mut HashSet<String>,
 ) -> Result<(), StoreError> {
+    let last: HashMap<&str, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.group_id.as_str(), i))
+        .collect();
     let mut refetched = Vec::new();
-    for group in members {
-        if !member_groups.insert(group.group_id.clone()) {
-            refetched.push(group.group_id.clone());
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for (i, group) in members.iter().enumerate() {
+        if last.get(group.group_id.as_str()) != Some(&i) {
+            continue;
         }
+        if !member_groups.insert(group.group_id.clone()) {
+            refetched.push(group.group_id.as_str());
+        }
+        // Within one listing a member appears once (`member_changes`).
+        pairs.extend(
+            group
+                .added
+                .iter()
+                .map(|user| (group.group_id.as_str(), user.as_str())),
+        );
     }
     if !refetched.is_empty() {
-        // Fetched twice: the later member list replaces the earlier one.
         sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = ANY($2)")
             .bind(dataset)
             .bind(&refetched)
             .execute(&mut *conn)
             .await?;
     }
-    // In the key's order: the index takes each batch as a run of appends.
-    let mut pairs: Vec<(&str, &str)> = members
-        .iter()
-        .flat_map(|m| m.added.iter().map(|user| (m.group_id.as_str(), user.as_str())))
-        .collect();
-    pairs.sort_unstable();
-    let (groups, users): (Vec<&str>, Vec<&str>) = pairs.into_iter().unzip();
-    if groups.is_empty() {
+    if pairs.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO directory_memberships (dataset, group_id, user_id)
-         SELECT $1, g, u FROM unnest($2::text[], $3::text[]) AS t(g, u)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(dataset)
-    .bind(groups)
-    .bind(users)
-    .execute(&mut *conn)
-    .await?;
+    // In the key's order: the index takes each batch as a run of appends.
+    pairs.sort_unstable();
+    pairs.dedup();
+    let key = dataset.to_string();
+    let mut csv = Vec::with_capacity(pairs.len() * 56);
+    for (group, user) in pairs {
+        csv.extend_from_slice(key.as_bytes());
+        csv.push(b',');
+        push_csv_field(&mut csv, group);
+        csv.push(b',');
+        push_csv_field(&mut csv, user);
+        csv.push(b'\n');
+    }
+    let mut copy = conn
+        .copy_in_raw("COPY directory_memberships (dataset, group_id, user_id) FROM STDIN (FORMAT csv)")
+        .await?;
+    copy.send(csv).await?;
+    copy.finish().await?;
     Ok(())
+}
+
+/// A CSV field, always quoted (a quote inside doubled), so any text is taken
+/// as it is and never as NULL.
+fn push_csv_field(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    for byte in value.bytes() {
+        if byte == b'"' {
+            out.push(b'"');
+        }
+        out.push(byte);
+    }
+    out.push(b'"');
 }

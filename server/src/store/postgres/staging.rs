@@ -28,7 +28,7 @@ pub(super) struct UserColumns {
 }
 
 impl UserColumns {
-    pub fn of(users: &[StagedUser]) -> Self {
+    pub fn of<'a>(users: impl IntoIterator<Item = &'a StagedUser>) -> Self {
         let mut c = Self::default();
         for u in users {
             c.okta_id.push(u.okta_id.clone());
@@ -93,7 +93,7 @@ pub(super) struct GroupColumns {
 }
 
 impl GroupColumns {
-    pub fn of(groups: &[StagedGroup]) -> Self {
+    pub fn of<'a>(groups: impl IntoIterator<Item = &'a StagedGroup>) -> Self {
         let mut c = Self::default();
         for g in groups {
             c.okta_id.push(g.okta_id.clone());
