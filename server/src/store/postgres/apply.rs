@@ -3,7 +3,7 @@
 //! same rules as SQLite's `apply` module, in PostgreSQL's terms (jsonb
 //! arrays, `= ANY($n)` over bound arrays, timestamptz comparisons).
 
-use super::{runs::check_lease, staging::LIVE_DATASET, PgStore};
+use super::{identity::refresh_member_counts, runs::check_lease, staging::LIVE_DATASET, PgStore};
 use crate::store::{now, DiffCounts, DiffSample, StoreError};
 use sqlx::{PgConnection, Postgres, Transaction};
 
@@ -295,10 +295,30 @@ impl PgStore {
             dataset,
             at,
         };
+        // Whose presence or members change: their groups are recounted.
+        let mut touched_users = ids_of(
+            &mut tx,
+            &format!("SELECT s.okta_id {ADDED_USERS}"),
+            run_id,
+            dataset,
+        )
+        .await?;
+        touched_users.extend(removed_users.iter().cloned());
+        let touched_groups = ids_of(
+            &mut tx,
+            &format!(
+                "SELECT s.group_id FROM sync_staging_memberships s WHERE s.run_id = $1::uuid
+                 UNION SELECT s.okta_id {ADDED_GROUPS}"
+            ),
+            run_id,
+            dataset,
+        )
+        .await?;
         record_user_events(&mut tx, &change, &removed_users).await?;
         apply_memberships(&mut tx, &change, &removed_groups).await?;
         apply_users(&mut tx, &change, &removed_users).await?;
         apply_groups(&mut tx, &change, &removed_groups).await?;
+        refresh_member_counts(&mut tx, dataset, &touched_groups, &touched_users).await?;
         for table in [
             "sync_staging_users",
             "sync_staging_groups",

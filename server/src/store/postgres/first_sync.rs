@@ -141,9 +141,9 @@ impl PgStore {
         Ok(())
     }
 
-    /// Memberships by user and each user's group count, derived from the
-    /// loaded members, on three connections at once (the two halves of the
-    /// users, and the counts): the dataset is not live, so they need not be
+    /// Memberships by user, each user's group count and each group's member
+    /// count, derived from the loaded members, on four connections at once
+    /// (the two halves of the users, and the counts): the dataset is not live, so they need not be
     /// in the commit's transaction, and a failed run drops them with it.
     async fn build_by_user_tables(&self, dataset: i64) -> Result<(), StoreError> {
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM directory_users WHERE dataset = $1")
@@ -196,7 +196,23 @@ impl PgStore {
             tx.commit().await?;
             Ok(())
         };
-        tokio::try_join!(user_groups("<"), user_groups(">="), counts)?;
+        // In a first sync every user loaded is present.
+        let member_counts = async {
+            let mut tx = begin_dataset_write(&self.pool, dataset).await?;
+            sqlx::query(
+                "UPDATE directory_groups g SET member_count = c.n
+                 FROM (SELECT m.group_id, COUNT(*) AS n FROM directory_memberships m
+                       JOIN directory_users u ON u.dataset = m.dataset AND u.okta_id = m.user_id
+                       WHERE m.dataset = $1 GROUP BY m.group_id) c
+                 WHERE g.dataset = $1 AND g.okta_id = c.group_id",
+            )
+            .bind(dataset)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        };
+        tokio::try_join!(user_groups("<"), user_groups(">="), counts, member_counts)?;
         Ok(())
     }
 
@@ -206,12 +222,34 @@ impl PgStore {
     /// In the background: the run is done; a failure only costs speed.
     pub(super) fn analyze_in_background(&self, tables: &[&str]) {
         let pool = self.pool.clone();
-        // VACUUM also sets the visibility map, so counts and index-only scans
-        // skip the heap.
-        let statement = format!("VACUUM (ANALYZE) {}", tables.join(", "));
+        let names: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+        let list = tables.join(", ");
         tokio::spawn(async move {
-            if let Err(e) = sqlx::query(&statement).execute(&pool).await {
-                tracing::debug!(error = %e, "VACUUM after a bulk load failed");
+            // VACUUM also sets the visibility map, so counts and index-only
+            // scans skip the heap; but it cannot mark pages all-visible while
+            // a transaction older than their rows runs (autovacuum's own
+            // ANALYZE of the freshly loaded tables, a renewal that waited on
+            // the commit). So: check, and go again a little later.
+            let mut statement = format!("VACUUM (ANALYZE) {list}");
+            for _ in 0..5 {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                if let Err(e) = sqlx::query(&statement).execute(&pool).await {
+                    tracing::debug!(error = %e, "VACUUM after a bulk load failed");
+                    return;
+                }
+                let visible: Option<bool> = sqlx::query_scalar(
+                    "SELECT bool_and(relallvisible >= relpages * 0.95) FROM pg_class
+                     WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace",
+                )
+                .bind(&names)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(Some(true));
+                if visible != Some(false) {
+                    return;
+                }
+                statement = format!("VACUUM {list}");
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
             }
         });
     }

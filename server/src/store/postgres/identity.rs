@@ -55,7 +55,40 @@ pub(super) async fn record_event(
     Ok(())
 }
 
-/// Recounts the group counts of these users (present ones only).
+/// A group's present members, counted (`g` the group's row).
+pub(super) const MEMBER_COUNT_OF_G: &str = "(SELECT COUNT(*) FROM directory_memberships m
+     JOIN directory_user_group_counts p ON p.dataset = m.dataset AND p.user_id = m.user_id
+     WHERE m.dataset = g.dataset AND m.group_id = g.okta_id)";
+
+/// Refreshes the present-member count kept on these groups and on the groups
+/// of these users. The groups list reads it instead of probing every
+/// member's presence (a few thousand lookups a page); every write that
+/// changes a membership or whether a user is present calls this.
+pub(super) async fn refresh_member_counts(
+    conn: &mut PgConnection,
+    dataset: i64,
+    groups: &[String],
+    users: &[String],
+) -> Result<(), StoreError> {
+    if groups.is_empty() && users.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "UPDATE directory_groups g SET member_count = {MEMBER_COUNT_OF_G}
+         WHERE g.dataset = $1 AND g.okta_id IN (
+             SELECT unnest($2::text[])
+             UNION SELECT group_id FROM directory_user_groups WHERE dataset = $1 AND user_id = ANY($3))"
+    ))
+    .bind(dataset)
+    .bind(groups)
+    .bind(users)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Recounts the group counts of these users (present ones only), and the
+/// member counts of their groups.
 pub(super) async fn recount(
     conn: &mut PgConnection,
     dataset: i64,
@@ -75,7 +108,7 @@ pub(super) async fn recount(
     .bind(dataset)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    refresh_member_counts(conn, dataset, &[], users).await
 }
 
 /// The shared membership statements for one group's added and removed users.
@@ -97,7 +130,7 @@ pub(super) async fn write_pairs(
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    refresh_member_counts(conn, dataset, &[group_id.to_owned()], &[]).await
 }
 
 /// Opens a write on a directory: its lock, then its live dataset.
@@ -190,6 +223,7 @@ impl PgStore {
             .bind(okta_id)
             .execute(&mut *tx)
             .await?;
+        refresh_member_counts(&mut tx, dataset, &[], &[okta_id.to_owned()]).await?;
         tx.commit().await?;
         Ok(Written::Removed)
     }
@@ -220,6 +254,10 @@ impl PgStore {
             .bind(sqlx::query(&sql).bind(dataset).bind(at))
             .execute(&mut *tx)
             .await?;
+        if !matches!(before, Some((_, false))) {
+            // Back after a removal: members may have been kept.
+            refresh_member_counts(&mut tx, dataset, std::slice::from_ref(&group.okta_id), &[]).await?;
+        }
         tx.commit().await?;
         Ok(match before {
             Some((_, false)) => Written::Updated,

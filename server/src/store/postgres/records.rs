@@ -290,10 +290,7 @@ impl PgStore {
         Ok(sqlx::query_as(&format!(
             "SELECT g.okta_id, g.name, g.kind,
                     rfc3339(g.okta_last_membership_updated) AS okta_last_membership_updated,
-                    -- present_memberships without its group join: g is present.
-                    (SELECT COUNT(*) FROM directory_memberships m
-                      JOIN directory_user_group_counts p ON p.dataset = m.dataset AND p.user_id = m.user_id
-                      WHERE m.dataset = g.dataset AND m.group_id = g.okta_id) AS members
+                    g.member_count AS members
              FROM directory_groups g
              WHERE g.dataset = {LIVE_DATASET} AND g.deleted_at IS NULL AND ($2 = '%%' OR g.name ILIKE $2 ESCAPE '\\')
                AND (g.name > $3 OR (g.name = $3 AND g.okta_id > $4))

@@ -533,6 +533,13 @@ impl PgStore {
                     .bind(&staged.okta_id)
                     .execute(&mut *tx)
                     .await?;
+                super::identity::refresh_member_counts(
+                    &mut tx,
+                    dataset,
+                    &[],
+                    std::slice::from_ref(&staged.okta_id),
+                )
+                .await?;
             }
             (true, true) => {
                 if before.as_ref().is_some_and(|b| b.status != staged.status) {
@@ -721,6 +728,7 @@ impl PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::identity::refresh_member_counts(&mut tx, dataset, &groups, &[]).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -74,6 +74,7 @@ impl PgStore {
                 "SELECT column_name::text FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
                    AND NOT (column_name = 'seq' AND table_name = 'directory_user_events')
+                   AND NOT (column_name = 'member_count' AND table_name = 'directory_groups')
                  ORDER BY ordinal_position",
             )
             .bind(&table)
@@ -92,6 +93,13 @@ impl PgStore {
             .await?;
             imported += inserted.rows_affected();
         }
+        // Derived, and absent from a SQLite export: counted here.
+        sqlx::query(&format!(
+            "UPDATE directory_groups g SET member_count = {}",
+            super::identity::MEMBER_COUNT_OF_G
+        ))
+        .execute(&mut *tx)
+        .await?;
         for (table, column) in [
             ("directory_datasets", "key"),
             ("audit_log", "id"),
