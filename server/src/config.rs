@@ -84,6 +84,8 @@ pub struct Config {
     pub session_absolute: time::Duration,
     /// How long audit entries are kept.
     pub audit_retention: time::Duration,
+    /// How long the event log keeps events.
+    pub event_retention: time::Duration,
     /// Take the client address from the last `X-Forwarded-For` entry
     /// (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -151,6 +153,13 @@ impl Config {
         let session_absolute = time::Duration::hours(number(source, "ROSTER_SESSION_MAX_HOURS", 24, 1, 720)?);
         let audit_retention =
             time::Duration::days(number(source, "ROSTER_AUDIT_RETENTION_DAYS", 365, 1, 3_650)?);
+        let event_retention = time::Duration::days(number(
+            source,
+            "ROSTER_EVENT_RETENTION_DAYS",
+            crate::domain::events::DEFAULT_RETENTION_DAYS,
+            1,
+            3_650,
+        )?);
         let trust_forwarded_for = match source.var("ROSTER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -166,6 +175,7 @@ impl Config {
             session_idle,
             session_absolute,
             audit_retention,
+            event_retention,
             trust_forwarded_for,
             okta_extra_origins,
             listen,

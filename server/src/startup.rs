@@ -194,6 +194,9 @@ async fn maintain(state: &AppState, sessions: &Sessions) {
     if let Err(e) = state.core.audit.prune(state.config.audit_retention).await {
         tracing::warn!(error = %e, "could not prune the audit log");
     }
+    if let Err(e) = state.core.events.prune(state.config.event_retention).await {
+        tracing::warn!(error = %e, "could not prune the event log");
+    }
 }
 
 /// The data directory holds live session ids and directory PII: it is made

@@ -46,6 +46,9 @@ pub enum Command {
     /// SCIM push from Okta: set-up, tokens, the request log, SCIM-only directories.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// The event log: every change to users, groups, memberships, directories and syncs.
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// The audit log: sign-ins, configuration changes, syncs, tokens.
     Audit {
         /// An action (signin.succeeded) or a prefix ending in a dot (directory.).
@@ -173,6 +176,33 @@ pub struct Output {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print the newest events (or those after --after), then, with --follow,
+    /// each new one as it commits. With --json, one JSON object per line.
+    Tail {
+        /// Start after this cursor (an event's `cursor`) instead of the newest events.
+        #[arg(long)]
+        after: Option<String>,
+        /// How many of the newest events to print first (without --after).
+        #[arg(long, default_value_t = 20)]
+        last: i64,
+        /// Keep printing events as they commit, until interrupted.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only these types, comma-separated (user.deprovisioned,group.member_removed).
+        #[arg(long)]
+        types: Option<String>,
+        /// Only this directory's events.
+        #[arg(long)]
+        directory: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

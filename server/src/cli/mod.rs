@@ -12,8 +12,8 @@ pub use args::{Cli, Command};
 pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
 
 use args::{
-    AddCommand, AdminCommand, DirectoriesCommand, GroupsCommand, Remote, RunsCommand, ScimCommand, Scope,
-    SigninCommand, TokensCommand, UsersCommand,
+    AddCommand, AdminCommand, DirectoriesCommand, EventsCommand, GroupsCommand, Remote, RunsCommand,
+    ScimCommand, Scope, SigninCommand, TokensCommand, UsersCommand,
 };
 use client::{encode, Client};
 use reqwest::Method;
@@ -53,6 +53,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Tokens(c) => tokens(c).await,
         Command::Signin(c) => signin(c).await,
         Command::Scim(c) => scim(c).await,
+        Command::Events(c) => events(c).await,
         Command::Audit {
             action,
             actor,
@@ -904,6 +905,80 @@ async fn signin(command: SigninCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// How often `events tail --follow` asks for what committed since.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn events(command: EventsCommand) -> Result<(), CliError> {
+    let EventsCommand::Tail {
+        after,
+        last,
+        follow,
+        types,
+        directory,
+        remote,
+        output,
+    } = command;
+    let client = client(&remote)?;
+    let mut filter = String::new();
+    if let Some(t) = &types {
+        filter.push_str(&format!("&types={}", encode(t)));
+    }
+    if let Some(d) = &directory {
+        filter.push_str(&format!("&directory={}", encode(d)));
+    }
+    let mut cursor = match after {
+        Some(c) => c,
+        None => {
+            let page: Value = client.get(&format!("/events?last={last}{filter}")).await?;
+            print_events(&page, output.json);
+            page["next_cursor"].as_str().unwrap_or("0").to_owned()
+        }
+    };
+    loop {
+        let page: Value = client
+            .get(&format!("/events?after={}&limit=1000{filter}", encode(&cursor)))
+            .await?;
+        print_events(&page, output.json);
+        if let Some(next) = page["next_cursor"].as_str() {
+            cursor = next.to_owned();
+        }
+        if page["has_more"].as_bool() == Some(true) {
+            continue;
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+/// One line per event: JSON Lines with --json (a stream a tool can read as
+/// it comes), else the cursor, time, type, directory, entity and version.
+fn print_events(page: &Value, json: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for event in page["items"].as_array().into_iter().flatten() {
+        let line = if json {
+            event.to_string()
+        } else {
+            format!(
+                "{:>8}  {}  {:<22} {}  {}  v{}",
+                text(event, "cursor"),
+                text(event, "occurred_at"),
+                text(event, "type"),
+                text(event, "directory_id"),
+                text(event, "entity_id"),
+                text(event, "version")
+            )
+        };
+        // A closed pipe (`| head`) ends the command quietly.
+        if writeln!(out, "{line}").is_err() {
+            std::process::exit(0);
+        }
+    }
+    let _ = out.flush();
 }
 
 async fn audit(

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clock;
 pub mod directories;
 mod error;
+pub mod events;
 pub mod identities;
 pub mod instance;
 pub mod paging;
@@ -46,6 +47,7 @@ pub struct Core {
     pub signin: SignInService,
     pub audit: Audit,
     pub scim: scim::ScimService,
+    pub events: events::Events,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -101,6 +103,7 @@ impl Core {
                 public_url.clone(),
             ),
             identities,
+            events: events::Events::new(store.clone()),
             instance: Instance::new(store.clone(), config, public_url, audit.clone()),
             signin,
             audit,

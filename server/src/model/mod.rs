@@ -2,9 +2,11 @@
 //! leaf module: it imports nothing of the domain, the store or the adapters,
 //! so the store can speak it without depending on the domain above it.
 
+mod events;
 mod ids;
 mod states;
 
+pub use events::EventType;
 pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId};
 pub use states::{
     DirectoryState, KeyPurpose, KeyState, PauseReason, Role, RunStatus, SignInMethod, TokenScope, Trigger,

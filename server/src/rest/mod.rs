@@ -6,6 +6,7 @@
 mod access;
 mod auth;
 mod directories;
+mod events;
 mod problem;
 mod records;
 mod scim;
@@ -43,6 +44,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "tokens", description = "API tokens"),
         (name = "access", description = "Okta sign-in settings and the audit log"),
         (name = "scim", description = "SCIM push set-up: on/off, tokens, the request log, SCIM-only directories"),
+        (name = "events", description = "The event log: every change, in commit order, behind a cursor"),
     )
 )]
 struct ApiDoc;
@@ -102,6 +104,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(scim::revoke_token))
         .routes(routes!(scim::requests))
         .routes(routes!(scim::create_push_directory))
+        .routes(routes!(events::list))
 }
 
 /// The OpenAPI document, as served.

@@ -1,5 +1,5 @@
 use super::{now, timestamp, SqliteStore, StoreError};
-use crate::model::{DirectoryState, PauseReason};
+use crate::model::{DirectoryState, EventType, PauseReason};
 
 /// A directory's configuration and scheduling state.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -106,6 +106,7 @@ impl SqliteStore {
     pub async fn insert_push_directory(&self, name: &str) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let at = timestamp(now());
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
         sqlx::query(
             "INSERT INTO directories (id, name, provider, state, created_at, updated_at, pull_enabled, scim_enabled)
              VALUES ($1, $2, 'okta', $3, $4, $4, 0, 1)",
@@ -114,8 +115,10 @@ impl SqliteStore {
         .bind(name)
         .bind(DirectoryState::Active)
         .bind(&at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::append_directory_event(&mut tx, EventType::DirectoryCreated, &id).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -179,6 +182,11 @@ impl SqliteStore {
     }
 
     pub async fn activate_directory(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
+        let was: Option<DirectoryState> = sqlx::query_scalar("SELECT state FROM directories WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         sqlx::query(
             "UPDATE directories SET state = $4, name = $1, next_sync_at = $2, updated_at = $2 WHERE id = $3",
         )
@@ -186,8 +194,12 @@ impl SqliteStore {
         .bind(timestamp(now()))
         .bind(id)
         .bind(DirectoryState::Active)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if was == Some(DirectoryState::Draft) {
+            super::events::append_directory_event(&mut tx, EventType::DirectoryCreated, id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -231,13 +243,22 @@ impl SqliteStore {
 
     /// Pauses (with its reason) or resumes a directory.
     pub async fn set_paused(&self, id: &str, reason: Option<&PauseReason>) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
+        let was_paused: Option<bool> = sqlx::query_scalar("SELECT paused FROM directories WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         sqlx::query("UPDATE directories SET paused = $1, paused_reason = $2, updated_at = $3 WHERE id = $4")
             .bind(reason.is_some())
             .bind(reason.map(PauseReason::as_db))
             .bind(timestamp(now()))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some(event) = was_paused.and_then(|was| super::events::pause_event(was, reason.is_some())) {
+            super::events::append_directory_event(&mut tx, event, id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -278,10 +299,21 @@ impl SqliteStore {
     }
 
     pub async fn delete_directory(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
+        // A draft was never announced; its end is not either.
+        let active: Option<DirectoryState> =
+            sqlx::query_scalar("SELECT state FROM directories WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if active == Some(DirectoryState::Active) {
+            super::events::append_directory_event(&mut tx, EventType::DirectoryDeleted, id).await?;
+        }
         sqlx::query("DELETE FROM directories WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -256,7 +256,7 @@ pub(crate) async fn finish_applied(
         .bind(directory_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    super::events::append_run_event(tx, crate::model::EventType::SyncSucceeded, run_id).await
 }
 
 async fn insert_groups(

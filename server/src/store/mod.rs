@@ -12,6 +12,7 @@ mod apply;
 mod audit;
 mod details;
 mod directories;
+mod events;
 mod first_sync;
 mod identity_writes;
 mod keys;
@@ -33,6 +34,7 @@ pub use apply::{DiffCounts, DiffSample};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory, SettingsUpdate};
+pub use events::{EventFilter, EventRow};
 pub use first_sync::{NewDataset, SqliteFirstSyncWriter};
 pub use identity_writes::{MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
@@ -189,6 +191,10 @@ database_interface! {
     fn due_directories(&self, at: time::OffsetDateTime) -> Result<Vec<String>, StoreError>;
     fn take_due_directory(&self, id: &str, at: time::OffsetDateTime) -> Result<bool, StoreError>;
     fn delete_directory(&self, id: &str) -> Result<(), StoreError>;
+    // events
+    fn events_page(&self, filter: &EventFilter<'_>) -> Result<Vec<EventRow>, StoreError>;
+    fn events_pruned_through(&self) -> Result<i64, StoreError>;
+    fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError>;
     // first_sync
     fn begin_first_sync(&self, directory_id: &str, run_id: &str, at: &str) -> Result<Option<NewDataset>, StoreError>;
     fn first_sync_diff(&self, dataset: i64) -> Result<(DiffCounts, DiffSample), StoreError>;

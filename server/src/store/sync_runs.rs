@@ -177,6 +177,7 @@ impl SqliteStore {
         status: RunStatus,
         failure: Option<&RunFailure<'_>>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
         sqlx::query(
             "UPDATE sync_runs SET status = $1, phase = 'done', finished_at = $2,
                  error_code = $3, error_class = $4, error_message = $5, error_hint = $6
@@ -189,8 +190,12 @@ impl SqliteStore {
         .bind(failure.map(|f| f.message))
         .bind(failure.map(|f| f.hint))
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(event) = super::events::run_end_event(status) {
+            super::events::append_run_event(&mut tx, event, run_id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -308,6 +313,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
+                super::events::append_run_event(&mut tx, crate::model::EventType::SyncFailed, &id).await?;
                 sqlx::query("DELETE FROM directory_datasets WHERE run_id = $1 AND live = 0")
                     .bind(&id)
                     .execute(&mut *tx)

@@ -27,6 +27,7 @@ pub const TRANSFER_TABLES: &[&str] = &[
     "audit_log",
     "scim_tokens",
     "scim_requests",
+    "events",
 ];
 
 /// Columns that hold JSON documents: text in SQLite, jsonb in PostgreSQL.
@@ -42,6 +43,7 @@ pub(super) fn is_json_column(table: &str, column: &str) -> bool {
             | ("signin_settings", "viewer_groups")
             | ("signins", "groups")
             | ("audit_log", "detail")
+            | ("events", "data")
     )
 }
 

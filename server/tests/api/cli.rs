@@ -172,6 +172,36 @@ async fn the_cli_adds_verifies_creates_syncs_and_lists_what_okta_has() {
         table.stdout
     );
 
+    // The event log: JSON Lines with --json, one line per event otherwise.
+    let tail = roster(&app, token, &["events", "tail", "--directory", &id, "--json"]).await;
+    assert_eq!(tail.code, 0, "{}", tail.stderr);
+    let lines: Vec<Value> = tail
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let types: Vec<&str> = lines.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types[0], "directory.created", "{types:?}");
+    assert!(
+        types.iter().filter(|t| **t == "sync.succeeded").count() >= 2,
+        "{types:?}"
+    );
+    let last_cursor = lines.last().unwrap()["cursor"].as_str().unwrap().to_owned();
+    let after = roster(&app, token, &["events", "tail", "--after", &last_cursor]).await;
+    assert_eq!((after.code, after.stdout.as_str()), (0, ""), "{}", after.stderr);
+    let syncs = roster(
+        &app,
+        token,
+        &["events", "tail", "--types", "sync.succeeded", "--last", "1"],
+    )
+    .await;
+    assert_eq!(syncs.code, 0, "{}", syncs.stderr);
+    assert_eq!(syncs.stdout.lines().count(), 1, "{}", syncs.stdout);
+    assert!(syncs.stdout.contains("sync.succeeded"), "{}", syncs.stdout);
+    let bad = roster(&app, token, &["events", "tail", "--types", "user.gone"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("user.deprovisioned"), "{}", bad.stderr);
+
     // Failures: exit 1 with the server's words; usage: exit 2.
     let missing = roster(
         &app,

@@ -428,6 +428,67 @@ async fn a_directory_goes_from_draft_to_synced_users_over_the_api() {
     assert_eq!(status, 204);
     let (status, _) = get(&app, &format!("/directories/{id}"), &rw).await;
     assert_eq!(status, 404);
+
+    // The event log told the story, in order, and outlives the directory.
+    let read_only = token(&app, TokenScope::ReadOnly).await;
+    let mut events = Vec::new();
+    let mut cursor = "0".to_owned();
+    loop {
+        let (status, page) = get(
+            &app,
+            &format!("/events?directory={id}&after={cursor}&limit=2"),
+            &read_only,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        events.extend(page["items"].as_array().unwrap().iter().cloned());
+        cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "directory.created",
+            "sync.succeeded",
+            "directory.paused",
+            "directory.resumed",
+            "sync.succeeded",
+            "directory.deleted"
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(events[0]["data"]["name"], "Acme");
+    assert_eq!(events[1]["data"]["trigger"], "first");
+    assert!(events[1]["data"]["users_added"].as_i64().unwrap() > 0);
+    assert_eq!(events[5]["entity_id"].as_str(), Some(id.as_str()));
+    let positions: Vec<i64> = events
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+    // Nothing newer: the cursor stays, and the page is empty.
+    let (_, empty) = get(&app, &format!("/events?after={cursor}"), &read_only).await;
+    assert_eq!(
+        (empty["items"].clone(), empty["next_cursor"].clone()),
+        (json!([]), json!(cursor))
+    );
+    // The newest, and by type.
+    let (_, newest) = get(&app, "/events?last=1", &read_only).await;
+    assert_eq!(newest["items"][0]["type"], "directory.deleted");
+    let (_, syncs) = get(&app, "/events?types=sync.succeeded", &read_only).await;
+    assert_eq!(syncs["items"].as_array().unwrap().len(), 2);
+    // Wrong input says what is accepted.
+    let (status, p) = get(&app, "/events?types=user.gone", &read_only).await;
+    assert_eq!(status, 422, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("user.deprovisioned"),
+        "{p}"
+    );
+    let (status, p) = get(&app, "/events?after=evt_3", &read_only).await;
+    assert_eq!(status, 422, "{p}");
 }
 
 #[tokio::test]
@@ -478,6 +539,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         ("put", "/signin"),
         ("delete", "/signin"),
         ("get", "/audit"),
+        ("get", "/events"),
         ("get", "/directories/{id}/scim"),
         ("put", "/directories/{id}/scim"),
         ("post", "/directories/{id}/scim/tokens"),

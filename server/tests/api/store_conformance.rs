@@ -7,8 +7,9 @@ use server::{
     config::DatabaseUrl,
     model::{DirectoryState, KeyPurpose, KeyState, PauseReason, RunStatus, TokenScope, Trigger},
     store::{
-        AuditFilter, MemberWrite, NewApiToken, NewAuditEntry, NewDirectory, RedeemOutcome, RunCounters,
-        RunFailure, StageBatch, StagedGroup, StagedMembers, StagedUser, Store, UserFilter, UserSort, Written,
+        AuditFilter, EventFilter, MemberWrite, NewApiToken, NewAuditEntry, NewDirectory, RedeemOutcome,
+        RunCounters, RunFailure, StageBatch, StagedGroup, StagedMembers, StagedUser, Store, UserFilter,
+        UserSort, Written,
     },
 };
 use std::future::Future;
@@ -589,6 +590,144 @@ fn members(group: &str, added: &[&str], removed: &[&str]) -> StagedMembers {
         added: added.iter().map(|s| s.to_string()).collect(),
         removed: removed.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// Every event from `after` on, paged `page` at a time.
+async fn read_events(store: &Store, after: i64, page: i64) -> Vec<server::store::EventRow> {
+    let mut all = Vec::new();
+    let mut cursor = after;
+    loop {
+        let rows = store
+            .events_page(&EventFilter {
+                after: cursor,
+                limit: page,
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = rows.last() else { return all };
+        cursor = last.position;
+        all.extend(rows);
+    }
+}
+
+#[tokio::test]
+async fn the_event_cursor_never_skips_under_concurrent_writers() {
+    on_both(|store| async move {
+        let kind = store.kind();
+        let before = read_events(&store, 0, 1000)
+            .await
+            .last()
+            .map_or(0, |e| e.position);
+        let mut directories = Vec::new();
+        for i in 0..6 {
+            directories.push(new_directory(&store, &format!("Stress {i}")).await);
+        }
+        // Six writers pause and resume their directory as fast as they can
+        // while a reader follows the log with small pages.
+        let toggles = 40;
+        let writers: Vec<_> = directories
+            .iter()
+            .cloned()
+            .map(|dir| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..toggles {
+                        store.set_paused(&dir, Some(&PauseReason::Admin)).await.unwrap();
+                        store.set_paused(&dir, None).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut cursor = before;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while seen.len() < 6 * (1 + 2 * toggles) && std::time::Instant::now() < deadline {
+                    let rows = store
+                        .events_page(&EventFilter {
+                            after: cursor,
+                            limit: 7,
+                            ..EventFilter::default()
+                        })
+                        .await
+                        .unwrap();
+                    if let Some(last) = rows.last() {
+                        cursor = last.position;
+                    } else {
+                        tokio::task::yield_now().await;
+                    }
+                    seen.extend(rows.into_iter().map(|r| r.position));
+                }
+                seen
+            })
+        };
+        for w in writers {
+            w.await.unwrap();
+        }
+        let seen = reader.await.unwrap();
+        let committed: Vec<i64> = read_events(&store, before, 1000)
+            .await
+            .into_iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(
+            committed.len(),
+            6 * (1 + 2 * toggles),
+            "{kind}: every change made one event"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "{kind}: positions only grow"
+        );
+        assert_eq!(
+            seen, committed,
+            "{kind}: the follower saw every event, once, in order"
+        );
+
+        // Per directory: created, then paused and resumed, alternating.
+        let events = read_events(&store, before, 50).await;
+        for dir in &directories {
+            let types: Vec<&str> = events
+                .iter()
+                .filter(|e| &e.directory_id == dir)
+                .map(|e| e.event_type.as_str())
+                .collect();
+            assert_eq!(types[0], "directory.created", "{kind}");
+            for pair in types[1..].chunks(2) {
+                assert_eq!(pair, ["directory.paused", "directory.resumed"], "{kind}");
+            }
+        }
+        // Pausing a paused directory is no change, and no event.
+        let dir = &directories[0];
+        store.set_paused(dir, Some(&PauseReason::Admin)).await.unwrap();
+        store.set_paused(dir, Some(&PauseReason::Admin)).await.unwrap();
+        let tail = read_events(&store, *committed.last().unwrap(), 10).await;
+        assert_eq!(tail.len(), 1, "{kind}");
+        let data: serde_json::Value = serde_json::from_str(&tail[0].data).unwrap();
+        assert_eq!(
+            (data["paused"].clone(), data["name"].clone()),
+            (serde_json::json!(true), serde_json::json!("Stress 0"))
+        );
+
+        // Retention: nothing younger than a day goes.
+        assert_eq!(
+            store.prune_events(time::Duration::days(1)).await.unwrap(),
+            0,
+            "{kind}"
+        );
+        assert!(
+            store.prune_events(time::Duration::seconds(-1)).await.unwrap() > 0,
+            "{kind}"
+        );
+        assert!(
+            store.events_pruned_through().await.unwrap() >= *committed.last().unwrap(),
+            "{kind}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]

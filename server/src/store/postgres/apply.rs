@@ -149,7 +149,7 @@ pub(super) async fn finish_applied(
         .bind(directory_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    super::events::append_run_event(conn, crate::model::EventType::SyncSucceeded, run_id).await
 }
 
 /// Drops from a run's staging the users a push deactivated after Okta last

@@ -1,7 +1,7 @@
 //! Directories (configuration and schedule) and their keys.
 
 use super::{is_uuid, PgStore};
-use crate::model::{DirectoryState, KeyPurpose, KeyState, PauseReason};
+use crate::model::{DirectoryState, EventType, KeyPurpose, KeyState, PauseReason};
 use crate::store::{Directory, NewDirectory, SettingsUpdate, StoreError, StoredKey};
 
 const COLUMNS: &str = "id::text AS id, name, provider, state, okta_origin, client_id, app_id, app_label, \
@@ -61,6 +61,7 @@ impl PgStore {
 
     pub async fn insert_push_directory(&self, name: &str) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO directories (id, name, provider, state, created_at, updated_at, pull_enabled, scim_enabled)
              VALUES ($1::uuid, $2, 'okta', $3, now(), now(), false, true)",
@@ -68,8 +69,10 @@ impl PgStore {
         .bind(&id)
         .bind(name)
         .bind(DirectoryState::Active)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::events::append_directory_event(&mut tx, EventType::DirectoryCreated, &id).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -130,6 +133,12 @@ impl PgStore {
     }
 
     pub async fn activate_directory(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let was: Option<DirectoryState> =
+            sqlx::query_scalar("SELECT state FROM directories WHERE id = $1::uuid FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "UPDATE directories SET state = $3, name = $1, next_sync_at = now(), updated_at = now()
              WHERE id = $2::uuid",
@@ -137,8 +146,12 @@ impl PgStore {
         .bind(name)
         .bind(id)
         .bind(DirectoryState::Active)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if was == Some(DirectoryState::Draft) {
+            super::events::append_directory_event(&mut tx, EventType::DirectoryCreated, id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -180,14 +193,26 @@ impl PgStore {
     }
 
     pub async fn set_paused(&self, id: &str, reason: Option<&PauseReason>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let was_paused: Option<bool> =
+            sqlx::query_scalar("SELECT paused FROM directories WHERE id = $1::uuid FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "UPDATE directories SET paused = $1, paused_reason = $2, updated_at = now() WHERE id = $3::uuid",
         )
         .bind(reason.is_some())
         .bind(reason.map(PauseReason::as_db))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(event) =
+            was_paused.and_then(|was| crate::store::events::pause_event(was, reason.is_some()))
+        {
+            super::events::append_directory_event(&mut tx, event, id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -228,6 +253,15 @@ impl PgStore {
         // After any identity write in flight: its rows go with the directory
         // (see the migration `dataset_rows`).
         super::apply::lock_directory(&mut tx, id).await?;
+        // A draft was never announced; its end is not either.
+        let state: Option<DirectoryState> =
+            sqlx::query_scalar("SELECT state FROM directories WHERE id = $1::uuid")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if state == Some(DirectoryState::Active) {
+            super::events::append_directory_event(&mut tx, EventType::DirectoryDeleted, id).await?;
+        }
         sqlx::query("DELETE FROM directories WHERE id = $1::uuid")
             .bind(id)
             .execute(&mut *tx)

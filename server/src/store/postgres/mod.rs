@@ -3,6 +3,7 @@
 
 mod apply;
 mod directories;
+mod events;
 mod first_sync;
 mod identity;
 mod instance;

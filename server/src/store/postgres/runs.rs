@@ -110,6 +110,7 @@ impl PgStore {
         status: RunStatus,
         failure: Option<&RunFailure<'_>>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE sync_runs SET status = $1, phase = 'done', finished_at = now(),
                  error_code = $2, error_class = $3, error_message = $4, error_hint = $5
@@ -121,8 +122,12 @@ impl PgStore {
         .bind(failure.map(|f| f.message))
         .bind(failure.map(|f| f.hint))
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(event) = crate::store::events::run_end_event(status) {
+            super::events::append_run_event(&mut tx, event, run_id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -248,6 +253,7 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
+                super::events::append_run_event(&mut tx, crate::model::EventType::SyncFailed, &id).await?;
                 sqlx::query("DELETE FROM directory_datasets WHERE run_id = $1::uuid AND NOT live")
                     .bind(&id)
                     .execute(&mut *tx)

@@ -93,6 +93,12 @@ impl PgStore {
             .await?;
             imported += inserted.rows_affected();
         }
+        // Retention pruned what came before the oldest event carried.
+        sqlx::query(
+            "UPDATE event_log_state SET pruned_through = coalesce((SELECT min(position) - 1 FROM events), 0)",
+        )
+        .execute(&mut *tx)
+        .await?;
         // Derived, and absent from a SQLite export: counted here.
         sqlx::query(&format!(
             "UPDATE directory_groups g SET member_count = {}",
@@ -104,6 +110,7 @@ impl PgStore {
             ("directory_datasets", "key"),
             ("audit_log", "id"),
             ("scim_requests", "key"),
+            ("events", "position"),
         ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{column}'),
