@@ -6,7 +6,7 @@
 
 use super::{
     apply::{group_count_of, live_or_new_dataset, membership_statements, GROUP_UPSERT, USER_UPSERT},
-    now,
+    events, now,
     staging::{push_group_fields, push_user_fields, USER_COLUMNS},
     timestamp, SqliteStore, StagedGroup, StagedUser, StoreError,
 };
@@ -182,6 +182,8 @@ impl SqliteStore {
                 return Ok(Written::Unchanged);
             }
         }
+        let ids = [user.okta_id.as_str()];
+        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         let mut insert = QueryBuilder::<Sqlite>::new(format!(
             "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, deleted_at) "
         ));
@@ -228,6 +230,7 @@ impl SqliteStore {
                 Written::Updated
             }
         };
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -246,9 +249,11 @@ impl SqliteStore {
         let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
             return Ok(Written::Missing);
         };
+        let ids = [okta_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         record_event(&mut tx, dataset, okta_id, source, "removed", &status, &at).await?;
         sqlx::query(
-            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1
+            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
              WHERE dataset = $2 AND okta_id = $3",
         )
         .bind(&at)
@@ -261,6 +266,7 @@ impl SqliteStore {
             .bind(okta_id)
             .execute(&mut *tx)
             .await?;
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(Written::Removed)
     }
@@ -282,6 +288,8 @@ impl SqliteStore {
                 return Ok(Written::Unchanged);
             }
         }
+        let ids = [group.okta_id.as_str()];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
              okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at) ",
@@ -297,6 +305,7 @@ impl SqliteStore {
         insert.push(" ");
         insert.push(GROUP_UPSERT);
         insert.build().execute(&mut *tx).await?;
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(match before {
             Some((_, None)) => Written::Updated,
@@ -319,6 +328,8 @@ impl SqliteStore {
         if present.is_none() {
             return Ok(Written::Missing);
         }
+        let ids = [group_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let members: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
         )
@@ -329,13 +340,15 @@ impl SqliteStore {
         write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
         recount(&mut tx, dataset, &members).await?;
         sqlx::query(
-            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1 WHERE dataset = $2 AND okta_id = $3",
+            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
+             WHERE dataset = $2 AND okta_id = $3",
         )
         .bind(&at)
         .bind(dataset)
         .bind(group_id)
         .execute(&mut *tx)
         .await?;
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(Written::Removed)
     }
@@ -362,6 +375,8 @@ impl SqliteStore {
         if present.is_none() {
             return Ok(None);
         }
+        let ids = [group_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let current: BTreeSet<String> = sqlx::query_scalar(
             "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
         )
@@ -385,6 +400,7 @@ impl SqliteStore {
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
+            events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         }
         tx.commit().await?;
         Ok(Some(MemberChange { added, removed }))

@@ -694,6 +694,8 @@ impl SqliteStore {
                 .map(|b| (b.present, b.push_deactivated_at.clone())),
             at.clone(),
         );
+        let ids = [staged.okta_id.as_str()];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         let mut insert = QueryBuilder::<Sqlite>::new(format!(
             "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, \
              deleted_at, external_id, scim_resource, version, via_pull, via_push, keyed_by, push_deactivated_at) "
@@ -771,6 +773,7 @@ impl SqliteStore {
             }
             (false, false) => {}
         }
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(PushOutcome::Written {
             created: before.is_none(),
@@ -837,6 +840,8 @@ impl SqliteStore {
         if !absent.is_empty() {
             return Ok(PushOutcome::UnknownMembers(absent));
         }
+        let ids = [staged.okta_id.as_str()];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
              okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at, \
@@ -860,6 +865,7 @@ impl SqliteStore {
         insert.build().execute(&mut *tx).await?;
         write_members_in(&mut tx, dataset, &staged.okta_id, group.members).await?;
         let version = bump_group(&mut tx, dataset, &staged.okta_id, &at).await?;
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(PushOutcome::Written {
             created: !present,
@@ -882,6 +888,8 @@ impl SqliteStore {
         let Some(before) = stored_user(&mut tx, dataset, okta_id).await? else {
             return Ok(false);
         };
+        let ids = [okta_id];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         if before.present {
             record_event(&mut tx, dataset, okta_id, source, "removed", &before.status, &at).await?;
         }
@@ -924,6 +932,7 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(true)
     }

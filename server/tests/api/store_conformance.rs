@@ -730,6 +730,116 @@ async fn the_event_cursor_never_skips_under_concurrent_writers() {
     .await;
 }
 
+/// The types and entities of the events after `after`, and the last position.
+async fn events_since(store: &Store, after: i64) -> (Vec<(String, String)>, i64) {
+    let events = read_events(store, after, 100).await;
+    let last = events.last().map_or(after, |e| e.position);
+    (
+        events.into_iter().map(|e| (e.event_type, e.entity_id)).collect(),
+        last,
+    )
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(t, e)| (t.to_string(), e.to_string())).collect()
+}
+
+#[tokio::test]
+async fn single_writes_make_their_events_in_the_order_to_apply_them() {
+    on_both(|store| async move {
+        let kind = store.kind();
+        let dir = new_directory(&store, "Writes").await;
+        let (_, mut at) = events_since(&store, 0).await;
+
+        store
+            .upsert_group(&dir, &staged_group("g1", "Eng", "h1"))
+            .await
+            .unwrap();
+        store
+            .upsert_user(&dir, &staged_user("u1", "Ada", "ACTIVE"), "scim")
+            .await
+            .unwrap();
+        store
+            .write_members(&dir, "g1", MemberWrite::Add(&["u1".to_string()]))
+            .await
+            .unwrap();
+        let (got, last) = events_since(&store, at).await;
+        assert_eq!(
+            got,
+            pairs(&[
+                ("group.created", "g1"),
+                ("user.created", "u1"),
+                ("group.member_added", "g1:u1")
+            ]),
+            "{kind}"
+        );
+        at = last;
+
+        // Suspended, with a new e-mail: a lifecycle event and the names of
+        // what else changed.
+        let mut suspended = staged_user("u1", "Ada", "SUSPENDED");
+        suspended.email = Some("ada@new.example.com".into());
+        store.upsert_user(&dir, &suspended, "scim").await.unwrap();
+        let events = read_events(&store, at, 10).await;
+        assert_eq!(
+            events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(),
+            ["user.suspended", "user.updated"],
+            "{kind}"
+        );
+        let updated: serde_json::Value = serde_json::from_str(&events[1].data).unwrap();
+        assert_eq!(updated["changed"], serde_json::json!(["email"]), "{kind}");
+        assert_eq!(updated["status"], "SUSPENDED", "{kind}");
+        let version = events[1].version;
+        at = events.last().unwrap().position;
+
+        // Deprovisioned: the membership goes first, and the version grows.
+        store.remove_user(&dir, "u1", "scim").await.unwrap();
+        let events = read_events(&store, at, 10).await;
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| (e.event_type.clone(), e.entity_id.clone()))
+                .collect::<Vec<_>>(),
+            pairs(&[("group.member_removed", "g1:u1"), ("user.deprovisioned", "u1")]),
+            "{kind}"
+        );
+        assert!(events[1].version > version, "{kind}: a newer version");
+        let gone: serde_json::Value = serde_json::from_str(&events[1].data).unwrap();
+        assert_eq!(
+            (gone["state"].as_str(), gone["login"].as_str()),
+            (Some("removed"), Some("ada@example.com"))
+        );
+        at = events.last().unwrap().position;
+
+        // Back: created again, with the membership kept while away.
+        store
+            .upsert_user(&dir, &staged_user("u1", "Ada", "ACTIVE"), "scim")
+            .await
+            .unwrap();
+        let (got, last) = events_since(&store, at).await;
+        assert_eq!(
+            got,
+            pairs(&[("user.created", "u1"), ("group.member_added", "g1:u1")]),
+            "{kind}"
+        );
+        at = last;
+
+        // An unchanged write is no event; a removed group's members go first.
+        store
+            .upsert_user(&dir, &staged_user("u1", "Ada", "ACTIVE"), "scim")
+            .await
+            .unwrap();
+        store.remove_group(&dir, "g1").await.unwrap();
+        let (got, _) = events_since(&store, at).await;
+        assert_eq!(
+            got,
+            pairs(&[("group.member_removed", "g1:u1"), ("group.deleted", "g1")]),
+            "{kind}"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_first_sync_keeps_a_groups_last_listing_and_a_dropped_one_leaves_nothing() {
     on_both(|store| async move {

@@ -11,7 +11,10 @@
 use super::PgStore;
 use crate::{
     model::EventType,
-    store::{EventFilter, EventRow, StoreError},
+    store::{
+        events::{changes, GroupSnap, Snapshot, UserSnap},
+        EventFilter, EventRow, StoreError,
+    },
 };
 use sqlx::PgConnection;
 
@@ -72,6 +75,95 @@ pub(super) async fn append_run_event(
     ))
     .bind(run_id)
     .bind(event_type.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The users and groups named, and the present memberships of either, as
+/// they are in `dataset` now (see SQLite's `snapshot`).
+pub(super) async fn snapshot(
+    conn: &mut PgConnection,
+    dataset: i64,
+    users: &[&str],
+    groups: &[&str],
+) -> Result<Snapshot, StoreError> {
+    let mut snapshot = Snapshot::default();
+    if !users.is_empty() {
+        let rows: Vec<UserSnap> = sqlx::query_as(
+            "SELECT okta_id, login, email, first_name, last_name, display_name, status, profile::text AS profile,
+                    version, deleted_at IS NOT NULL AS removed
+             FROM directory_users WHERE dataset = $1 AND okta_id = ANY($2)",
+        )
+        .bind(dataset)
+        .bind(users)
+        .fetch_all(&mut *conn)
+        .await?;
+        snapshot.users = rows.into_iter().map(|u| (u.okta_id.clone(), u)).collect();
+        let pairs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT group_id, user_id FROM present_user_groups WHERE dataset = $1 AND user_id = ANY($2)",
+        )
+        .bind(dataset)
+        .bind(users)
+        .fetch_all(&mut *conn)
+        .await?;
+        snapshot.members.extend(pairs);
+    }
+    if !groups.is_empty() {
+        let rows: Vec<GroupSnap> = sqlx::query_as(
+            "SELECT okta_id, name, description, kind, version, deleted_at IS NOT NULL AS removed
+             FROM directory_groups WHERE dataset = $1 AND okta_id = ANY($2)",
+        )
+        .bind(dataset)
+        .bind(groups)
+        .fetch_all(&mut *conn)
+        .await?;
+        snapshot.groups = rows.into_iter().map(|g| (g.okta_id.clone(), g)).collect();
+        let pairs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT group_id, user_id FROM present_memberships WHERE dataset = $1 AND group_id = ANY($2)",
+        )
+        .bind(dataset)
+        .bind(groups)
+        .fetch_all(&mut *conn)
+        .await?;
+        snapshot.members.extend(pairs);
+    }
+    Ok(snapshot)
+}
+
+/// Appends the events of what a single write changed since `before`; the
+/// last statements of the write's transaction (the append lock is held from
+/// here to its commit).
+pub(super) async fn append_changes(
+    conn: &mut PgConnection,
+    directory_id: &str,
+    dataset: i64,
+    before: &Snapshot,
+    users: &[&str],
+    groups: &[&str],
+) -> Result<(), StoreError> {
+    let after = snapshot(conn, dataset, users, groups).await?;
+    let events = changes(before, &after);
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock_events(conn).await?;
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let entities: Vec<&str> = events.iter().map(|e| e.entity_id.as_str()).collect();
+    let versions: Vec<Option<i64>> = events.iter().map(|e| e.version).collect();
+    let data: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    // WITH ORDINALITY keeps the events' order in their positions.
+    sqlx::query(
+        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
+         SELECT t, $1::uuid, e, v, clock_timestamp(), d::jsonb
+         FROM unnest($2::text[], $3::text[], $4::int8[], $5::text[]) WITH ORDINALITY AS x(t, e, v, d, n)
+         ORDER BY n",
+    )
+    .bind(directory_id)
+    .bind(types)
+    .bind(entities)
+    .bind(versions)
+    .bind(data)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! one transaction on the directory's live dataset, with the directory's
 //! write lock, and the same rules as a sync's apply.
 
+use super::events;
 use super::{
     apply::{
         group_count_of, live_or_new_dataset, lock_directory, membership_statements, GROUP_UPSERT, USER_UPSERT,
@@ -159,6 +160,8 @@ impl PgStore {
                 return Ok(Written::Unchanged);
             }
         }
+        let ids = [user.okta_id.as_str()];
+        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         let sql = format!(
             "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
                  suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
@@ -193,6 +196,7 @@ impl PgStore {
                 Written::Updated
             }
         };
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -208,9 +212,11 @@ impl PgStore {
         let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
             return Ok(Written::Missing);
         };
+        let ids = [okta_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         record_event(&mut tx, dataset, okta_id, source, "removed", &status, at).await?;
         sqlx::query(
-            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1
+            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
              WHERE dataset = $2 AND okta_id = $3",
         )
         .bind(at)
@@ -224,6 +230,7 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         refresh_member_counts(&mut tx, dataset, &[], &[okta_id.to_owned()]).await?;
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(Written::Removed)
     }
@@ -243,6 +250,8 @@ impl PgStore {
                 return Ok(Written::Unchanged);
             }
         }
+        let ids = [group.okta_id.as_str()];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let sql = format!(
             "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
                  okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
@@ -258,6 +267,7 @@ impl PgStore {
             // Back after a removal: members may have been kept.
             refresh_member_counts(&mut tx, dataset, std::slice::from_ref(&group.okta_id), &[]).await?;
         }
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(match before {
             Some((_, false)) => Written::Updated,
@@ -278,6 +288,8 @@ impl PgStore {
         if present.is_none() {
             return Ok(Written::Missing);
         }
+        let ids = [group_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let members: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
         )
@@ -287,12 +299,16 @@ impl PgStore {
         .await?;
         write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
         recount(&mut tx, dataset, &members).await?;
-        sqlx::query("UPDATE directory_groups SET deleted_at = $1, updated_at = $1 WHERE dataset = $2 AND okta_id = $3")
-            .bind(at)
-            .bind(dataset)
-            .bind(group_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
+             WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(at)
+        .bind(dataset)
+        .bind(group_id)
+        .execute(&mut *tx)
+        .await?;
+        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(Written::Removed)
     }
@@ -314,6 +330,8 @@ impl PgStore {
         if present.is_none() {
             return Ok(None);
         }
+        let ids = [group_id];
+        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let current: BTreeSet<String> = sqlx::query_scalar(
             "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
         )
@@ -337,6 +355,7 @@ impl PgStore {
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
+            events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         }
         tx.commit().await?;
         Ok(Some(MemberChange { added, removed }))

@@ -462,6 +462,8 @@ impl PgStore {
                 });
             }
         }
+        let ids = [staged.okta_id.as_str()];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         let deleted_at = if user.active { None } else { Some(at) };
         let held = held_since(
             user.active,
@@ -557,6 +559,7 @@ impl PgStore {
             }
             (false, false) => {}
         }
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(PushOutcome::Written {
             created: before.is_none(),
@@ -624,6 +627,8 @@ impl PgStore {
                 return Ok(PushOutcome::UnknownMembers(absent));
             }
         }
+        let ids = [staged.okta_id.as_str()];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &[], &ids).await?;
         let sql = format!(
             "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
                  okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at,
@@ -665,6 +670,7 @@ impl PgStore {
         .bind(&staged.okta_id)
         .fetch_one(&mut *tx)
         .await?;
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
         Ok(PushOutcome::Written {
             created: !present,
@@ -685,6 +691,8 @@ impl PgStore {
         let Some(before) = stored_user(&mut tx, dataset, okta_id, "null").await? else {
             return Ok(false);
         };
+        let ids = [okta_id];
+        let snapshot = super::events::snapshot(&mut tx, dataset, &ids, &[]).await?;
         if before.present {
             record_event(&mut tx, dataset, okta_id, source, "removed", &before.status, at).await?;
         }
@@ -729,6 +737,7 @@ impl PgStore {
                 .await?;
         }
         super::identity::refresh_member_counts(&mut tx, dataset, &groups, &[]).await?;
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
         Ok(true)
     }
