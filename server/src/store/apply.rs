@@ -232,6 +232,29 @@ impl SqliteStore {
             dataset,
             at: &at,
         };
+        // The event log: the records this apply touches, read before and after.
+        let mut users = ids_of(
+            &mut tx,
+            &format!("SELECT s.okta_id {ADDED_USERS} UNION SELECT s.okta_id {UPDATED_USERS}"),
+            run_id,
+            dataset,
+        )
+        .await?;
+        users.extend(removed_users.iter().cloned());
+        let mut groups = ids_of(
+            &mut tx,
+            &format!(
+                "SELECT s.okta_id {ADDED_GROUPS} UNION SELECT s.okta_id {UPDATED_GROUPS}
+                 UNION SELECT group_id FROM sync_staging_memberships WHERE run_id = $1"
+            ),
+            run_id,
+            dataset,
+        )
+        .await?;
+        groups.extend(removed_groups.iter().cloned());
+        let users: Vec<&str> = users.iter().map(String::as_str).collect();
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let snapshot = super::events::snapshot(&mut tx, dataset, &users, &groups).await?;
         record_user_events(&mut tx, &change, &removed_users).await?;
         // Memberships (and group counts) first: the removed users are found
         // by what is still stored.
@@ -248,6 +271,7 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &users, &groups).await?;
         finish_applied(&mut tx, run_id, directory_id, &at).await?;
         tx.commit().await?;
         Ok(removed_users)

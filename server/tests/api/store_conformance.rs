@@ -977,6 +977,36 @@ async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
         );
         store.commit_first_sync(&dir, &dataset, &lease).await.unwrap();
         assert_groups_list_counts_present_members(&store, &dir).await;
+        // Its events: what it created, then the memberships, then the run.
+        let (events, _) = events_since(&store, 0).await;
+        assert_eq!(
+            events,
+            pairs(&[
+                ("directory.created", dir.as_str()),
+                ("group.created", "g1"),
+                ("group.created", "g2"),
+                ("user.created", "u1"),
+                ("user.created", "u2"),
+                ("user.created", "u3"),
+                ("group.member_added", "g1:u1"),
+                ("group.member_added", "g1:u2"),
+                ("group.member_added", "g2:u2"),
+                ("sync.succeeded", first.as_str()),
+            ]),
+            "{kind}"
+        );
+        // The same shape as a single write's: one user's data, both ways.
+        let created = read_events(&store, 0, 100).await;
+        let ada: serde_json::Value = serde_json::from_str(&created[3].data).unwrap();
+        assert_eq!(
+            (
+                ada["login"].as_str(),
+                ada["state"].as_str(),
+                ada["profile"]["login"].as_str()
+            ),
+            (Some("ada@example.com"), Some("present"), Some("Ada")),
+            "{kind}: {ada}"
+        );
         let counts = store.directory_counts(&dir).await.unwrap();
         assert_eq!(
             (counts.users, counts.suspended, counts.groups),
@@ -1119,8 +1149,25 @@ async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
         );
         assert_eq!(store.directory_counts(&dir).await.unwrap().users, 3);
 
+        let (_, before_apply) = events_since(&store, 0).await;
         let removed = store.apply_run(&second, &dir, &lease).await.unwrap();
         assert_groups_list_counts_present_members(&store, &dir).await;
+        // The apply's events, in the order to apply them.
+        let (applied, _) = events_since(&store, before_apply).await;
+        assert_eq!(
+            applied,
+            pairs(&[
+                ("group.member_removed", "g1:u1"),
+                ("group.member_removed", "g2:u2"),
+                ("user.deprovisioned", "u3"),
+                ("group.deleted", "g2"),
+                ("user.suspended", "u2"),
+                ("user.created", "u4"),
+                ("group.member_added", "g1:u4"),
+                ("sync.succeeded", second.as_str()),
+            ]),
+            "{kind}"
+        );
         assert_eq!(removed, ["u3"], "{kind}");
         let counts = store.directory_counts(&dir).await.unwrap();
         assert_eq!(

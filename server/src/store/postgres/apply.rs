@@ -295,25 +295,31 @@ impl PgStore {
             dataset,
             at,
         };
-        // Whose presence or members change: their groups are recounted.
-        let mut touched_users = ids_of(
+        // The records this apply touches: read before and after it for the
+        // event log, and their groups' member counts refreshed.
+        let mut users = ids_of(
             &mut tx,
-            &format!("SELECT s.okta_id {ADDED_USERS}"),
+            &format!("SELECT s.okta_id {ADDED_USERS} UNION SELECT s.okta_id {UPDATED_USERS}"),
             run_id,
             dataset,
         )
         .await?;
-        touched_users.extend(removed_users.iter().cloned());
-        let touched_groups = ids_of(
+        users.extend(removed_users.iter().cloned());
+        let mut groups = ids_of(
             &mut tx,
             &format!(
-                "SELECT s.group_id FROM sync_staging_memberships s WHERE s.run_id = $1::uuid
-                 UNION SELECT s.okta_id {ADDED_GROUPS}"
+                "SELECT s.okta_id {ADDED_GROUPS} UNION SELECT s.okta_id {UPDATED_GROUPS}
+                 UNION SELECT group_id FROM sync_staging_memberships WHERE run_id = $1::uuid"
             ),
             run_id,
             dataset,
         )
         .await?;
+        groups.extend(removed_groups.iter().cloned());
+        let (touched_users, touched_groups) = (users, groups);
+        let users: Vec<&str> = touched_users.iter().map(String::as_str).collect();
+        let groups: Vec<&str> = touched_groups.iter().map(String::as_str).collect();
+        let snapshot = super::events::snapshot(&mut tx, dataset, &users, &groups).await?;
         record_user_events(&mut tx, &change, &removed_users).await?;
         apply_memberships(&mut tx, &change, &removed_groups).await?;
         apply_users(&mut tx, &change, &removed_users).await?;
@@ -329,6 +335,7 @@ impl PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::events::append_changes(&mut tx, directory_id, dataset, &snapshot, &users, &groups).await?;
         finish_applied(&mut tx, run_id, directory_id, at).await?;
         tx.commit().await?;
         Ok(removed_users)
