@@ -13,10 +13,11 @@ CREATE TABLE events (
     entity_id    text NOT NULL,
     version      bigint,
     occurred_at  timestamptz NOT NULL,
-    data         jsonb NOT NULL
+    -- NULL for a membership event: its data are the entity id's two halves.
+    data         jsonb
 );
+-- Retention prunes from the oldest position on: no index on occurred_at.
 CREATE INDEX events_by_directory ON events (directory_id, position);
-CREATE INDEX events_by_time ON events (occurred_at);
 
 CREATE TABLE event_log_state (
     id              integer PRIMARY KEY CHECK (id = 1),

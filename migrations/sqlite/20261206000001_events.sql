@@ -12,10 +12,13 @@ CREATE TABLE events (
     -- and the position serves.
     version      INTEGER,
     occurred_at  TEXT NOT NULL,
-    data         TEXT NOT NULL
+    -- NULL for a membership event: its data, the group and user ids, are
+    -- the entity id's two halves (a first sync writes hundreds of thousands).
+    data         TEXT
 );
+-- Retention prunes from the oldest position on (positions follow time), so
+-- no index on occurred_at: each event costs one index entry less to write.
 CREATE INDEX events_by_directory ON events (directory_id, position);
-CREATE INDEX events_by_time ON events (occurred_at);
 
 -- How far retention has pruned: a cursor below it has missed events.
 CREATE TABLE event_log_state (

@@ -190,8 +190,7 @@ pub(super) async fn append_first_sync(
                     'profile', json(profile))
          FROM directory_users WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
         "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.member_added', $2, group_id || ':' || user_id, NULL, $3,
-                json_object('group_id', group_id, 'user_id', user_id)
+         SELECT 'group.member_added', $2, group_id || ':' || user_id, NULL, $3, NULL
          FROM present_memberships WHERE dataset = $1 ORDER BY group_id, user_id",
     ] {
         sqlx::query(sql)
@@ -226,7 +225,7 @@ pub(super) async fn append_changes(
         .bind(&event.entity_id)
         .bind(event.version)
         .bind(&at)
-        .bind(event.data.to_string())
+        .bind(stored_data(&event))
         .execute(&mut *conn)
         .await?;
     }
@@ -239,7 +238,9 @@ impl SqliteStore {
         let order = if filter.newest { "DESC" } else { "ASC" };
         Ok(sqlx::query_as(&format!(
             "SELECT position, type, directory_id, entity_id, coalesce(version, position) AS version,
-                    occurred_at, data
+                    occurred_at,
+                    coalesce(data, json_object('group_id', substr(entity_id, 1, instr(entity_id, ':') - 1),
+                                               'user_id', substr(entity_id, instr(entity_id, ':') + 1))) AS data
              FROM events
              WHERE position > $1
                AND ($2 = '[]' OR type IN (SELECT value FROM json_each($2)))
@@ -264,15 +265,33 @@ impl SqliteStore {
         )
     }
 
-    /// Removes events older than `keep`; returns how many.
+    /// Removes events older than `keep`; returns how many. Positions follow
+    /// time, so the oldest are read in position order, a chunk at a time,
+    /// up to the first one still young enough to keep.
     pub async fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError> {
-        let cutoff = timestamp(now() - keep);
+        let cutoff = now() - keep;
         let mut tx = self.writer.begin().await?;
-        let through: Option<i64> =
-            sqlx::query_scalar("SELECT max(position) FROM events WHERE occurred_at < $1")
-                .bind(&cutoff)
-                .fetch_one(&mut *tx)
-                .await?;
+        let mut through = None;
+        loop {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT position, occurred_at FROM events WHERE position > $1 ORDER BY position LIMIT 1000",
+            )
+            .bind(through.unwrap_or(0))
+            .fetch_all(&mut *tx)
+            .await?;
+            let full = rows.len() == 1000;
+            let mut young = false;
+            for (position, occurred_at) in rows {
+                if super::parse_timestamp(&occurred_at)? >= cutoff {
+                    young = true;
+                    break;
+                }
+                through = Some(position);
+            }
+            if young || !full {
+                break;
+            }
+        }
         let Some(through) = through else {
             return Ok(0);
         };
@@ -463,6 +482,16 @@ pub(crate) fn changes(before: &Snapshot, after: &Snapshot) -> Vec<NewEvent> {
         .chain(upserts)
         .chain(added_members)
         .collect()
+}
+
+/// What the `data` column holds: nothing for a membership event, whose data
+/// the reads rebuild from its entity id.
+pub(crate) fn stored_data(event: &NewEvent) -> Option<String> {
+    use crate::model::EventType;
+    match event.event_type {
+        EventType::GroupMemberAdded | EventType::GroupMemberRemoved => None,
+        _ => Some(event.data.to_string()),
+    }
 }
 
 /// The lifecycle event a status change is, if it is one.

@@ -773,6 +773,13 @@ async fn single_writes_make_their_events_in_the_order_to_apply_them() {
             ]),
             "{kind}"
         );
+        let added = read_events(&store, at, 10).await;
+        let data: serde_json::Value = serde_json::from_str(&added[2].data).unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({"group_id": "g1", "user_id": "u1"}),
+            "{kind}"
+        );
         at = last;
 
         // Suspended, with a new e-mail: a lifecycle event and the names of

@@ -12,7 +12,7 @@ use super::PgStore;
 use crate::{
     model::EventType,
     store::{
-        events::{changes, GroupSnap, Snapshot, UserSnap},
+        events::{changes, stored_data, GroupSnap, Snapshot, UserSnap},
         EventFilter, EventRow, StoreError,
     },
 };
@@ -152,8 +152,7 @@ pub(super) async fn append_first_sync(
                     'profile', profile)
          FROM directory_users WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
         "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.member_added', $2::uuid, group_id || ':' || user_id, NULL, clock_timestamp(),
-                jsonb_build_object('group_id', group_id, 'user_id', user_id)
+         SELECT 'group.member_added', $2::uuid, group_id || ':' || user_id, NULL, clock_timestamp(), NULL
          FROM present_memberships WHERE dataset = $1 ORDER BY group_id, user_id",
     ] {
         sqlx::query(sql)
@@ -185,7 +184,7 @@ pub(super) async fn append_changes(
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     let entities: Vec<&str> = events.iter().map(|e| e.entity_id.as_str()).collect();
     let versions: Vec<Option<i64>> = events.iter().map(|e| e.version).collect();
-    let data: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    let data: Vec<Option<String>> = events.iter().map(stored_data).collect();
     // WITH ORDINALITY keeps the events' order in their positions.
     sqlx::query(
         "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
@@ -208,7 +207,9 @@ impl PgStore {
         let order = if filter.newest { "DESC" } else { "ASC" };
         Ok(sqlx::query_as(&format!(
             "SELECT position, type, directory_id::text AS directory_id, entity_id,
-                    coalesce(version, position) AS version, rfc3339(occurred_at) AS occurred_at, data::text AS data
+                    coalesce(version, position) AS version, rfc3339(occurred_at) AS occurred_at,
+                    coalesce(data, jsonb_build_object('group_id', split_part(entity_id, ':', 1),
+                                                      'user_id', split_part(entity_id, ':', 2)))::text AS data
              FROM events
              WHERE position > $1
                AND (cardinality($2::text[]) = 0 OR type = ANY($2))
@@ -231,14 +232,32 @@ impl PgStore {
         )
     }
 
+    /// See SQLite's `prune_events`: the oldest first, a chunk at a time.
     pub async fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError> {
         let cutoff = crate::store::now() - keep;
         let mut tx = self.pool.begin().await?;
-        let through: Option<i64> =
-            sqlx::query_scalar("SELECT max(position) FROM events WHERE occurred_at < $1")
-                .bind(cutoff)
-                .fetch_one(&mut *tx)
-                .await?;
+        let mut through = None;
+        loop {
+            let rows: Vec<(i64, bool)> = sqlx::query_as(
+                "SELECT position, occurred_at < $2 FROM events WHERE position > $1 ORDER BY position LIMIT 1000",
+            )
+            .bind(through.unwrap_or(0_i64))
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
+            let full = rows.len() == 1000;
+            let mut young = false;
+            for (position, old) in rows {
+                if !old {
+                    young = true;
+                    break;
+                }
+                through = Some(position);
+            }
+            if young || !full {
+                break;
+            }
+        }
         let Some(through) = through else {
             return Ok(0);
         };
