@@ -464,6 +464,8 @@ struct SyncResult {
     /// (phase, how long it lasted, Roster's and PostgreSQL's CPU seconds
     /// in it), in order.
     phases: Vec<(String, Duration, f64, f64)>,
+    /// Events the sync appended to the event log.
+    events: i64,
 }
 
 impl Roster {
@@ -486,6 +488,7 @@ impl Roster {
                 seen
             })
         };
+        let events_before = self.newest_event().await?;
         let started = Instant::now();
         let outcome = self
             .engine
@@ -521,7 +524,27 @@ impl Roster {
                 )
             })
             .collect();
-        Ok(SyncResult { wall, run, phases })
+        let events = self.newest_event().await? - events_before;
+        Ok(SyncResult {
+            wall,
+            run,
+            phases,
+            events,
+        })
+    }
+
+    /// The newest event's position (positions count from 1 in a fresh store).
+    async fn newest_event(&self) -> BenchResult<i64> {
+        Ok(self
+            .store
+            .events_page(&server::store::EventFilter {
+                limit: 1,
+                newest: true,
+                ..server::store::EventFilter::default()
+            })
+            .await?
+            .first()
+            .map_or(0, |e| e.position))
     }
 }
 
@@ -941,6 +964,17 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
         phase_line(&full.phases)
     );
     println!("{INDENT}{}", full_cpu.line(full.wall));
+    let commit = full
+        .phases
+        .iter()
+        .filter(|(phase, ..)| phase == "apply")
+        .map(|(_, d, ..)| d.as_secs_f64())
+        .sum::<f64>();
+    println!(
+        "  event log                {:>12}   (appended by the commit, in {commit:.2} s with the rest of it: ≥ {} events/s)",
+        format!("{} events", thousands(full.events as u64)),
+        thousands((full.events as f64 / commit.max(1e-9)) as u64)
+    );
     println!(
         "  bare fetch-and-parse     {:>12}   (the mean of the bare fetches right before and after that sync)",
         secs(reference)
