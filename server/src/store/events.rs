@@ -169,40 +169,6 @@ pub(super) async fn snapshot(
     Ok(snapshot)
 }
 
-/// A first sync's events, appended by its commit: every group and user
-/// created, then every present membership added, in id order. The data are
-/// built in SQL in the same shape as [`UserSnap`] and [`GroupSnap`] give.
-pub(super) async fn append_first_sync(
-    conn: &mut SqliteConnection,
-    directory_id: &str,
-    dataset: i64,
-) -> Result<(), StoreError> {
-    let at = timestamp(now());
-    for sql in [
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.created', $2, okta_id, version, $3,
-                json_object('id', okta_id, 'name', name, 'description', description, 'kind', kind, 'state', 'present')
-         FROM directory_groups WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'user.created', $2, okta_id, version, $3,
-                json_object('id', okta_id, 'login', login, 'email', email, 'first_name', first_name,
-                    'last_name', last_name, 'display_name', display_name, 'status', status, 'state', 'present',
-                    'profile', json(profile))
-         FROM directory_users WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.member_added', $2, group_id || ':' || user_id, NULL, $3, NULL
-         FROM present_memberships WHERE dataset = $1 ORDER BY group_id, user_id",
-    ] {
-        sqlx::query(sql)
-            .bind(dataset)
-            .bind(directory_id)
-            .bind(&at)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Appends the events of what a single write changed since `before` (the
 /// same users and groups, read again now).
 pub(super) async fn append_changes(

@@ -166,7 +166,6 @@ impl SqliteStore {
                 "the dataset of run {run_id} was dropped before it could go live"
             )));
         }
-        super::events::append_first_sync(&mut tx, directory_id, dataset.key).await?;
         finish_applied(&mut tx, run_id, directory_id, &at).await?;
         tx.commit().await?;
         Ok(())

@@ -187,14 +187,14 @@ async fn the_cli_adds_verifies_creates_syncs_and_lists_what_okta_has() {
         .collect();
     let types: Vec<&str> = lines.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types[0], "directory.created", "{types:?}");
-    assert_eq!(
-        types.iter().filter(|t| **t == "user.created").count(),
-        expected.len(),
-        "a user.created per user synced"
-    );
-    // Without --after: the newest 20.
-    let newest = roster(&app, token, &["events", "tail", "--directory", &id]).await;
-    assert_eq!(newest.stdout.lines().count(), 20, "{}", newest.stdout);
+    // Without --after: the newest (here 2).
+    let newest = roster(
+        &app,
+        token,
+        &["events", "tail", "--directory", &id, "--last", "2"],
+    )
+    .await;
+    assert_eq!(newest.stdout.lines().count(), 2, "{}", newest.stdout);
     assert!(newest.stdout.lines().last().unwrap().contains("sync.succeeded"));
     assert!(
         types.iter().filter(|t| **t == "sync.succeeded").count() >= 2,

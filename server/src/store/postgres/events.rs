@@ -131,39 +131,6 @@ pub(super) async fn snapshot(
     Ok(snapshot)
 }
 
-/// A first sync's events, appended by its commit (see SQLite's
-/// `append_first_sync`).
-pub(super) async fn append_first_sync(
-    conn: &mut PgConnection,
-    directory_id: &str,
-    dataset: i64,
-) -> Result<(), StoreError> {
-    lock_events(conn).await?;
-    for sql in [
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.created', $2::uuid, okta_id, version, clock_timestamp(),
-                jsonb_build_object('id', okta_id, 'name', name, 'description', description, 'kind', kind,
-                    'state', 'present')
-         FROM directory_groups WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'user.created', $2::uuid, okta_id, version, clock_timestamp(),
-                jsonb_build_object('id', okta_id, 'login', login, 'email', email, 'first_name', first_name,
-                    'last_name', last_name, 'display_name', display_name, 'status', status, 'state', 'present',
-                    'profile', profile)
-         FROM directory_users WHERE dataset = $1 AND deleted_at IS NULL ORDER BY okta_id",
-        "INSERT INTO events (type, directory_id, entity_id, version, occurred_at, data)
-         SELECT 'group.member_added', $2::uuid, group_id || ':' || user_id, NULL, clock_timestamp(), NULL
-         FROM present_memberships WHERE dataset = $1 ORDER BY group_id, user_id",
-    ] {
-        sqlx::query(sql)
-            .bind(dataset)
-            .bind(directory_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Appends the events of what a single write changed since `before`; the
 /// last statements of the write's transaction (the append lock is held from
 /// here to its commit).
