@@ -110,7 +110,8 @@ impl Events {
                 after,
                 limit: limit + 1,
                 types: &types,
-                directory_id: directory.as_deref(),
+                directory_ids: directory.as_slice(),
+                through: None,
                 newest: query.last.is_some(),
             })
             .await?;

@@ -36,7 +36,10 @@ pub struct EventFilter<'a> {
     pub limit: i64,
     /// Event type names; empty: all.
     pub types: &'a [String],
-    pub directory_id: Option<&'a str>,
+    /// Directory ids; empty: all.
+    pub directory_ids: &'a [String],
+    /// Only events up to this position (a high-water mark read before).
+    pub through: Option<i64>,
     /// The newest `limit` events instead (`after` ignored), newest first.
     pub newest: bool,
 }
@@ -201,6 +204,8 @@ pub(super) async fn append_changes(
 impl SqliteStore {
     pub async fn events_page(&self, filter: &EventFilter<'_>) -> Result<Vec<EventRow>, StoreError> {
         let types = serde_json::to_string(filter.types).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let directories =
+            serde_json::to_string(filter.directory_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let order = if filter.newest { "DESC" } else { "ASC" };
         Ok(sqlx::query_as(&format!(
             "SELECT position, type, directory_id, entity_id, coalesce(version, position) AS version,
@@ -210,13 +215,15 @@ impl SqliteStore {
              FROM events
              WHERE position > $1
                AND ($2 = '[]' OR type IN (SELECT value FROM json_each($2)))
-               AND ($3 IS NULL OR directory_id = $3)
+               AND ($3 = '[]' OR directory_id IN (SELECT value FROM json_each($3)))
+               AND ($5 IS NULL OR position <= $5)
              ORDER BY position {order} LIMIT $4"
         ))
         .bind(if filter.newest { 0 } else { filter.after })
         .bind(types)
-        .bind(filter.directory_id)
+        .bind(directories)
         .bind(filter.limit)
+        .bind(filter.through)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -27,6 +27,7 @@ mod signin;
 mod staging;
 mod sync_runs;
 mod transfer;
+mod webhooks;
 
 pub use admins::Admin;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
@@ -49,6 +50,7 @@ pub use signin::{NewSignin, OktaPerson, SigninRow, SigninSettingsRow, SigninTest
 pub use staging::{StageBatch, StagedGroup, StagedMembers, StagedUser};
 pub use sync_runs::{RunCounters, RunFailure, RunRow};
 pub use transfer::TRANSFER_TABLES;
+pub use webhooks::{sortable, AttemptRecord, DeliveryRow, NewWebhook, WebhookRow, WebhookUpdate};
 
 use crate::config::DatabaseUrl;
 pub use postgres::PgStore;
@@ -195,6 +197,22 @@ database_interface! {
     fn events_page(&self, filter: &EventFilter<'_>) -> Result<Vec<EventRow>, StoreError>;
     fn events_pruned_through(&self) -> Result<i64, StoreError>;
     fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError>;
+    // webhooks
+    fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError>;
+    fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError>;
+    fn webhook(&self, id: &str) -> Result<Option<WebhookRow>, StoreError>;
+    fn update_webhook(&self, id: &str, update: &WebhookUpdate<'_>) -> Result<bool, StoreError>;
+    fn set_webhook_enabled(&self, id: &str, enabled: bool, reason: Option<&str>, at: &str) -> Result<bool, StoreError>;
+    fn rotate_webhook_secret(&self, id: &str, sealed: &str, previous_until: &str, at: &str) -> Result<bool, StoreError>;
+    fn replay_webhook(&self, id: &str, position: i64, at: &str) -> Result<bool, StoreError>;
+    fn delete_webhook(&self, id: &str) -> Result<bool, StoreError>;
+    fn events_high_water(&self) -> Result<i64, StoreError>;
+    fn due_webhooks(&self, at: &str, holder: &str) -> Result<Vec<String>, StoreError>;
+    fn claim_webhook(&self, id: &str, holder: &str, at: &str, until: &str) -> Result<Option<WebhookRow>, StoreError>;
+    fn finish_webhook_attempt(&self, holder: &str, record: &AttemptRecord<'_>) -> Result<bool, StoreError>;
+    fn record_webhook_delivery(&self, delivery: &DeliveryRow) -> Result<(), StoreError>;
+    fn webhook_deliveries(&self, endpoint_id: &str, before: Option<i64>, limit: i64) -> Result<Vec<DeliveryRow>, StoreError>;
+    fn prune_webhook_deliveries(&self, before: &str) -> Result<u64, StoreError>;
     // first_sync
     fn begin_first_sync(&self, directory_id: &str, run_id: &str, at: &str) -> Result<Option<NewDataset>, StoreError>;
     fn first_sync_diff(&self, dataset: i64) -> Result<(DiffCounts, DiffSample), StoreError>;

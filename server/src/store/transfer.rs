@@ -28,6 +28,8 @@ pub const TRANSFER_TABLES: &[&str] = &[
     "scim_tokens",
     "scim_requests",
     "events",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// Columns that hold JSON documents: text in SQLite, jsonb in PostgreSQL.
@@ -44,6 +46,8 @@ pub(super) fn is_json_column(table: &str, column: &str) -> bool {
             | ("signins", "groups")
             | ("audit_log", "detail")
             | ("events", "data")
+            | ("webhook_endpoints", "event_types")
+            | ("webhook_endpoints", "directory_ids")
     )
 }
 
@@ -59,6 +63,7 @@ pub(super) fn is_bool_column(column: &str) -> bool {
             | "suspended"
             | "via_pull"
             | "via_push"
+            | "enabled"
     )
 }
 

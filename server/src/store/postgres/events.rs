@@ -180,13 +180,15 @@ impl PgStore {
              FROM events
              WHERE position > $1
                AND (cardinality($2::text[]) = 0 OR type = ANY($2))
-               AND ($3::uuid IS NULL OR directory_id = $3::uuid)
+               AND (cardinality($3::text[]) = 0 OR directory_id = ANY($3::text[]::uuid[]))
+               AND ($5::bigint IS NULL OR position <= $5)
              ORDER BY position {order} LIMIT $4"
         ))
         .bind(if filter.newest { 0 } else { filter.after })
         .bind(filter.types)
-        .bind(filter.directory_id)
+        .bind(filter.directory_ids)
         .bind(filter.limit)
+        .bind(filter.through)
         .fetch_all(&self.pool)
         .await?)
     }

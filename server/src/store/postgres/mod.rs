@@ -14,6 +14,7 @@ mod scim_records;
 mod signin;
 mod staging;
 mod transfer;
+mod webhooks;
 
 pub use first_sync::PgFirstSyncWriter;
 

@@ -111,6 +111,7 @@ impl PgStore {
             ("audit_log", "id"),
             ("scim_requests", "key"),
             ("events", "position"),
+            ("webhook_deliveries", "id"),
         ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{column}'),
