@@ -39,6 +39,8 @@ pub enum ConfigError {
     },
     #[error("{key}={value:?} is not valid; use true or false")]
     Flag { key: &'static str, value: String },
+    #[error("{key} is not valid: {reason}")]
+    Invalid { key: &'static str, reason: String },
     #[error("{key}={value:?} is not a log filter; use a level such as info, debug or warn")]
     LogLevel { key: &'static str, value: String },
 }
@@ -89,6 +91,8 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry
     /// (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// How webhooks are delivered: retries, disabling, allowed networks.
+    pub webhooks: crate::domain::webhooks::DeliveryPolicy,
 }
 
 /// The file form: every key optional, same names as the variables without the prefix.
@@ -171,7 +175,46 @@ impl Config {
             }
         };
 
+        let webhooks = crate::domain::webhooks::DeliveryPolicy {
+            allowed_networks: match source.var("ROSTER_WEBHOOK_ALLOWED_NETWORKS") {
+                Some(raw) => {
+                    crate::domain::webhooks::parse_networks(&raw).map_err(|reason| ConfigError::Invalid {
+                        key: "ROSTER_WEBHOOK_ALLOWED_NETWORKS",
+                        reason,
+                    })?
+                }
+                None => Vec::new(),
+            },
+            retry_base: std::time::Duration::from_millis(number(
+                source,
+                "ROSTER_WEBHOOK_RETRY_BASE_MS",
+                10_000,
+                10,
+                600_000,
+            )? as u64),
+            retry_cap: std::time::Duration::from_secs(number(
+                source,
+                "ROSTER_WEBHOOK_RETRY_MAX_SECS",
+                3_600,
+                1,
+                86_400,
+            )? as u64),
+            disable_after_failures: number(source, "ROSTER_WEBHOOK_DISABLE_AFTER_FAILURES", 10, 1, 1_000)?,
+            disable_after: time::Duration::hours(number(
+                source,
+                "ROSTER_WEBHOOK_DISABLE_AFTER_HOURS",
+                24,
+                0,
+                720,
+            )?),
+            batch_size: number(source, "ROSTER_WEBHOOK_BATCH_SIZE", 100, 1, 1_000)?,
+            timeout: std::time::Duration::from_secs(
+                number(source, "ROSTER_WEBHOOK_TIMEOUT_SECS", 10, 1, 60)? as u64,
+            ),
+        };
+
         Ok(Self {
+            webhooks,
             session_idle,
             session_absolute,
             audit_retention,

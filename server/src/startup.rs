@@ -158,6 +158,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let scheduler = self.state.core.sync.spawn_scheduler(SCHEDULER_TICK);
         let maintenance = spawn_maintenance(self.state.clone(), self.session_store.clone());
+        let webhooks = self.state.core.webhooks.deliverer().spawn();
         let served = axum::serve(
             self.listener,
             self.router
@@ -167,6 +168,7 @@ impl Application {
         .await;
         scheduler.abort();
         maintenance.abort();
+        webhooks.abort();
         served
     }
 }
@@ -196,6 +198,9 @@ async fn maintain(state: &AppState, sessions: &Sessions) {
     }
     if let Err(e) = state.core.events.prune(state.config.event_retention).await {
         tracing::warn!(error = %e, "could not prune the event log");
+    }
+    if let Err(e) = state.core.webhooks.prune(state.config.event_retention).await {
+        tracing::warn!(error = %e, "could not prune the webhook delivery log");
     }
 }
 

@@ -40,6 +40,14 @@ pub enum AuditAction {
     ScimTokenRevoked,
     InstanceExported,
     InstanceImported,
+    WebhookCreated,
+    WebhookChanged,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookSecretRotated,
+    WebhookDeleted,
+    WebhookReplayed,
+    WebhookTested,
 }
 
 impl AuditAction {
@@ -74,6 +82,14 @@ impl AuditAction {
         Self::ScimTokenRevoked,
         Self::InstanceExported,
         Self::InstanceImported,
+        Self::WebhookCreated,
+        Self::WebhookChanged,
+        Self::WebhookEnabled,
+        Self::WebhookDisabled,
+        Self::WebhookSecretRotated,
+        Self::WebhookDeleted,
+        Self::WebhookReplayed,
+        Self::WebhookTested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +124,14 @@ impl AuditAction {
             Self::ScimTokenRevoked => "scim_token.revoked",
             Self::InstanceExported => "instance.exported",
             Self::InstanceImported => "instance.imported",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookChanged => "webhook.changed",
+            Self::WebhookEnabled => "webhook.enabled",
+            Self::WebhookDisabled => "webhook.disabled",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::WebhookDeleted => "webhook.deleted",
+            Self::WebhookReplayed => "webhook.replayed",
+            Self::WebhookTested => "webhook.tested",
         }
     }
 }

@@ -151,7 +151,7 @@ fn parse_cursor(raw: Option<&str>) -> DomainResult<i64> {
     }
 }
 
-fn parse_types(raw: &[String]) -> DomainResult<Vec<String>> {
+pub(crate) fn parse_types(raw: &[String]) -> DomainResult<Vec<String>> {
     let mut types = Vec::new();
     for name in raw
         .iter()
@@ -171,7 +171,7 @@ fn parse_types(raw: &[String]) -> DomainResult<Vec<String>> {
     Ok(types)
 }
 
-fn event_of(row: EventRow) -> DomainResult<Event> {
+pub(crate) fn event_of(row: EventRow) -> DomainResult<Event> {
     let event_type = EventType::parse(&row.event_type)
         .ok_or_else(|| DomainError::internal("events", format!("unknown event type {:?}", row.event_type)))?;
     let data = serde_json::from_str(&row.data).map_err(|e| {

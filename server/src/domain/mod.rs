@@ -17,6 +17,7 @@ pub mod paging;
 pub mod scim;
 pub mod signin;
 pub mod sync;
+pub mod webhooks;
 
 pub use access::{Actor, ActorKind};
 pub use error::{DomainError, DomainResult, ErrorKind};
@@ -48,6 +49,7 @@ pub struct Core {
     pub audit: Audit,
     pub scim: scim::ScimService,
     pub events: events::Events,
+    pub webhooks: webhooks::Webhooks,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -104,6 +106,12 @@ impl Core {
             ),
             identities,
             events: events::Events::new(store.clone()),
+            webhooks: webhooks::Webhooks::new(
+                store.clone(),
+                Arc::clone(&master_key),
+                config.webhooks.clone(),
+                audit.clone(),
+            ),
             instance: Instance::new(store.clone(), config, public_url, audit.clone()),
             signin,
             audit,

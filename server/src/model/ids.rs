@@ -133,6 +133,11 @@ uuid_id!(
     TokenId,
     "Token id"
 );
+uuid_id!(
+    /// A webhook endpoint.
+    WebhookId,
+    "Webhook id"
+);
 okta_id!(
     /// An Okta user id (`00u…`).
     OktaUserId,

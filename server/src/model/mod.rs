@@ -7,7 +7,7 @@ mod ids;
 mod states;
 
 pub use events::EventType;
-pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId};
+pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId, WebhookId};
 pub use states::{
     DirectoryState, KeyPurpose, KeyState, PauseReason, Role, RunStatus, SignInMethod, TokenScope, Trigger,
 };

@@ -11,6 +11,7 @@ mod problem;
 mod records;
 mod scim;
 mod tokens;
+mod webhooks;
 
 pub use problem::{status_of, Problem};
 
@@ -45,6 +46,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "access", description = "Okta sign-in settings and the audit log"),
         (name = "scim", description = "SCIM push set-up: on/off, tokens, the request log, SCIM-only directories"),
         (name = "events", description = "The event log: every change, in commit order, behind a cursor"),
+        (name = "webhooks", description = "Endpoints sent the event log: signed, in order, at least once"),
     )
 )]
 struct ApiDoc;
@@ -105,6 +107,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(scim::requests))
         .routes(routes!(scim::create_push_directory))
         .routes(routes!(events::list))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::put, webhooks::delete))
+        .routes(routes!(webhooks::enable))
+        .routes(routes!(webhooks::disable))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::replay))
+        .routes(routes!(webhooks::deliveries))
 }
 
 /// The OpenAPI document, as served.

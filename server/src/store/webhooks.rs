@@ -73,7 +73,10 @@ pub struct DeliveryRow {
 
 /// What an attempt did to its endpoint, decided by the domain.
 pub struct AttemptRecord<'a> {
-    pub delivery: &'a DeliveryRow,
+    pub endpoint_id: &'a str,
+    /// The log row; none when nothing was sent (the filters passed over
+    /// every new event).
+    pub delivery: Option<&'a DeliveryRow>,
     /// Delivered: the new cursor. `None`: failed (the batch is retried).
     pub advance_to: Option<i64>,
     pub next_attempt_at: &'a str,
@@ -135,12 +138,12 @@ impl SqliteStore {
     }
 
     pub async fn webhook(&self, id: &str) -> Result<Option<WebhookRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn update_webhook(&self, id: &str, update: &WebhookUpdate<'_>) -> Result<bool, StoreError> {
@@ -283,8 +286,11 @@ impl SqliteStore {
     /// lease, in one transaction, only if `holder` still holds the lease:
     /// `false` means another process took the endpoint over (and will send
     /// the batch again: at least once).
-    pub async fn finish_webhook_attempt(&self, holder: &str, record: &AttemptRecord<'_>) -> Result<bool, StoreError> {
-        let d = record.delivery;
+    pub async fn finish_webhook_attempt(
+        &self,
+        holder: &str,
+        record: &AttemptRecord<'_>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhook_endpoints SET lease_holder = NULL, lease_until = NULL, next_attempt_at = $3,
@@ -297,18 +303,24 @@ impl SqliteStore {
                  disabled_at = CASE WHEN $6 IS NULL THEN disabled_at ELSE $5 END
              WHERE id = $1 AND lease_holder = $2",
         )
-        .bind(&d.endpoint_id)
+        .bind(record.endpoint_id)
         .bind(holder)
         .bind(record.next_attempt_at)
         .bind(record.advance_to)
-        .bind(&d.attempted_at)
+        .bind(
+            record
+                .delivery
+                .map_or_else(|| sortable(super::now()), |d| d.attempted_at.clone()),
+        )
         .bind(record.disable)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        insert_delivery(&mut tx, d).await?;
+        if let Some(delivery) = record.delivery {
+            insert_delivery(&mut tx, delivery).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -341,11 +353,13 @@ impl SqliteStore {
 
     /// Drops delivery log rows attempted before `before`.
     pub async fn prune_webhook_deliveries(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM webhook_deliveries WHERE attempted_at < $1")
-            .bind(before)
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM webhook_deliveries WHERE attempted_at < $1")
+                .bind(before)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 

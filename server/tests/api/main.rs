@@ -22,3 +22,4 @@ mod store_conformance;
 mod sync;
 mod transfer;
 mod verify;
+mod webhooks;

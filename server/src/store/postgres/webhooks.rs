@@ -2,6 +2,7 @@
 //! `webhooks` module): the same statements, with uuid, jsonb and timestamptz.
 
 use super::{is_uuid, PgStore};
+use crate::store::sortable;
 use crate::store::{AttemptRecord, DeliveryRow, NewWebhook, StoreError, WebhookRow, WebhookUpdate};
 
 const COLUMNS: &str = "id::text AS id, url, description, event_types::text AS event_types,
@@ -11,7 +12,8 @@ const COLUMNS: &str = "id::text AS id, url, description, event_types::text AS ev
     rfc3339(disabled_at) AS disabled_at, rfc3339(last_success_at) AS last_success_at,
     rfc3339(created_at) AS created_at, rfc3339(updated_at) AS updated_at";
 
-const DELIVERY_COLUMNS: &str = "id, endpoint_id::text AS endpoint_id, rfc3339(attempted_at) AS attempted_at, kind,
+const DELIVERY_COLUMNS: &str =
+    "id, endpoint_id::text AS endpoint_id, rfc3339(attempted_at) AS attempted_at, kind,
     attempt::bigint AS attempt, first_position, last_position, event_count::bigint AS event_count, outcome,
     status_code::bigint AS status_code, latency_ms, error, response_snippet";
 
@@ -198,8 +200,11 @@ impl PgStore {
     /// lease, in one transaction, only if `holder` still holds the lease:
     /// `false` means another process took the endpoint over (and will send
     /// the batch again: at least once).
-    pub async fn finish_webhook_attempt(&self, holder: &str, record: &AttemptRecord<'_>) -> Result<bool, StoreError> {
-        let d = record.delivery;
+    pub async fn finish_webhook_attempt(
+        &self,
+        holder: &str,
+        record: &AttemptRecord<'_>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhook_endpoints SET lease_holder = NULL, lease_until = NULL, next_attempt_at = $3::timestamptz,
@@ -212,18 +217,20 @@ impl PgStore {
                  disabled_at = CASE WHEN $6::text IS NULL THEN disabled_at ELSE $5::timestamptz END
              WHERE id = $1::uuid AND lease_holder = $2",
         )
-        .bind(&d.endpoint_id)
+        .bind(record.endpoint_id)
         .bind(holder)
         .bind(record.next_attempt_at)
         .bind(record.advance_to)
-        .bind(&d.attempted_at)
+        .bind(record.delivery.map_or_else(|| sortable(crate::store::now()), |d| d.attempted_at.clone()))
         .bind(record.disable)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        insert_delivery(&mut tx, d).await?;
+        if let Some(delivery) = record.delivery {
+            insert_delivery(&mut tx, delivery).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -256,11 +263,13 @@ impl PgStore {
 
     /// Drops delivery log rows attempted before `before`.
     pub async fn prune_webhook_deliveries(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM webhook_deliveries WHERE attempted_at < $1::timestamptz")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM webhook_deliveries WHERE attempted_at < $1::timestamptz")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
