@@ -49,6 +49,9 @@ pub enum Command {
     /// The event log: every change to users, groups, memberships, directories and syncs.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Webhook endpoints: the event log sent, signed, to URLs you choose.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// The audit log: sign-ins, configuration changes, syncs, tokens.
     Audit {
         /// An action (signin.succeeded) or a prefix ending in a dot (directory.).
@@ -202,6 +205,115 @@ pub enum EventsCommand {
         remote: Remote,
         #[command(flatten)]
         output: Output,
+    },
+}
+
+/// Where a webhook sends and what.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettingsArgs {
+    /// The receiver, https://… (no redirects are followed).
+    #[arg(value_name = "URL")]
+    pub endpoint: String,
+    /// Event types to send, comma-separated; none: every type.
+    #[arg(long)]
+    pub types: Option<String>,
+    /// Directory ids whose events to send, comma-separated; none: every directory.
+    #[arg(long)]
+    pub directories: Option<String>,
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Every endpoint, its status and cursor.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// One endpoint in full.
+    Show {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Add an endpoint; its signing secret is printed once. It is sent the
+    /// events that commit from now on.
+    Create {
+        #[command(flatten)]
+        settings: WebhookSettingsArgs,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Change an endpoint's URL, types, directories or description.
+    Update {
+        id: String,
+        #[command(flatten)]
+        settings: WebhookSettingsArgs,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Start sending again (failures forgotten; what waited is sent).
+    Enable {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stop sending; events wait, within the retention period.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// A new signing secret, printed once; the old one keeps signing for --overlap-hours.
+    RotateSecret {
+        id: String,
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: i64,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Send a signed webhook.test event now and print how it went.
+    Test {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Send every event after a cursor again (0: every event kept).
+    Replay {
+        id: String,
+        #[arg(long)]
+        after: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// The delivery log, newest first.
+    Deliveries {
+        id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete an endpoint and its delivery log.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
     },
 }
 
@@ -490,4 +602,12 @@ pub enum ScimCommand {
         #[command(flatten)]
         output: Output,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_declares_its_arguments_consistently() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -13,7 +13,7 @@ pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
 
 use args::{
     AddCommand, AdminCommand, DirectoriesCommand, EventsCommand, GroupsCommand, Remote, RunsCommand,
-    ScimCommand, Scope, SigninCommand, TokensCommand, UsersCommand,
+    ScimCommand, Scope, SigninCommand, TokensCommand, UsersCommand, WebhookSettingsArgs, WebhooksCommand,
 };
 use client::{encode, Client};
 use reqwest::Method;
@@ -54,6 +54,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Signin(c) => signin(c).await,
         Command::Scim(c) => scim(c).await,
         Command::Events(c) => events(c).await,
+        Command::Webhooks(c) => webhooks(c).await,
         Command::Audit {
             action,
             actor,
@@ -905,6 +906,220 @@ async fn signin(command: SigninCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn webhook_body(settings: &WebhookSettingsArgs) -> Value {
+    let list = |raw: &Option<String>| -> Vec<String> {
+        raw.iter()
+            .flat_map(|r| r.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    json!({
+        "url": settings.endpoint,
+        "description": settings.description,
+        "event_types": list(&settings.types),
+        "directory_ids": list(&settings.directories),
+    })
+}
+
+fn print_webhook(w: &Value) {
+    let all = |key: &str, none: &str| {
+        let items: Vec<&str> = w[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if items.is_empty() {
+            none.to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    println!("{}  {}", text(w, "id"), text(w, "url"));
+    println!("  status:       {}", text(w, "status"));
+    if let Some(reason) = w["disabled_reason"].as_str() {
+        println!("  disabled:     {reason}");
+    }
+    if w["failures"].as_i64().unwrap_or(0) > 0 {
+        println!(
+            "  failing:      {} attempts since {}; next at {}",
+            text(w, "failures"),
+            text(w, "failing_since"),
+            text(w, "next_attempt_at")
+        );
+    }
+    println!("  event types:  {}", all("event_types", "all"));
+    println!("  directories:  {}", all("directory_ids", "all"));
+    println!("  sent through: cursor {}", text(w, "delivered_through"));
+    println!("  last success: {}", text(w, "last_success_at"));
+    if let Some(until) = w["previous_secret_expires_at"].as_str() {
+        println!("  old secret:   still signs until {until}");
+    }
+}
+
+fn print_webhook_secret(created: &Value) {
+    print_webhook(&created["webhook"]);
+    println!(
+        "\nSigning secret (shown once; store it where the receiver reads it):\n\n  {}\n\n\
+         Verify each request: HMAC-SHA256(secret, \"<t>.<raw body>\") must equal a v1= of the Roster-Signature header.",
+        text(created, "secret")
+    );
+}
+
+async fn webhooks(command: WebhooksCommand) -> Result<(), CliError> {
+    match command {
+        WebhooksCommand::List { remote, output } => {
+            let list: Vec<Value> = client(&remote)?.get("/webhooks").await?;
+            emit(
+                &list,
+                output.json,
+                &["ID", "URL", "STATUS", "FAILURES", "SENT THROUGH", "LAST SUCCESS"],
+                &[
+                    "id",
+                    "url",
+                    "status",
+                    "failures",
+                    "delivered_through",
+                    "last_success_at",
+                ],
+            );
+        }
+        WebhooksCommand::Show { id, remote, output } => {
+            let w: Value = client(&remote)?
+                .get(&format!("/webhooks/{}", encode(&id)))
+                .await?;
+            if output.json {
+                print_json(&w);
+            } else {
+                print_webhook(&w);
+            }
+        }
+        WebhooksCommand::Create {
+            settings,
+            remote,
+            output,
+        } => {
+            let created: Value = client(&remote)?
+                .post("/webhooks", &webhook_body(&settings))
+                .await?;
+            if output.json {
+                print_json(&created);
+            } else {
+                print_webhook_secret(&created);
+            }
+        }
+        WebhooksCommand::Update {
+            id,
+            settings,
+            remote,
+            output,
+        } => {
+            let w: Value = client(&remote)?
+                .put(&format!("/webhooks/{}", encode(&id)), &webhook_body(&settings))
+                .await?;
+            if output.json {
+                print_json(&w);
+            } else {
+                print_webhook(&w);
+            }
+        }
+        WebhooksCommand::Enable { id, remote } => {
+            let w: Value = client(&remote)?
+                .post(&format!("/webhooks/{}/enable", encode(&id)), &json!({}))
+                .await?;
+            println!("Enabled; sending from cursor {}.", text(&w, "delivered_through"));
+        }
+        WebhooksCommand::Disable { id, remote } => {
+            let _: Value = client(&remote)?
+                .post(&format!("/webhooks/{}/disable", encode(&id)), &json!({}))
+                .await?;
+            println!("Disabled: nothing is sent until `roster webhooks enable {id}`.");
+        }
+        WebhooksCommand::RotateSecret {
+            id,
+            overlap_hours,
+            remote,
+            output,
+        } => {
+            let rotated: Value = client(&remote)?
+                .post(
+                    &format!("/webhooks/{}/rotate-secret", encode(&id)),
+                    &json!({ "overlap_hours": overlap_hours }),
+                )
+                .await?;
+            if output.json {
+                print_json(&rotated);
+            } else {
+                print_webhook_secret(&rotated);
+            }
+        }
+        WebhooksCommand::Test { id, remote, output } => {
+            let d: Value = client(&remote)?
+                .post(&format!("/webhooks/{}/test", encode(&id)), &json!({}))
+                .await?;
+            if output.json {
+                print_json(&d);
+            } else if d["outcome"] == "delivered" {
+                println!(
+                    "Delivered: the receiver answered {} in {} ms.",
+                    text(&d, "status_code"),
+                    text(&d, "latency_ms")
+                );
+            } else {
+                println!("Not delivered: {}", text(&d, "error"));
+            }
+            if d["outcome"] != "delivered" {
+                return Err(CliError::failed("the test event was not delivered"));
+            }
+        }
+        WebhooksCommand::Replay { id, after, remote } => {
+            let _: Value = client(&remote)?
+                .post(
+                    &format!("/webhooks/{}/replay", encode(&id)),
+                    &json!({ "after": after }),
+                )
+                .await?;
+            println!("Every event after cursor {after} will be sent again, in order.");
+        }
+        WebhooksCommand::Deliveries {
+            id,
+            limit,
+            remote,
+            output,
+        } => {
+            let list: Vec<Value> = client(&remote)?
+                .get(&format!("/webhooks/{}/deliveries?limit={limit}", encode(&id)))
+                .await?;
+            emit(
+                &list,
+                output.json,
+                &[
+                    "AT", "KIND", "ATTEMPT", "EVENTS", "OUTCOME", "STATUS", "MS", "ERROR",
+                ],
+                &[
+                    "attempted_at",
+                    "kind",
+                    "attempt",
+                    "event_count",
+                    "outcome",
+                    "status_code",
+                    "latency_ms",
+                    "error",
+                ],
+            );
+        }
+        WebhooksCommand::Delete { id, remote } => {
+            client(&remote)?
+                .call(Method::DELETE, &format!("/webhooks/{}", encode(&id)))
+                .await?;
+            println!("Deleted: nothing more is sent to it.");
+        }
+    }
+    Ok(())
 }
 
 /// How often `events tail --follow` asks for what committed since.

@@ -502,3 +502,147 @@ async fn an_endpoint_held_by_a_process_that_died_is_sent_to_once_its_lease_lapse
         "0"
     );
 }
+
+#[tokio::test]
+async fn the_cli_and_rest_api_manage_endpoints_and_read_the_delivery_log() {
+    use crate::cli::roster;
+    use server::model::TokenScope;
+    let app = spawn_app_with(FAST).await;
+    let receiver = Receiver::start().await;
+    let dir = push_directory(&app).await;
+    let writer = crate::rest::token(&app, TokenScope::ReadWrite).await;
+    let reader = crate::rest::token(&app, TokenScope::ReadOnly).await;
+    let types = "user.created,user.deprovisioned";
+
+    let created = roster(
+        &app,
+        Some(&writer),
+        &[
+            "webhooks",
+            "create",
+            &receiver.url,
+            "--types",
+            types,
+            "--directories",
+            dir.as_str(),
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let created: Value = serde_json::from_str(&created.stdout).unwrap();
+    let id = created["webhook"]["id"].as_str().unwrap().to_owned();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["webhook"]["event_types"],
+        json!(["user.created", "user.deprovisioned"])
+    );
+    assert_eq!(created["webhook"]["directory_ids"], json!([dir.as_str()]));
+
+    // A read-only token reads but cannot change anything.
+    let refused = roster(&app, Some(&reader), &["webhooks", "create", &receiver.url]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("read-only"), "{}", refused.stderr);
+    let listed = roster(&app, Some(&reader), &["webhooks", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&secret), "a secret is never listed");
+    let bad = roster(
+        &app,
+        Some(&writer),
+        &["webhooks", "create", "http://example.com/"],
+    )
+    .await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("https"), "{}", bad.stderr);
+
+    let test = roster(&app, Some(&writer), &["webhooks", "test", &id]).await;
+    assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
+    assert!(test.stdout.contains("Delivered"), "{}", test.stdout);
+    assert!(python_verifies(&secret, &receiver.received()[0]));
+
+    app.state
+        .core
+        .identities
+        .upsert_user(&dir, user(1, "ACTIVE"), "test")
+        .await
+        .unwrap();
+    let events = receiver.wait_for_events(2).await;
+    assert_eq!(events[1]["type"], "user.created");
+    let log = roster(&app, Some(&reader), &["webhooks", "deliveries", &id, "--json"]).await;
+    let log: Value = serde_json::from_str(&log.stdout).unwrap();
+    let kinds: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["events", "test"], "{log:#}");
+    assert_eq!(log[0]["status_code"], 204);
+
+    let disabled = roster(&app, Some(&writer), &["webhooks", "disable", &id]).await;
+    assert_eq!(disabled.code, 0, "{}", disabled.stderr);
+    let shown = roster(&app, Some(&reader), &["webhooks", "show", &id]).await;
+    assert!(shown.stdout.contains("disabled"), "{}", shown.stdout);
+    assert_eq!(
+        roster(&app, Some(&writer), &["webhooks", "enable", &id])
+            .await
+            .code,
+        0
+    );
+    let rotated = roster(
+        &app,
+        Some(&writer),
+        &["webhooks", "rotate-secret", &id, "--overlap-hours", "2"],
+    )
+    .await;
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    assert!(
+        rotated.stdout.contains("whsec_") && rotated.stdout.contains("still signs until"),
+        "{}",
+        rotated.stdout
+    );
+    let replay = roster(
+        &app,
+        Some(&writer),
+        &["webhooks", "replay", &id, "--after", "evt_3"],
+    )
+    .await;
+    assert_ne!(replay.code, 0);
+    assert!(replay.stderr.contains("cursor"), "{}", replay.stderr);
+
+    // The audit log names each change, by the token that made it.
+    let audit = app
+        .state
+        .core
+        .audit
+        .list(&server::domain::audit::AuditQuery {
+            action: Some("webhook.".into()),
+            actor: None,
+            failed_only: false,
+            cursor: None,
+            limit: Some(50),
+        })
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.entries.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "webhook.created",
+            "webhook.tested",
+            "webhook.disabled",
+            "webhook.enabled",
+            "webhook.secret_rotated"
+        ]
+    );
+    assert!(audit.entries.iter().all(|e| e.actor_kind == "api-token"));
+    assert_eq!(
+        roster(&app, Some(&writer), &["webhooks", "delete", &id])
+            .await
+            .code,
+        0
+    );
+    let gone = roster(&app, Some(&reader), &["webhooks", "show", &id]).await;
+    assert_ne!(gone.code, 0);
+}
