@@ -16,7 +16,7 @@ use leptos_router::{
 use pages::{
     ApiTokens, AuditLog, DirectoryGroupPage, DirectoryPage, DirectoryScimPage, DirectorySync,
     DirectoryUserPage, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn, SigninSettings,
-    SyncRunPage, Welcome,
+    SyncRunPage, Webhooks, Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/api-tokens") view=ApiTokens ssr=SsrMode::Async />
                     <Route path=path!("settings/sign-in") view=SigninSettings ssr=SsrMode::Async />
                     <Route path=path!("settings/audit") view=AuditLog ssr=SsrMode::Async />
+                    <Route path=path!("settings/webhooks") view=Webhooks ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync") view=DirectorySync ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new") view=NewDirectory ssr=SsrMode::Async />
                     <Route path=path!("settings/directory-sync/new/:id") view=DirectoryWizard ssr=SsrMode::Async />

@@ -121,6 +121,8 @@ export default async function globalSetup(_config: FullConfig) {
       ROSTER_SITE_ROOT: path.join(repo, "target/site"),
       ROSTER_LOG: process.env.ROSTER_LOG ?? "info,sqlx=warn",
       ROSTER_OKTA_EXTRA_ORIGINS: `${sim.url},${op.url},${opUserinfo.url}`,
+      // The tests' webhook receiver listens on loopback.
+      ROSTER_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.0/8",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

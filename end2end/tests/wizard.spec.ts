@@ -5,6 +5,7 @@
 import { test, expect, Page } from "@playwright/test";
 import { waitForHydration } from "../support/hydration";
 import { Sim, foreignJwk, ROSTER_APP_LABEL } from "../support/sim";
+import { Receiver, verifySignature } from "../support/receiver";
 
 test.describe.configure({ mode: "serial" });
 
@@ -197,6 +198,28 @@ test("the wizard guides through keypair, connection, failing and passing verifie
 });
 
 test("Sync Now shows live progress, refuses a second run, and picks up changes in Okta", async ({ page }) => {
+  // A downstream app subscribes to deprovisionings (Settings → Webhooks).
+  const receiver = await Receiver.start();
+  await page.goto("/settings/webhooks");
+  await waitForHydration(page);
+  await expect(page.getByTestId("no-webhooks")).toBeVisible();
+  const form = page.getByTestId("create-webhook-form");
+  await form.getByLabel("URL").fill(receiver.url);
+  await form.getByLabel("Description").fill("Provisioning service");
+  await form.getByLabel("user.deprovisioned").check();
+  await form.getByLabel("group.member_removed").check();
+  await form.getByRole("button", { name: "Add endpoint" }).click();
+  const secret = await page.getByTestId("webhook-secret").inputValue();
+  expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+  await expect(page.getByRole("button", { name: "Copy the signing secret" })).toBeVisible();
+  const endpoint = page.getByTestId("webhook").filter({ hasText: receiver.url });
+  await expect(endpoint).toHaveAttribute("data-status", "active");
+  await expect(endpoint).toContainText("user.deprovisioned, group.member_removed");
+  await endpoint.getByRole("button", { name: "Send test event" }).click();
+  await expect(page.getByTestId("test-result")).toContainText("Test event delivered: the receiver answered 204");
+  expect(receiver.events()[0].type).toBe("webhook.test");
+  expect(verifySignature(secret, receiver.received[0].signature, receiver.received[0].body)).toBe(true);
+
   await page.goto("/settings/directory-sync");
   await waitForHydration(page);
   const before = await expectCardCounts(page);
@@ -225,6 +248,30 @@ test("Sync Now shows live progress, refuses a second run, and picks up changes i
   expect(after.users).toBe(before.users + 1 - 1);
   expect(after.suspended).toBe(before.suspended + 1);
   await sim.clearFaults();
+
+  // The deactivation reached the receiver as a signed user.deprovisioned,
+  // after the user's membership removals, and nothing it did not ask for.
+  await expect.poll(() => receiver.events().some((e) => e.type === "user.deprovisioned"), { timeout: 10_000 }).toBe(true);
+  const events = receiver.events().filter((e) => e.type !== "webhook.test");
+  expect(new Set(events.map((e) => e.type))).toEqual(
+    new Set(events.some((e) => e.type === "group.member_removed") ? ["group.member_removed", "user.deprovisioned"] : ["user.deprovisioned"]),
+  );
+  const gone = events.find((e) => e.type === "user.deprovisioned")!;
+  expect(gone.entity_id).toBe(active[1].id);
+  const removals = events.filter((e) => e.type === "group.member_removed" && e.entity_id.endsWith(`:${active[1].id}`));
+  for (const removal of removals) expect(events.indexOf(removal)).toBeLessThan(events.indexOf(gone));
+  const request = receiver.requestOf(gone.id)!;
+  expect(verifySignature(secret, request.signature, request.body)).toBe(true);
+  expect(verifySignature("whsec_not-the-secret", request.signature, request.body)).toBe(false);
+
+  // The Webhooks page shows the deliveries.
+  await page.goto("/settings/webhooks");
+  await waitForHydration(page);
+  const log = page.getByTestId("webhook").filter({ hasText: receiver.url }).getByTestId("delivery-log");
+  await expect(log.getByTestId("delivery-row").first()).toHaveAttribute("data-outcome", "delivered");
+  await expect(log).toContainText("test event");
+  await page.screenshot({ path: "screenshots/webhooks.png", fullPage: true });
+  receiver.close();
 });
 
 test("the users table pages through keyset pages, searches and filters by status", async ({ page }) => {

@@ -94,6 +94,9 @@ pub struct DirectoryCard {
     /// False for a SCIM-only directory: nothing to sync, no Okta domain.
     pub pull_enabled: bool,
     pub scim_enabled: bool,
+    /// Webhook endpoints sent this directory's events that are failing or
+    /// were disabled by failures, one line each.
+    pub webhook_problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

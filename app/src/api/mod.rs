@@ -10,6 +10,7 @@ mod instance_name;
 mod ports;
 mod scim;
 mod tokens;
+mod webhooks;
 
 pub use access::*;
 pub use directories::*;
@@ -17,10 +18,12 @@ pub use error::AppError;
 pub use instance_name::InstanceName;
 #[cfg(feature = "ssr")]
 pub use ports::{
-    AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, ScimPort, WizardPort,
+    AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, ScimPort, WebhooksPort,
+    WizardPort,
 };
 pub use scim::*;
 pub use tokens::*;
+pub use webhooks::*;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

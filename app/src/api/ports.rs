@@ -3,10 +3,11 @@
 //! Leptos context; the app crate never sees SQL, HTTP clients or the domain.
 
 use super::{
-    ApiTokenView, AppError, AuditPageView, ConnectionCheck, DirectoryCard, DirectoryDetail, DirectorySummary,
-    DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedScimTokenView, IssuedTokenView,
-    Overview, PreviewView, RunDetail, ScimView, SettingsForm, SigninForm, SigninSettingsView, SigninTestView,
-    UserDetail, UserQuery, UsersPage, VerifyView, WizardState,
+    ApiTokenView, AppError, AuditPageView, ConnectionCheck, DeliveryView, DirectoryCard, DirectoryDetail,
+    DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedScimTokenView,
+    IssuedTokenView, Overview, PreviewView, RunDetail, ScimView, SettingsForm, SigninForm,
+    SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView, WebhookSecretView,
+    WebhooksView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -127,6 +128,27 @@ pub trait ScimPort: Send + Sync + 'static {
     fn create_push_directory(&self, name: String) -> BoxFuture<'_, Result<String, AppError>>;
 }
 
+/// Settings → Webhooks.
+pub trait WebhooksPort: Send + Sync + 'static {
+    fn webhooks(&self) -> BoxFuture<'_, Result<WebhooksView, AppError>>;
+    fn create_webhook(
+        &self,
+        url: String,
+        description: String,
+        event_types: Vec<String>,
+        directory_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<WebhookSecretView, AppError>>;
+    fn set_webhook_enabled(&self, webhook_id: String, enabled: bool) -> BoxFuture<'_, Result<(), AppError>>;
+    fn rotate_webhook_secret(
+        &self,
+        webhook_id: String,
+        overlap_hours: i64,
+    ) -> BoxFuture<'_, Result<WebhookSecretView, AppError>>;
+    fn send_test_webhook(&self, webhook_id: String) -> BoxFuture<'_, Result<DeliveryView, AppError>>;
+    fn replay_webhook(&self, webhook_id: String, after: String) -> BoxFuture<'_, Result<(), AppError>>;
+    fn delete_webhook(&self, webhook_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+}
+
 /// The ports, cheap to clone; what `provide_context` hands to every request.
 #[derive(Clone)]
 pub struct Ports {
@@ -136,4 +158,5 @@ pub struct Ports {
     pub records: Arc<dyn RecordsPort>,
     pub access: Arc<dyn AccessPort>,
     pub scim: Arc<dyn ScimPort>,
+    pub webhooks: Arc<dyn WebhooksPort>,
 }

@@ -32,6 +32,7 @@ pub fn AppLayout() -> impl IntoView {
                     <A href="/settings" exact=true on:click=move |_| set_nav_open.set(false)>"Settings"</A>
                     <A href="/settings/sign-in" on:click=move |_| set_nav_open.set(false)>"Sign-in"</A>
                     <A href="/settings/api-tokens" on:click=move |_| set_nav_open.set(false)>"API tokens"</A>
+                    <A href="/settings/webhooks" on:click=move |_| set_nav_open.set(false)>"Webhooks"</A>
                     <A href="/settings/audit" on:click=move |_| set_nav_open.set(false)>"Audit log"</A>
                 </nav>
             </aside>

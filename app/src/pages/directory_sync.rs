@@ -132,6 +132,12 @@ fn Card(
                 </div>
             })}
             {card.failing_over_a_day.then(|| view! { <p class="field-error">"This directory has been failing for more than 24 hours."</p> })}
+            {(!card.webhook_problems.is_empty()).then(|| view! {
+                <div class="notice notice-warning" data-testid="webhook-problems">
+                    {card.webhook_problems.iter().map(|p| view! { <p>{p.clone()}</p> }).collect_view()}
+                    <p><a href="/settings/webhooks">"Open Webhooks"</a></p>
+                </div>
+            })}
             {card.pending.clone().map(|p| {
                 let (apply_id, discard_id) = pending_ids;
                 view! {

@@ -8,6 +8,7 @@ mod overview;
 mod settings;
 mod signin;
 mod signin_settings;
+mod webhooks;
 mod welcome;
 mod wizard;
 
@@ -21,5 +22,6 @@ pub use overview::OverviewPage;
 pub use settings::GeneralSettings;
 pub use signin::SignIn;
 pub use signin_settings::SigninSettings;
+pub use webhooks::Webhooks;
 pub use welcome::Welcome;
 pub use wizard::{DirectoryWizard, NewDirectory};

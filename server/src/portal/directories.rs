@@ -7,6 +7,7 @@ use crate::domain::{
     directories::{
         CheckOutcome, DirectorySummary, KeysView, RawSyncSettings, RunErrorView, RunSummary, VerifyResult,
     },
+    webhooks::Webhook,
     Core,
 };
 use app::api::{
@@ -70,6 +71,7 @@ fn card(d: DirectorySummary) -> DirectoryCard {
         failing_over_a_day: d.failing_over_a_day,
         pull_enabled: d.pull_enabled,
         scim_enabled: d.scim_enabled,
+        webhook_problems: Vec::new(),
         last_run_summary: d.last_run.as_ref().and_then(|run| {
             run.change_summary()
                 .map(|summary| format!("Last sync ({}): {summary}.", run.trigger.as_str()))
@@ -95,7 +97,33 @@ fn card(d: DirectorySummary) -> DirectoryCard {
 }
 
 pub async fn cards(core: &Core) -> Result<Vec<DirectoryCard>, AppError> {
-    Ok(core.directories.list().await?.into_iter().map(card).collect())
+    let troubled = core.webhooks.troubled().await?;
+    Ok(core
+        .directories
+        .list()
+        .await?
+        .into_iter()
+        .map(|d| {
+            let mut card = card(d);
+            card.webhook_problems = webhook_problems(&troubled, &card.id);
+            card
+        })
+        .collect())
+}
+
+/// The card's line for each failing endpoint that is sent its events.
+fn webhook_problems(troubled: &[Webhook], directory_id: &str) -> Vec<String> {
+    troubled
+        .iter()
+        .filter(|w| w.covers(directory_id))
+        .map(|w| match &w.disabled_reason {
+            Some(reason) => format!("Webhook {} is disabled. {reason}", w.url),
+            None => format!(
+                "Webhook {} is failing ({} attempts in a row); Roster keeps retrying.",
+                w.url, w.failures
+            ),
+        })
+        .collect()
 }
 
 pub async fn sync_now(core: &Core, id: String) -> Result<String, AppError> {
@@ -193,7 +221,11 @@ pub async fn detail(core: &Core, id: String) -> Result<DirectoryDetail, AppError
         },
         keys: keys_view(d.keys),
         runs: d.runs.iter().map(run_view).collect(),
-        card: card(d.summary),
+        card: {
+            let mut card = card(d.summary);
+            card.webhook_problems = webhook_problems(&core.webhooks.troubled().await?, &card.id);
+            card
+        },
     })
 }
 

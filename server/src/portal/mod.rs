@@ -7,6 +7,7 @@ mod directories;
 mod records;
 mod scim;
 mod tokens;
+mod webhooks;
 mod wizard;
 
 use crate::{
@@ -14,11 +15,12 @@ use crate::{
     model::DirectoryId,
 };
 use app::api::{
-    AccessPort, ApiTokenView, AppError, AuditPageView, BoxFuture, ConnectionCheck, DirectoryCard,
-    DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage,
-    InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView, Overview, Ports, PreviewView,
-    RecordsPort, RunDetail, ScimPort, ScimView, SettingsForm, SigninForm, SigninSettingsView, SigninTestView,
-    UserDetail, UserQuery, UsersPage, VerifyView, WizardPort, WizardState,
+    AccessPort, ApiTokenView, AppError, AuditPageView, BoxFuture, ConnectionCheck, DeliveryView,
+    DirectoryCard, DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail, GroupQuery,
+    GroupsPage, InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView, Overview, Ports,
+    PreviewView, RecordsPort, RunDetail, ScimPort, ScimView, SettingsForm, SigninForm, SigninSettingsView,
+    SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView, WebhookSecretView, WebhooksPort,
+    WebhooksView, WizardPort, WizardState,
 };
 use std::sync::Arc;
 
@@ -290,6 +292,52 @@ impl ScimPort for RosterPortal {
 }
 
 /// The ports over one core, as the UI's server functions receive them.
+impl WebhooksPort for RosterPortal {
+    fn webhooks(&self) -> BoxFuture<'_, Result<WebhooksView, AppError>> {
+        Box::pin(webhooks::page(&self.core))
+    }
+
+    fn create_webhook(
+        &self,
+        url: String,
+        description: String,
+        event_types: Vec<String>,
+        directory_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<WebhookSecretView, AppError>> {
+        Box::pin(webhooks::create(
+            &self.core,
+            url,
+            description,
+            event_types,
+            directory_ids,
+        ))
+    }
+
+    fn set_webhook_enabled(&self, webhook_id: String, enabled: bool) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(webhooks::set_enabled(&self.core, webhook_id, enabled))
+    }
+
+    fn rotate_webhook_secret(
+        &self,
+        webhook_id: String,
+        overlap_hours: i64,
+    ) -> BoxFuture<'_, Result<WebhookSecretView, AppError>> {
+        Box::pin(webhooks::rotate(&self.core, webhook_id, overlap_hours))
+    }
+
+    fn send_test_webhook(&self, webhook_id: String) -> BoxFuture<'_, Result<DeliveryView, AppError>> {
+        Box::pin(webhooks::test(&self.core, webhook_id))
+    }
+
+    fn replay_webhook(&self, webhook_id: String, after: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(webhooks::replay(&self.core, webhook_id, after))
+    }
+
+    fn delete_webhook(&self, webhook_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(webhooks::delete(&self.core, webhook_id))
+    }
+}
+
 pub fn ports(core: Core) -> Ports {
     let adapter = Arc::new(RosterPortal::new(core));
     Ports {
@@ -298,7 +346,8 @@ pub fn ports(core: Core) -> Ports {
         wizard: adapter.clone(),
         records: adapter.clone(),
         access: adapter.clone(),
-        scim: adapter,
+        scim: adapter.clone(),
+        webhooks: adapter,
     }
 }
 

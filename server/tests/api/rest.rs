@@ -547,6 +547,17 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         ("delete", "/directories/{id}/scim/tokens/{token_id}"),
         ("get", "/directories/{id}/scim/requests"),
         ("post", "/directories/scim"),
+        ("get", "/webhooks"),
+        ("post", "/webhooks"),
+        ("get", "/webhooks/{webhook_id}"),
+        ("put", "/webhooks/{webhook_id}"),
+        ("delete", "/webhooks/{webhook_id}"),
+        ("post", "/webhooks/{webhook_id}/enable"),
+        ("post", "/webhooks/{webhook_id}/disable"),
+        ("post", "/webhooks/{webhook_id}/rotate-secret"),
+        ("post", "/webhooks/{webhook_id}/test"),
+        ("post", "/webhooks/{webhook_id}/replay"),
+        ("get", "/webhooks/{webhook_id}/deliveries"),
     ];
     let documented: BTreeSet<(String, String)> = paths
         .iter()
@@ -570,6 +581,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
             .replace("{id}", "0b6c5d1e-0000-4000-8000-000000000001")
             .replace("{run_id}", "0b6c5d1e-0000-4000-8000-000000000002")
             .replace("{token_id}", "0b6c5d1e-0000-4000-8000-000000000003")
+            .replace("{webhook_id}", "0b6c5d1e-0000-4000-8000-000000000004")
             .replace("{user_id}", "00u1")
             .replace("{group_id}", "00g1");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

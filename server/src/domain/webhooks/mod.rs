@@ -71,6 +71,13 @@ pub struct Webhook {
     pub updated_at: String,
 }
 
+impl Webhook {
+    /// Whether this endpoint is sent `directory_id`'s events.
+    pub fn covers(&self, directory_id: &str) -> bool {
+        self.directory_ids.is_empty() || self.directory_ids.iter().any(|d| d == directory_id)
+    }
+}
+
 /// An endpoint with its signing secret, shown this once (create, rotate).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WebhookWithSecret {
