@@ -96,14 +96,14 @@ fn WebhooksBody(view: WebhooksView, create: ServerAction<CreateWebhook>, actions
                 <label for="webhook-description">"Description"</label>
                 <input id="webhook-description" name="description" type="text" maxlength="200" autocomplete="off"
                     placeholder="Provisioning service (production)" />
-                <fieldset class="radio-group" aria-describedby="webhook-types-hint">
+                <fieldset class="radio-group check-grid" aria-describedby="webhook-types-hint">
                     <legend>"Event types"</legend>
                     <p class="hint" id="webhook-types-hint">"None ticked: every type, including types added later."</p>
                     {event_types.into_iter().enumerate().map(|(i, t)| view! {
                         <label><input type="checkbox" name=format!("event_types[{i}]") value=t.clone() />" "<code>{t.clone()}</code></label>
                     }).collect_view()}
                 </fieldset>
-                <fieldset class="radio-group" aria-describedby="webhook-dirs-hint">
+                <fieldset class="radio-group check-grid" aria-describedby="webhook-dirs-hint">
                     <legend>"Directories"</legend>
                     <p class="hint" id="webhook-dirs-hint">"None ticked: every directory, including ones added later."</p>
                     {directories.into_iter().enumerate().map(|(i, (id, name))| view! {

@@ -53,6 +53,8 @@ impl Cluster {
             .env("ROSTER_MASTER_KEY", &self.master_key)
             .env("ROSTER_PUBLIC_URL", &self.public_url)
             .env("ROSTER_OKTA_EXTRA_ORIGINS", &self.sim_url)
+            .env("ROSTER_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+            .env("ROSTER_WEBHOOK_BATCH_SIZE", "4")
             .env("ROSTER_LOG", "warn");
         command
     }
@@ -465,4 +467,98 @@ async fn readiness_follows_the_database_and_recovers_without_a_restart() {
     })
     .await
     .expect("ready again once the database is back, with no restart");
+}
+
+#[tokio::test]
+async fn three_replicas_send_each_event_to_a_webhook_once_and_in_order() {
+    let sim = start_sim(5, 1, 5).await;
+    let database_url = pg::fresh_database().await;
+    let ports = [free_port(), free_port(), free_port()];
+    let cluster = Cluster {
+        database_url,
+        master_key: base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+        public_url: format!("http://127.0.0.1:{}", ports[0]),
+        sim_url: sim.base_url().to_owned(),
+    };
+    cluster.admin(&["migrate"]).await;
+    let (a, b, c) = tokio::join!(
+        cluster.start(ports[0]),
+        cluster.start(ports[1]),
+        cluster.start(ports[2])
+    );
+    let created = cluster
+        .admin(&["create-token", "--name", "ops", "--scope", "read-write", "--json"])
+        .await;
+    let token = serde_json::from_str::<Value>(&created).unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receiver = crate::webhooks::Receiver::start().await;
+    let (status, hook) = post(&a, "/webhooks", &token, json!({ "url": receiver.url })).await;
+    assert_eq!(status, 201, "{hook}");
+
+    // A SCIM-only directory; Okta's pushes land on all three replicas.
+    let (status, dir) = post(&b, "/directories/scim", &token, json!({ "name": "Pushed" })).await;
+    assert_eq!(status, 201, "{dir}");
+    let id = dir["directory_id"].as_str().unwrap().to_owned();
+    let (status, scim) = post(
+        &c,
+        &format!("/directories/{id}/scim/tokens"),
+        &token,
+        json!({ "name": "okta" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{scim}");
+    let scim_token = scim["secret"].as_str().unwrap().to_owned();
+    let replicas = [&a, &b, &c];
+    let pushes = (0..24).map(|n| {
+        let replica = replicas[n % 3];
+        let (url, scim_token) = (format!("{}/scim/v2/{id}/Users", replica.url), scim_token.clone());
+        async move {
+            let login = format!("user{n}@example.com");
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(scim_token)
+                .json(&json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": login, "externalId": format!("00uREPLICA{n:08}"), "active": true,
+                    "name": { "givenName": "Rep", "familyName": format!("{n}") },
+                    "emails": [{ "primary": true, "value": login, "type": "work" }],
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+        }
+    });
+    futures_util::future::join_all(pushes).await;
+
+    // directory.created and 24 user.created, each once, in commit order,
+    // though every replica's sender was looking.
+    let events = receiver.wait_for_events(25).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let events_after = receiver.events();
+    assert_eq!(events_after.len(), 25, "no event sent twice: {events_after:#?}");
+    let cursors: Vec<i64> = events
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
+    assert_eq!(events.iter().filter(|e| e["type"] == "user.created").count(), 24);
+    let (_, log) = get(
+        &c,
+        &format!(
+            "/webhooks/{}/deliveries?limit=100",
+            hook["webhook"]["id"].as_str().unwrap()
+        ),
+        &token,
+    )
+    .await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["outcome"] == "delivered"),
+        "{log}"
+    );
 }

@@ -32,7 +32,7 @@ const FAST: &[(&str, &str)] = &[
 ];
 
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     signature: String,
     body: Bytes,
 }
@@ -47,13 +47,13 @@ struct ReceiverState {
     requests: AtomicUsize,
 }
 
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub url: String,
     state: Arc<ReceiverState>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let state = Arc::new(ReceiverState::default());
         let app = Router::new()
             .route("/hook", post(receive))
@@ -69,7 +69,7 @@ impl Receiver {
     }
 
     /// Every event received so far, in arrival order.
-    fn events(&self) -> Vec<Value> {
+    pub fn events(&self) -> Vec<Value> {
         self.received()
             .iter()
             .flat_map(|r| {
@@ -79,7 +79,7 @@ impl Receiver {
             .collect()
     }
 
-    async fn wait_for_events(&self, count: usize) -> Vec<Value> {
+    pub async fn wait_for_events(&self, count: usize) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let events = self.events();
