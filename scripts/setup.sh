@@ -53,4 +53,11 @@ if [ "$(.tools/scim-venv/bin/pip show scim2-cli 2>/dev/null | awk '/^Version/{pr
   python3 -m venv .tools/scim-venv
   .tools/scim-venv/bin/pip install -q --disable-pip-version-check "scim2-cli==$SCIM2_CLI_VERSION"
 fi
+# 6. PyPI aiosmtpd: the real SMTP server the failure-notification tests mail to.
+AIOSMTPD_VERSION=1.4.6
+if [ "$(.tools/smtp-venv/bin/pip show aiosmtpd 2>/dev/null | awk '/^Version/{print $2}')" != "$AIOSMTPD_VERSION" ]; then
+  log "pip install aiosmtpd $AIOSMTPD_VERSION (venv in .tools/smtp-venv)"
+  python3 -m venv .tools/smtp-venv
+  .tools/smtp-venv/bin/pip install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+fi
 log "ready"

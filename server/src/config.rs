@@ -93,6 +93,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How webhooks are delivered: retries, disabling, allowed networks.
     pub webhooks: crate::domain::webhooks::DeliveryPolicy,
+    /// Failure notifications: thresholds and e-mail.
+    pub notify: crate::domain::notifications::NotifyPolicy,
 }
 
 /// The file form: every key optional, same names as the variables without the prefix.
@@ -213,7 +215,22 @@ impl Config {
             ),
         };
 
+        let notify = crate::domain::notifications::NotifyPolicy {
+            after_failures: number(source, "ROSTER_NOTIFY_AFTER_FAILURES", 3, 1, 100)?,
+            after: time::Duration::hours(number(source, "ROSTER_NOTIFY_AFTER_HOURS", 24, 1, 720)?),
+            mail: crate::domain::notifications::MailSettings::parse(
+                source.var("ROSTER_SMTP_URL").filter(|u| !u.trim().is_empty()),
+                source.var("ROSTER_SMTP_FROM"),
+                source.var("ROSTER_NOTIFY_EMAILS"),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                key: "The e-mail settings",
+                reason,
+            })?,
+        };
+
         Ok(Self {
+            notify,
             webhooks,
             session_idle,
             session_absolute,

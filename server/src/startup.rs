@@ -29,6 +29,7 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// How often expired sessions, dead sign-ins and old audit entries are deleted.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+const NOTIFY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How often the scheduler looks for directories whose sync is due.
 const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -159,6 +160,7 @@ impl Application {
         let scheduler = self.state.core.sync.spawn_scheduler(SCHEDULER_TICK);
         let maintenance = spawn_maintenance(self.state.clone(), self.session_store.clone());
         let webhooks = self.state.core.webhooks.deliverer().spawn();
+        let notifier = spawn_notifier(self.state.clone());
         let served = axum::serve(
             self.listener,
             self.router
@@ -169,6 +171,7 @@ impl Application {
         scheduler.abort();
         maintenance.abort();
         webhooks.abort();
+        notifier.abort();
         served
     }
 }
@@ -182,6 +185,21 @@ fn spawn_maintenance(state: AppState, sessions: Sessions) -> tokio::task::JoinHa
         loop {
             tick.tick().await;
             maintain(&state, &sessions).await;
+        }
+    })
+}
+
+/// Looks for problems to mail about every minute (the back-off decides
+/// whether anything is sent).
+fn spawn_notifier(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(NOTIFY_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.core.notifications.notify().await {
+                tracing::warn!(error = %e, "could not check for failure notifications");
+            }
         }
     })
 }

@@ -48,6 +48,7 @@ pub enum AuditAction {
     WebhookDeleted,
     WebhookReplayed,
     WebhookTested,
+    TestMailSent,
 }
 
 impl AuditAction {
@@ -90,6 +91,7 @@ impl AuditAction {
         Self::WebhookDeleted,
         Self::WebhookReplayed,
         Self::WebhookTested,
+        Self::TestMailSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +134,7 @@ impl AuditAction {
             Self::WebhookDeleted => "webhook.deleted",
             Self::WebhookReplayed => "webhook.replayed",
             Self::WebhookTested => "webhook.tested",
+            Self::TestMailSent => "notifications.test_mail",
         }
     }
 }

@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod identities;
 pub mod instance;
+pub mod notifications;
 pub mod paging;
 pub mod scim;
 pub mod signin;
@@ -50,6 +51,7 @@ pub struct Core {
     pub scim: scim::ScimService,
     pub events: events::Events,
     pub webhooks: webhooks::Webhooks,
+    pub notifications: notifications::Notifications,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -96,6 +98,12 @@ impl Core {
         );
         let directories = Directories::new(lifecycle, store.clone(), audit.clone());
         let identities = Identities::new(directories.clone(), store.clone(), revoke);
+        let webhooks = webhooks::Webhooks::new(
+            store.clone(),
+            Arc::clone(&master_key),
+            config.webhooks.clone(),
+            audit.clone(),
+        );
         Self {
             sync: SyncService::new(directories.clone(), store.clone(), audit.clone()),
             scim: scim::ScimService::new(
@@ -106,12 +114,15 @@ impl Core {
             ),
             identities,
             events: events::Events::new(store.clone()),
-            webhooks: webhooks::Webhooks::new(
+            notifications: notifications::Notifications::new(
                 store.clone(),
-                Arc::clone(&master_key),
-                config.webhooks.clone(),
+                directories.clone(),
+                webhooks.clone(),
                 audit.clone(),
+                config.notify.clone(),
+                public_url.clone(),
             ),
+            webhooks,
             instance: Instance::new(store.clone(), config, public_url, audit.clone()),
             signin,
             audit,

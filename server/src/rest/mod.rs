@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod directories;
 mod events;
+mod notifications;
 mod problem;
 mod records;
 mod scim;
@@ -47,6 +48,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "scim", description = "SCIM push set-up: on/off, tokens, the request log, SCIM-only directories"),
         (name = "events", description = "The event log: every change, in commit order, behind a cursor"),
         (name = "webhooks", description = "Endpoints sent the event log: signed, in order, at least once"),
+        (name = "notifications", description = "Problems that need an admin, and the e-mail that tells them"),
     )
 )]
 struct ApiDoc;
@@ -115,6 +117,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::replay))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(notifications::status))
+        .routes(routes!(notifications::test))
 }
 
 /// The OpenAPI document, as served.

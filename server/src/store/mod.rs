@@ -17,6 +17,7 @@ mod first_sync;
 mod identity_writes;
 mod keys;
 mod leases;
+mod notifications;
 mod postgres;
 mod records;
 mod scim_access;
@@ -39,6 +40,7 @@ pub use events::{EventFilter, EventRow};
 pub use first_sync::{NewDataset, SqliteFirstSyncWriter};
 pub use identity_writes::{MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
+pub use notifications::NotificationRow;
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use scim_access::{NewScimToken, ScimRequestRow, ScimTokenRow, SCIM_LOG_KEEP};
 pub use scim_records::{
@@ -197,6 +199,10 @@ database_interface! {
     fn events_page(&self, filter: &EventFilter<'_>) -> Result<Vec<EventRow>, StoreError>;
     fn events_pruned_through(&self) -> Result<i64, StoreError>;
     fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError>;
+    // notifications
+    fn sync_notifications(&self, subjects: &[String], at: &str) -> Result<Vec<NotificationRow>, StoreError>;
+    fn claim_notification(&self, subject: &str, seen_count: i64, at: &str) -> Result<bool, StoreError>;
+    fn notification_failed(&self, subject: &str, claimed_count: i64, error: &str) -> Result<(), StoreError>;
     // webhooks
     fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError>;
     fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError>;

@@ -66,7 +66,18 @@ pub async fn start_sim(users: usize, groups: usize, memberships: usize) -> Runni
 
 /// Roster + simulator + a draft directory whose key is registered in the simulator.
 pub async fn connect(sim: RunningSim, spec: ServiceApp) -> (OktaFixture, String) {
-    let app = spawn_app_with(&[("ROSTER_OKTA_EXTRA_ORIGINS", sim.base_url())]).await;
+    connect_with(sim, spec, &[]).await
+}
+
+/// [`connect`], with more settings for the server.
+pub async fn connect_with(
+    sim: RunningSim,
+    spec: ServiceApp,
+    extra: &[(&str, &str)],
+) -> (OktaFixture, String) {
+    let mut env = vec![("ROSTER_OKTA_EXTRA_ORIGINS", sim.base_url())];
+    env.extend_from_slice(extra);
+    let app = spawn_app_with(&env).await;
     let (store, master_key) = app.state.core.internals();
     let (store, master_key) = (store.clone(), master_key.clone());
     let extra = vec![sim.base_url().to_owned()];
@@ -131,7 +142,12 @@ async fn other_jwk(service: &DirectoryService) -> serde_json::Value {
 
 /// Connected, verified, activated: ready to sync.
 pub async fn ready(sim: RunningSim, spec: ServiceApp) -> OktaFixture {
-    let (fixture, _) = connect(sim, spec).await;
+    ready_with(sim, spec, &[]).await
+}
+
+/// [`ready`], with more settings for the server.
+pub async fn ready_with(sim: RunningSim, spec: ServiceApp, extra: &[(&str, &str)]) -> OktaFixture {
+    let (fixture, _) = connect_with(sim, spec, extra).await;
     let report = fixture
         .service
         .verify(&fixture.directory_id, Some(okta_sim::ROSTER_CLIENT_ID))

@@ -558,6 +558,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         ("post", "/webhooks/{webhook_id}/test"),
         ("post", "/webhooks/{webhook_id}/replay"),
         ("get", "/webhooks/{webhook_id}/deliveries"),
+        ("get", "/notifications"),
+        ("post", "/notifications/test"),
     ];
     let documented: BTreeSet<(String, String)> = paths
         .iter()

@@ -7,6 +7,7 @@ mod events;
 mod first_sync;
 mod identity;
 mod instance;
+mod notifications;
 mod records;
 mod runs;
 mod scim_access;
