@@ -427,6 +427,16 @@ test("a run that would remove everyone is held for review; discard keeps, apply 
   await review.getByText("Review changes").click();
   await c.screenshot({ path: "screenshots/directory-card-review.png" });
 
+  // The overview lists it as needing attention (e-mail is off in this run).
+  await page.goto("/");
+  const attention = page.getByTestId("attention-item").filter({ hasText: `A sync of ${DIRECTORY_NAME} is held for review` });
+  await expect(attention).toContainText("not mailed: e-mail is not configured");
+  await page.goto("/settings");
+  await expect(page.getByTestId("mail-off")).toContainText("ROSTER_SMTP_URL");
+  await page.goto("/settings/directory-sync");
+  await waitForHydration(page);
+  await review.getByText("Review changes").click();
+
   // Discard: nothing removed.
   await review.getByRole("button", { name: "Discard" }).click();
   await expect(c.getByTestId("pending-review")).toBeHidden();

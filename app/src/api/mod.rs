@@ -61,6 +61,26 @@ pub struct Overview {
     pub directories: i64,
     pub admins: i64,
     pub started_at: String,
+    /// Problems that need an admin (failing syncs, held reviews, …).
+    pub attention: Vec<AttentionItem>,
+}
+
+/// One problem on the overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionItem {
+    pub title: String,
+    pub action: String,
+    pub link: String,
+    /// "mailed 2 times, last 3 hours ago", "not mailed (e-mail is off)", …
+    pub mailed: String,
+}
+
+/// Settings → Notifications: where mail goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSettingsView {
+    pub email_enabled: bool,
+    pub smtp_server: Option<String>,
+    pub recipients: Vec<String>,
 }
 
 /// One configured directory, as listed on Settings → Directory Sync.
@@ -113,4 +133,17 @@ pub async fn rename_instance(name: String) -> Result<String, AppError> {
     let name = InstanceName::parse(&name).map_err(AppError::Invalid)?;
     ports()?.instance.rename_instance(name.clone()).await?;
     Ok(name.into_inner())
+}
+
+#[server]
+pub async fn get_notification_settings() -> Result<NotificationSettingsView, AppError> {
+    require_admin().await?;
+    ports()?.instance.notification_settings().await
+}
+
+/// Sends a test mail to the recipients; the answer says to whom.
+#[server]
+pub async fn send_test_mail() -> Result<String, AppError> {
+    require_admin().await?;
+    ports()?.instance.send_test_mail().await
 }

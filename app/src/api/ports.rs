@@ -5,9 +5,9 @@
 use super::{
     ApiTokenView, AppError, AuditPageView, ConnectionCheck, DeliveryView, DirectoryCard, DirectoryDetail,
     DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedScimTokenView,
-    IssuedTokenView, Overview, PreviewView, RunDetail, ScimView, SettingsForm, SigninForm,
-    SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView, WebhookSecretView,
-    WebhooksView, WizardState,
+    IssuedTokenView, NotificationSettingsView, Overview, PreviewView, RunDetail, ScimView, SettingsForm,
+    SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView,
+    WebhookSecretView, WebhooksView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -25,6 +25,8 @@ pub trait InstancePort: Send + Sync + 'static {
         scope: String,
     ) -> BoxFuture<'_, Result<IssuedTokenView, AppError>>;
     fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+    fn notification_settings(&self) -> BoxFuture<'_, Result<NotificationSettingsView, AppError>>;
+    fn send_test_mail(&self) -> BoxFuture<'_, Result<String, AppError>>;
 }
 
 /// Active directories: cards, the directory page, Sync Now, settings, keys.

@@ -13,6 +13,20 @@ pub fn OverviewPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(o) => view! {
+                        {(!o.attention.is_empty()).then(|| view! {
+                            <section class="notice notice-warning" aria-labelledby="attention-heading" data-testid="attention">
+                                <h2 id="attention-heading">"Needs attention"</h2>
+                                <ul>
+                                    {o.attention.clone().into_iter().map(|a| view! {
+                                        <li data-testid="attention-item">
+                                            <a href=a.link><strong>{a.title}</strong></a>
+                                            <p>{a.action}</p>
+                                            <p class="muted">{a.mailed}</p>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
                         <dl class="facts" data-testid="overview-facts">
                             <div><dt>"Version"</dt><dd>{o.version}</dd></div>
                             <div><dt>"Database"</dt><dd>{o.database_kind}" · "<code>{o.database_location}</code></dd></div>

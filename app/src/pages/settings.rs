@@ -1,4 +1,4 @@
-use crate::api::{get_session_info, InstanceName, RenameInstance};
+use crate::api::{get_notification_settings, get_session_info, InstanceName, RenameInstance, SendTestMail};
 use crate::components::ErrorNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +22,54 @@ pub fn GeneralSettings() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </section>
+        <NotificationSettings />
+    }
+}
+
+/// Where failure notifications go, and a test mail.
+#[component]
+fn NotificationSettings() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| get_notification_settings());
+    let test = ServerAction::<SendTestMail>::new();
+    view! {
+        <section class="panel" aria-labelledby="notifications-heading" data-testid="notification-settings">
+            <h2 id="notifications-heading">"Notifications"</h2>
+            <p class="muted">
+                "Directories whose syncs keep failing, syncs held for review, unfinished key rotations and disabled "
+                "webhooks are listed on the Overview and mailed to the recipients: at once, then after a day, "
+                "then every 3 days, then weekly while the problem lasts."
+            </p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) if s.email_enabled => view! {
+                            <dl class="facts-list">
+                                <dt>"SMTP server"</dt><dd><code>{s.smtp_server.unwrap_or_default()}</code></dd>
+                                <dt>"Recipients"</dt><dd data-testid="mail-recipients">{s.recipients.join(", ")}</dd>
+                            </dl>
+                            <ActionForm action=test>
+                                <div class="button-row">
+                                    <button class="button" type="submit" disabled=move || test.pending().get()>
+                                        {move || if test.pending().get() { "Sending…" } else { "Send test mail" }}
+                                    </button>
+                                </div>
+                            </ActionForm>
+                        }.into_any(),
+                        Ok(_) => view! {
+                            <p data-testid="mail-off">
+                                "E-mail is off. Set " <code>"ROSTER_SMTP_URL"</code> ", " <code>"ROSTER_NOTIFY_EMAILS"</code>
+                                " and " <code>"ROSTER_SMTP_FROM"</code> " and restart Roster to have problems mailed."
+                            </p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            {move || test.value().get().map(|outcome| match outcome {
+                Ok(message) => view! { <p class="notice notice-success" role="status" data-testid="test-mail-result">"Test mail sent. "{message}</p> }.into_any(),
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
         </section>
     }
 }

@@ -52,6 +52,9 @@ pub enum Command {
     /// Webhook endpoints: the event log sent, signed, to URLs you choose.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Failure notifications: open problems and what was mailed; a test mail.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
     /// The audit log: sign-ins, configuration changes, syncs, tokens.
     Audit {
         /// An action (signin.succeeded) or a prefix ending in a dot (directory.).
@@ -205,6 +208,22 @@ pub enum EventsCommand {
         remote: Remote,
         #[command(flatten)]
         output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// E-mail set-up and the problems that need an admin.
+    Status {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Send a test mail to the recipients now.
+    Test {
+        #[command(flatten)]
+        remote: Remote,
     },
 }
 

@@ -12,8 +12,9 @@ pub use args::{Cli, Command};
 pub use error::{exit_code, CliError, EXIT_FAILED, EXIT_USAGE};
 
 use args::{
-    AddCommand, AdminCommand, DirectoriesCommand, EventsCommand, GroupsCommand, Remote, RunsCommand,
-    ScimCommand, Scope, SigninCommand, TokensCommand, UsersCommand, WebhookSettingsArgs, WebhooksCommand,
+    AddCommand, AdminCommand, DirectoriesCommand, EventsCommand, GroupsCommand, NotificationsCommand, Remote,
+    RunsCommand, ScimCommand, Scope, SigninCommand, TokensCommand, UsersCommand, WebhookSettingsArgs,
+    WebhooksCommand,
 };
 use client::{encode, Client};
 use reqwest::Method;
@@ -55,6 +56,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Scim(c) => scim(c).await,
         Command::Events(c) => events(c).await,
         Command::Webhooks(c) => webhooks(c).await,
+        Command::Notifications(c) => notifications(c).await,
         Command::Audit {
             action,
             actor,
@@ -1117,6 +1119,54 @@ async fn webhooks(command: WebhooksCommand) -> Result<(), CliError> {
                 .call(Method::DELETE, &format!("/webhooks/{}", encode(&id)))
                 .await?;
             println!("Deleted: nothing more is sent to it.");
+        }
+    }
+    Ok(())
+}
+
+async fn notifications(command: NotificationsCommand) -> Result<(), CliError> {
+    match command {
+        NotificationsCommand::Status { remote, output } => {
+            let status: Value = client(&remote)?.get("/notifications").await?;
+            if output.json {
+                print_json(&status);
+                return Ok(());
+            }
+            if status["email_enabled"] == true {
+                let recipients: Vec<&str> = status["recipients"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                println!(
+                    "E-mail: on, through {} to {}",
+                    text(&status, "smtp_server"),
+                    recipients.join(", ")
+                );
+            } else {
+                println!("E-mail: off (set ROSTER_SMTP_URL and ROSTER_NOTIFY_EMAILS on the server)");
+            }
+            let problems = status["problems"].as_array().cloned().unwrap_or_default();
+            if problems.is_empty() {
+                println!("No problems need an admin.");
+            }
+            for p in &problems {
+                println!(
+                    "\n{}\n  {}\n  mailed {} time(s){}",
+                    text(p, "title"),
+                    text(p, "action"),
+                    text(p, "mails_sent"),
+                    p["mail_error"]
+                        .as_str()
+                        .map(|e| format!("; the last mail failed: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        NotificationsCommand::Test { remote } => {
+            let sent: Value = client(&remote)?.post("/notifications/test", &json!({})).await?;
+            println!("{}", text(&sent, "message"));
         }
     }
     Ok(())

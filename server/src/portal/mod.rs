@@ -15,12 +15,12 @@ use crate::{
     model::DirectoryId,
 };
 use app::api::{
-    AccessPort, ApiTokenView, AppError, AuditPageView, BoxFuture, ConnectionCheck, DeliveryView,
-    DirectoryCard, DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail, GroupQuery,
-    GroupsPage, InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView, Overview, Ports,
-    PreviewView, RecordsPort, RunDetail, ScimPort, ScimView, SettingsForm, SigninForm, SigninSettingsView,
-    SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView, WebhookSecretView, WebhooksPort,
-    WebhooksView, WizardPort, WizardState,
+    AccessPort, ApiTokenView, AppError, AttentionItem, AuditPageView, BoxFuture, ConnectionCheck,
+    DeliveryView, DirectoryCard, DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail,
+    GroupQuery, GroupsPage, InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView,
+    NotificationSettingsView, Overview, Ports, PreviewView, RecordsPort, RunDetail, ScimPort, ScimView,
+    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
+    VerifyView, WebhookSecretView, WebhooksPort, WebhooksView, WizardPort, WizardState,
 };
 use std::sync::Arc;
 
@@ -77,6 +77,7 @@ impl InstancePort for RosterPortal {
                 directories: o.directories,
                 admins: o.admins,
                 started_at: o.started_at,
+                attention: attention(&self.core).await?,
             })
         })
     }
@@ -107,6 +108,47 @@ impl InstancePort for RosterPortal {
     fn revoke_api_token(&self, token_id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(tokens::revoke(&self.core, token_id))
     }
+
+    fn notification_settings(&self) -> BoxFuture<'_, Result<NotificationSettingsView, AppError>> {
+        Box::pin(async move {
+            let status = self.core.notifications.status().await?;
+            Ok(NotificationSettingsView {
+                email_enabled: status.email_enabled,
+                smtp_server: status.smtp_server,
+                recipients: status.recipients,
+            })
+        })
+    }
+
+    fn send_test_mail(&self) -> BoxFuture<'_, Result<String, AppError>> {
+        Box::pin(async move { Ok(self.core.notifications.send_test(&actor().await?).await?) })
+    }
+}
+
+/// The overview's "needs attention" list.
+async fn attention(core: &Core) -> Result<Vec<AttentionItem>, AppError> {
+    let status = core.notifications.status().await?;
+    Ok(status
+        .problems
+        .into_iter()
+        .map(|p| AttentionItem {
+            mailed: match (&p.mail_error, p.mails_sent, &p.last_mailed_at) {
+                (Some(error), _, _) => format!("the last mail failed: {error}"),
+                (None, 0, _) if !status.email_enabled => "not mailed: e-mail is not configured".into(),
+                (None, 0, _) => "not mailed yet".into(),
+                (None, n, last) => format!(
+                    "mailed {n} time{}, last {}",
+                    if n == 1 { "" } else { "s" },
+                    last.as_deref()
+                        .map(crate::domain::clock::relative)
+                        .unwrap_or_default()
+                ),
+            },
+            title: p.title,
+            action: p.action,
+            link: p.link,
+        })
+        .collect())
 }
 
 impl DirectoryPort for RosterPortal {

@@ -252,4 +252,17 @@ async fn without_smtp_the_test_mail_says_what_to_configure() {
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert!(err.message.contains("ROSTER_SMTP_URL"), "{}", err.message);
     assert!(!app.state.core.notifications.status().await.unwrap().email_enabled);
+
+    // The same through the CLI (and so the REST API).
+    let token = crate::rest::token(&app, server::model::TokenScope::ReadWrite).await;
+    let status = crate::cli::roster(&app, Some(&token), &["notifications", "status", "--json"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        (status["email_enabled"].clone(), status["problems"].clone()),
+        (false.into(), serde_json::json!([]))
+    );
+    let test = crate::cli::roster(&app, Some(&token), &["notifications", "test"]).await;
+    assert_ne!(test.code, 0);
+    assert!(test.stderr.contains("ROSTER_SMTP_URL"), "{}", test.stderr);
 }
