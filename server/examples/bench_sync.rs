@@ -40,7 +40,7 @@ use server::{
     },
 };
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -1051,7 +1051,8 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
         println!("  note: the re-sync found {changes} changes in an unchanged org");
     }
     users_table(&roster, targets).await?;
-    rest_lists(&roster, targets).await
+    rest_lists(&roster, targets).await?;
+    webhook_latency(&roster, targets).await
 }
 
 /// One users-table page as the portal serves it: the rows and the total.
@@ -1284,6 +1285,123 @@ async fn rest_lists(roster: &Roster, targets: &mut Targets) -> BenchResult<()> {
             times.len()
         );
     }
+    Ok(())
+}
+
+/// Webhook writes to measure: each a user created through the identity
+/// write API, one every 20 ms.
+const WEBHOOK_WRITES: usize = 200;
+const WEBHOOK_P95_TARGET_MS: u64 = 1_000;
+
+/// Delivery latency from a change's commit to a webhook receiver on
+/// loopback: the server as deployed (its sender polls every 200 ms), a
+/// receiver that answers 204 and notes when each event arrived.
+async fn webhook_latency(roster: &Roster, targets: &mut Targets) -> BenchResult<()> {
+    use std::sync::Mutex;
+    let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let receiver = {
+        let arrivals = Arc::clone(&arrivals);
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let arrivals = Arc::clone(&arrivals);
+                async move {
+                    let at = Instant::now();
+                    if let Ok(batch) = serde_json::from_slice::<Value>(&body) {
+                        if let Ok(mut seen) = arrivals.lock() {
+                            for event in batch["events"].as_array().into_iter().flatten() {
+                                if let Some(entity) = event["entity_id"].as_str() {
+                                    seen.entry(entity.to_owned()).or_insert(at);
+                                }
+                            }
+                        }
+                    }
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook_url = format!("http://127.0.0.1:{}/hook", listener.local_addr()?.port());
+    let receiving = tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let vars: HashMap<String, String> = [
+        ("ROSTER_LISTEN", "127.0.0.1:0".to_owned()),
+        ("ROSTER_DATA_DIR", roster.dir.display().to_string()),
+        ("ROSTER_DATABASE_URL", roster.database_url.clone()),
+        ("ROSTER_LOG", "warn".to_owned()),
+        ("ROSTER_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let app = server::startup::Application::build(server::config::Config::load(&vars)?).await?;
+    let core = app.state().core.clone();
+    let server = tokio::spawn(app.run_until_stopped());
+    let host = server::domain::Actor::host();
+    let directory = core
+        .scim
+        .create_push_directory(&host, "Webhook benchmark")
+        .await?;
+    core.webhooks
+        .create(
+            &host,
+            &server::domain::webhooks::WebhookSettings {
+                url: hook_url,
+                event_types: vec!["user.created".into()],
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut committed: Vec<(String, Instant)> = Vec::with_capacity(WEBHOOK_WRITES);
+    for n in 0..WEBHOOK_WRITES {
+        let id = format!("00uWEBHOOK{n:08}");
+        let login = format!("hook{n}@example.com");
+        let profile =
+            serde_json::json!({ "login": login, "email": login, "firstName": "Web", "lastName": "Hook" });
+        let input = server::domain::identities::UserInput {
+            id: server::model::OktaUserId::parse(&id)?,
+            status: "ACTIVE".into(),
+            profile: profile.as_object().cloned().unwrap_or_default(),
+            last_updated: None,
+        };
+        core.identities
+            .upsert_user(&directory, input, "benchmark")
+            .await?;
+        committed.push((id, Instant::now()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while arrivals.lock().map(|a| a.len()).unwrap_or(0) < WEBHOOK_WRITES && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.abort();
+    receiving.abort();
+    let arrived = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut latencies: Vec<Duration> = committed
+        .iter()
+        .filter_map(|(id, at)| arrived.get(id).map(|got| got.saturating_duration_since(*at)))
+        .collect();
+    latencies.sort();
+    if latencies.len() < WEBHOOK_WRITES {
+        return Err(format!(
+            "only {} of {WEBHOOK_WRITES} webhook events arrived",
+            latencies.len()
+        )
+        .into());
+    }
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!();
+    println!("Webhooks ({WEBHOOK_WRITES} user writes, one every 20 ms, to a receiver on loopback)");
+    println!(
+        "  commit → receiver p95    {:>9.0} ms   target ≤ {WEBHOOK_P95_TARGET_MS} ms        {}   (p50 {:.0} ms, max {:.0} ms)",
+        at(0.95).as_secs_f64() * 1e3,
+        targets.check(
+            "webhook delivery p95 ≤ 1 s",
+            at(0.95) <= Duration::from_millis(WEBHOOK_P95_TARGET_MS)
+        ),
+        at(0.5).as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3
+    );
     Ok(())
 }
 
