@@ -219,6 +219,13 @@ test("Sync Now shows live progress, refuses a second run, and picks up changes i
   await expect(page.getByTestId("test-result")).toContainText("Test event delivered: the receiver answered 204");
   expect(receiver.events()[0].type).toBe("webhook.test");
   expect(verifySignature(secret, receiver.received[0].signature, receiver.received[0].body)).toBe(true);
+  // Edited in place: the ticked types stay ticked.
+  await endpoint.getByText("Edit…").click();
+  const edit = endpoint.getByTestId("edit-webhook-form");
+  await edit.getByLabel("Description").fill("Provisioning service (production)");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("webhook").filter({ hasText: receiver.url })).toContainText("Provisioning service (production)");
+  await expect(page.getByTestId("webhook").filter({ hasText: receiver.url })).toContainText("user.deprovisioned, group.member_removed");
 
   await page.goto("/settings/directory-sync");
   await waitForHydration(page);

@@ -140,6 +140,14 @@ pub trait WebhooksPort: Send + Sync + 'static {
         event_types: Vec<String>,
         directory_ids: Vec<String>,
     ) -> BoxFuture<'_, Result<WebhookSecretView, AppError>>;
+    fn update_webhook(
+        &self,
+        webhook_id: String,
+        url: String,
+        description: String,
+        event_types: Vec<String>,
+        directory_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
     fn set_webhook_enabled(&self, webhook_id: String, enabled: bool) -> BoxFuture<'_, Result<(), AppError>>;
     fn rotate_webhook_secret(
         &self,

@@ -33,6 +33,7 @@ pub struct WebhookView {
     pub event_types: Vec<String>,
     /// Directory names; empty: every directory.
     pub directories: Vec<String>,
+    pub directory_ids: Vec<String>,
     pub enabled: bool,
     /// `active`, `retrying` or `disabled`.
     pub status: String,
@@ -83,6 +84,29 @@ pub async fn create_webhook(
     ports()?
         .webhooks
         .create_webhook(
+            url,
+            description,
+            event_types.unwrap_or_default(),
+            directory_ids.unwrap_or_default(),
+        )
+        .await
+}
+
+/// Changes an endpoint's URL, description, types and directories (the
+/// same checkbox names as [`create_webhook`]).
+#[server]
+pub async fn update_webhook(
+    webhook_id: String,
+    url: String,
+    description: String,
+    event_types: Option<Vec<String>>,
+    directory_ids: Option<Vec<String>>,
+) -> Result<(), AppError> {
+    require_admin().await?;
+    ports()?
+        .webhooks
+        .update_webhook(
+            webhook_id,
             url,
             description,
             event_types.unwrap_or_default(),

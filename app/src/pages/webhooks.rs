@@ -6,7 +6,7 @@
 
 use crate::api::{
     get_webhooks, CreateWebhook, DeleteWebhook, DeliveryView, ReplayWebhook, RotateWebhookSecret,
-    SendTestWebhook, SetWebhookEnabled, WebhookSecretView, WebhookView, WebhooksView,
+    SendTestWebhook, SetWebhookEnabled, UpdateWebhook, WebhookSecretView, WebhookView, WebhooksView,
 };
 use crate::components::{CopyButton, ErrorNotice};
 use leptos::prelude::*;
@@ -24,6 +24,7 @@ def verify(secret: str, header: str, body: bytes, tolerance=300) -> bool:
 
 #[derive(Clone, Copy)]
 struct Actions {
+    update: ServerAction<UpdateWebhook>,
     toggle: ServerAction<SetWebhookEnabled>,
     rotate: ServerAction<RotateWebhookSecret>,
     test: ServerAction<SendTestWebhook>,
@@ -35,6 +36,7 @@ struct Actions {
 pub fn Webhooks() -> impl IntoView {
     let create = ServerAction::<CreateWebhook>::new();
     let actions = Actions {
+        update: ServerAction::new(),
         toggle: ServerAction::new(),
         rotate: ServerAction::new(),
         test: ServerAction::new(),
@@ -45,6 +47,7 @@ pub fn Webhooks() -> impl IntoView {
         move || {
             (
                 create.version().get(),
+                actions.update.version().get(),
                 actions.toggle.version().get(),
                 actions.rotate.version().get(),
                 actions.test.version().get(),
@@ -82,6 +85,7 @@ fn WebhooksBody(view: WebhooksView, create: ServerAction<CreateWebhook>, actions
         directories,
     } = view;
     let empty = endpoints.is_empty();
+    let (all_types, all_directories) = (event_types.clone(), directories.clone());
     view! {
         <section class="panel" aria-labelledby="new-webhook-heading">
             <h2 id="new-webhook-heading">"Add an endpoint"</h2>
@@ -151,6 +155,7 @@ fn WebhooksBody(view: WebhooksView, create: ServerAction<CreateWebhook>, actions
                 Err(error) => view! { <ErrorNotice error /> }.into_any(),
             })}
             {move || [
+                actions.update.value().get().and_then(Result::err),
                 actions.toggle.value().get().and_then(Result::err),
                 actions.replay.value().get().and_then(Result::err),
                 actions.delete.value().get().and_then(Result::err),
@@ -158,7 +163,10 @@ fn WebhooksBody(view: WebhooksView, create: ServerAction<CreateWebhook>, actions
             {if empty {
                 view! { <p class="muted" data-testid="no-webhooks">"No endpoints yet."</p> }.into_any()
             } else {
-                endpoints.into_iter().map(|w| view! { <Endpoint w actions /> }).collect_view().into_any()
+                endpoints.into_iter().map(|w| {
+                    let (event_types, directories) = (all_types.clone(), all_directories.clone());
+                    view! { <Endpoint w actions event_types directories /> }
+                }).collect_view().into_any()
             }}
         </section>
     }
@@ -187,7 +195,12 @@ fn SecretNotice(secret: WebhookSecretView) -> impl IntoView {
 }
 
 #[component]
-fn Endpoint(w: WebhookView, actions: Actions) -> impl IntoView {
+fn Endpoint(
+    w: WebhookView,
+    actions: Actions,
+    event_types: Vec<String>,
+    directories: Vec<(String, String)>,
+) -> impl IntoView {
     let (badge, label) = match w.status.as_str() {
         "active" => ("badge badge-success", "Active"),
         "retrying" => ("badge badge-warning", "Retrying"),
@@ -206,7 +219,33 @@ fn Endpoint(w: WebhookView, actions: Actions) -> impl IntoView {
     let overlap_for = overlap_id.clone();
     let replay_id = format!("replay-{}", w.id);
     let replay_for = replay_id.clone();
-    let [id_test, id_toggle, id_rotate, id_replay, id_delete] = std::array::from_fn(|_| w.id.clone());
+    let [id_test, id_toggle, id_rotate, id_replay, id_delete, id_edit] =
+        std::array::from_fn(|_| w.id.clone());
+    let edit_url_id = format!("edit-url-{}", w.id);
+    let edit_url_for = edit_url_id.clone();
+    let edit_desc_id = format!("edit-description-{}", w.id);
+    let edit_desc_for = edit_desc_id.clone();
+    let (url_now, description_now) = (w.url.clone(), w.description.clone());
+    let type_boxes = event_types
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let checked = w.event_types.contains(&t);
+            view! {
+                <label><input type="checkbox" name=format!("event_types[{i}]") value=t.clone() checked=checked />" "<code>{t.clone()}</code></label>
+            }
+        })
+        .collect_view();
+    let directory_boxes = directories
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            let checked = w.directory_ids.contains(&id);
+            view! {
+                <label><input type="checkbox" name=format!("directory_ids[{i}]") value=id checked=checked />" "{name}</label>
+            }
+        })
+        .collect_view();
     view! {
         <article class="panel" data-testid="webhook" data-webhook-id=w.id.clone() data-status=w.status.clone()
             aria-labelledby=labelled_by>
@@ -245,6 +284,28 @@ fn Endpoint(w: WebhookView, actions: Actions) -> impl IntoView {
                         {if w.enabled { "Disable" } else { "Enable" }}
                     </button>
                 </ActionForm>
+                <details class="menu">
+                    <summary class="button button-small">"Edit…"</summary>
+                    <div class="menu-body">
+                        <ActionForm action=actions.update attr:class="form" attr:data-testid="edit-webhook-form">
+                            <input type="hidden" name="webhook_id" value=id_edit />
+                            <label for=edit_url_for>"URL"</label>
+                            <input id=edit_url_id name="url" type="url" required value=url_now autocomplete="off" />
+                            <label for=edit_desc_for>"Description"</label>
+                            <input id=edit_desc_id name="description" type="text" maxlength="200" value=description_now
+                                autocomplete="off" />
+                            <fieldset class="radio-group check-grid">
+                                <legend>"Event types (none: all)"</legend>
+                                {type_boxes}
+                            </fieldset>
+                            <fieldset class="radio-group check-grid">
+                                <legend>"Directories (none: all)"</legend>
+                                {directory_boxes}
+                            </fieldset>
+                            <button class="button button-small button-primary" type="submit">"Save"</button>
+                        </ActionForm>
+                    </div>
+                </details>
                 <details class="menu">
                     <summary class="button button-small">"Rotate secret…"</summary>
                     <div class="menu-body">

@@ -50,6 +50,27 @@ event_types! {
     SyncHeldForReview => "sync.held_for_review",
 }
 
+impl EventType {
+    /// The event a pause or resume produces: only a change of state is one.
+    pub fn of_pause_change(was_paused: bool, paused: bool) -> Option<Self> {
+        match (was_paused, paused) {
+            (false, true) => Some(Self::DirectoryPaused),
+            (true, false) => Some(Self::DirectoryResumed),
+            _ => None,
+        }
+    }
+
+    /// The event a run that ends without applying produces, if any (a
+    /// success is announced by the apply that commits it).
+    pub fn of_run_end(status: super::RunStatus) -> Option<Self> {
+        match status {
+            super::RunStatus::Failed => Some(Self::SyncFailed),
+            super::RunStatus::NeedsConfirmation => Some(Self::SyncHeldForReview),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

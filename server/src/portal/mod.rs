@@ -11,7 +11,7 @@ mod webhooks;
 mod wizard;
 
 use crate::{
-    domain::{Core, DomainError, ErrorKind},
+    domain::{webhooks::WebhookSettings, Core, DomainError, ErrorKind},
     model::DirectoryId,
 };
 use app::api::{
@@ -352,6 +352,26 @@ impl WebhooksPort for RosterPortal {
             description,
             event_types,
             directory_ids,
+        ))
+    }
+
+    fn update_webhook(
+        &self,
+        webhook_id: String,
+        url: String,
+        description: String,
+        event_types: Vec<String>,
+        directory_ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(webhooks::update(
+            &self.core,
+            webhook_id,
+            WebhookSettings {
+                url,
+                description,
+                event_types,
+                directory_ids,
+            },
         ))
     }
 

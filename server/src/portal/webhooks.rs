@@ -83,6 +83,7 @@ fn view(w: Webhook, names: &HashMap<String, String>, deliveries: Vec<DeliveryVie
                     .unwrap_or_else(|| format!("{id} (deleted)"))
             })
             .collect(),
+        directory_ids: w.directory_ids.clone(),
         status: serde_json::to_value(w.status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -122,6 +123,13 @@ pub async fn create(
         )
         .await?;
     Ok(secret_view(created))
+}
+
+pub async fn update(core: &Core, id: String, settings: WebhookSettings) -> Result<(), AppError> {
+    core.webhooks
+        .update(&actor().await?, &webhook_id(&id)?, &settings)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_enabled(core: &Core, id: String, enabled: bool) -> Result<(), AppError> {

@@ -255,7 +255,9 @@ impl SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if let Some(event) = was_paused.and_then(|was| super::events::pause_event(was, reason.is_some())) {
+        if let Some(event) =
+            was_paused.and_then(|was| crate::model::EventType::of_pause_change(was, reason.is_some()))
+        {
             super::events::append_directory_event(&mut tx, event, id).await?;
         }
         tx.commit().await?;

@@ -97,26 +97,6 @@ pub(super) async fn append_run_event(
     Ok(())
 }
 
-/// The event a pause or resume produces: only a change of state is one.
-pub(crate) fn pause_event(was_paused: bool, paused: bool) -> Option<crate::model::EventType> {
-    use crate::model::EventType;
-    match (was_paused, paused) {
-        (false, true) => Some(EventType::DirectoryPaused),
-        (true, false) => Some(EventType::DirectoryResumed),
-        _ => None,
-    }
-}
-
-/// The event a run that ends without applying produces, if any.
-pub(crate) fn run_end_event(status: crate::model::RunStatus) -> Option<crate::model::EventType> {
-    use crate::model::{EventType, RunStatus};
-    match status {
-        RunStatus::Failed => Some(EventType::SyncFailed),
-        RunStatus::NeedsConfirmation => Some(EventType::SyncHeldForReview),
-        _ => None,
-    }
-}
-
 /// The users and groups named, and the present memberships of either, as
 /// they are in `dataset` now.
 pub(super) async fn snapshot(
@@ -247,21 +227,19 @@ impl SqliteStore {
         let mut through = None;
         loop {
             let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT position, occurred_at FROM events WHERE position > $1 ORDER BY position LIMIT 1000",
+                "SELECT position, occurred_at FROM events WHERE position > $1 ORDER BY position LIMIT $2",
             )
             .bind(through.unwrap_or(0))
+            .bind(PRUNE_CHUNK as i64)
             .fetch_all(&mut *tx)
             .await?;
-            let full = rows.len() == 1000;
-            let mut young = false;
-            for (position, occurred_at) in rows {
-                if super::parse_timestamp(&occurred_at)? >= cutoff {
-                    young = true;
-                    break;
-                }
-                through = Some(position);
-            }
-            if young || !full {
+            let rows = rows
+                .into_iter()
+                .map(|(position, at)| Ok((position, super::parse_timestamp(&at)? < cutoff)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let (last_old, more) = leading_old(&rows);
+            through = last_old.or(through);
+            if !more {
                 break;
             }
         }
@@ -280,6 +258,18 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// Retention reads the oldest events this many at a time.
+pub(super) const PRUNE_CHUNK: usize = 1000;
+
+/// Of a chunk of `(position, older than the cutoff)` rows in position
+/// order: the last position of the leading old ones, and whether the next
+/// chunk may hold more (every row was old and the chunk was full).
+pub(super) fn leading_old(rows: &[(i64, bool)]) -> (Option<i64>, bool) {
+    let last_old = rows.iter().take_while(|(_, old)| *old).last().map(|(p, _)| *p);
+    let more = rows.len() == PRUNE_CHUNK && rows.iter().all(|(_, old)| *old);
+    (last_old, more)
 }
 
 /// A user as the event log describes it (both backends read the same row).
@@ -509,6 +499,18 @@ fn changed_fields(was: &serde_json::Value, now: &serde_json::Value) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_stops_at_the_first_young_event() {
+        assert_eq!(leading_old(&[]), (None, false));
+        assert_eq!(
+            leading_old(&[(4, true), (5, true), (6, false), (7, true)]),
+            (Some(5), false)
+        );
+        assert_eq!(leading_old(&[(4, false)]), (None, false));
+        let full: Vec<(i64, bool)> = (1..=PRUNE_CHUNK as i64).map(|p| (p, true)).collect();
+        assert_eq!(leading_old(&full), (Some(PRUNE_CHUNK as i64), true));
+    }
     use crate::model::EventType;
 
     fn user(id: &str, status: &str, removed: bool, version: i64) -> UserSnap {

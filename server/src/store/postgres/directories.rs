@@ -208,7 +208,7 @@ impl PgStore {
         .execute(&mut *tx)
         .await?;
         if let Some(event) =
-            was_paused.and_then(|was| crate::store::events::pause_event(was, reason.is_some()))
+            was_paused.and_then(|was| crate::model::EventType::of_pause_change(was, reason.is_some()))
         {
             super::events::append_directory_event(&mut tx, event, id).await?;
         }

@@ -12,7 +12,7 @@ use super::PgStore;
 use crate::{
     model::EventType,
     store::{
-        events::{changes, stored_data, GroupSnap, Snapshot, UserSnap},
+        events::{changes, leading_old, stored_data, GroupSnap, Snapshot, UserSnap, PRUNE_CHUNK},
         EventFilter, EventRow, StoreError,
     },
 };
@@ -208,22 +208,16 @@ impl PgStore {
         let mut through = None;
         loop {
             let rows: Vec<(i64, bool)> = sqlx::query_as(
-                "SELECT position, occurred_at < $2 FROM events WHERE position > $1 ORDER BY position LIMIT 1000",
+                "SELECT position, occurred_at < $2 FROM events WHERE position > $1 ORDER BY position LIMIT $3",
             )
             .bind(through.unwrap_or(0_i64))
             .bind(cutoff)
+            .bind(PRUNE_CHUNK as i64)
             .fetch_all(&mut *tx)
             .await?;
-            let full = rows.len() == 1000;
-            let mut young = false;
-            for (position, old) in rows {
-                if !old {
-                    young = true;
-                    break;
-                }
-                through = Some(position);
-            }
-            if young || !full {
+            let (last_old, more) = leading_old(&rows);
+            through = last_old.or(through);
+            if !more {
                 break;
             }
         }

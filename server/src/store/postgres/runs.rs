@@ -124,7 +124,7 @@ impl PgStore {
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
-        if let Some(event) = crate::store::events::run_end_event(status) {
+        if let Some(event) = crate::model::EventType::of_run_end(status) {
             super::events::append_run_event(&mut tx, event, run_id).await?;
         }
         tx.commit().await?;
