@@ -157,10 +157,14 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let scheduler = self.state.core.sync.spawn_scheduler(SCHEDULER_TICK);
-        let maintenance = spawn_maintenance(self.state.clone(), self.session_store.clone());
-        let webhooks = self.state.core.webhooks.deliverer().spawn();
-        let notifier = spawn_notifier(self.state.clone());
+        // Stopped with the server, also when this future is dropped
+        // (aborted) rather than run to the end.
+        let _background = AbortOnDrop(vec![
+            self.state.core.sync.spawn_scheduler(SCHEDULER_TICK),
+            spawn_maintenance(self.state.clone(), self.session_store.clone()),
+            self.state.core.webhooks.deliverer().spawn(),
+            spawn_notifier(self.state.clone()),
+        ]);
         let served = axum::serve(
             self.listener,
             self.router
@@ -168,10 +172,6 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;
-        scheduler.abort();
-        maintenance.abort();
-        webhooks.abort();
-        notifier.abort();
         served
     }
 }
@@ -187,6 +187,17 @@ fn spawn_maintenance(state: AppState, sessions: Sessions) -> tokio::task::JoinHa
             maintain(&state, &sessions).await;
         }
     })
+}
+
+/// Aborts the tasks it holds when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Looks for problems to mail about every minute (the back-off decides

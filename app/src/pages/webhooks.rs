@@ -236,8 +236,18 @@ fn Endpoint(
             }
         })
         .collect_view();
+    // Directories this endpoint is limited to that were since deleted stay
+    // ticked, so saving an edit does not widen it to every directory.
+    let known: Vec<String> = directories.iter().map(|(id, _)| id.clone()).collect();
+    let deleted: Vec<(String, String)> = w
+        .directory_ids
+        .iter()
+        .filter(|id| !known.contains(id))
+        .map(|id| (id.clone(), format!("{id} (deleted)")))
+        .collect();
     let directory_boxes = directories
         .into_iter()
+        .chain(deleted)
         .enumerate()
         .map(|(i, (id, name))| {
             let checked = w.directory_ids.contains(&id);

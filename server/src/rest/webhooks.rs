@@ -152,13 +152,14 @@ pub async fn test(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
-    /// Send every event after this cursor again (`0`: every event kept).
+    /// Send every event after this cursor again (`0`, or a cursor retention
+    /// has passed: every event kept).
     pub after: String,
 }
 
 #[utoipa::path(post, path = "/webhooks/{webhook_id}/replay", tag = "webhooks", request_body = ReplayBody,
     params(("webhook_id" = String, Path, description = "Webhook id")),
-    responses((status = 200, body = Webhook), (status = 409, description = "The cursor is older than the retention period", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "Every kept event after the cursor is sent again, in order", body = Webhook), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replay(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

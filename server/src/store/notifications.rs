@@ -66,8 +66,9 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// A claimed send failed: the count goes back (so it is tried again
-    /// next time) and the error is kept for the settings page.
+    /// A claimed send failed: the count goes back (so it is tried again;
+    /// `last_sent_at` keeps the attempt's time, for the retry's back-off)
+    /// and the error is kept for the overview.
     pub async fn notification_failed(
         &self,
         subject: &str,
@@ -75,7 +76,7 @@ impl SqliteStore {
         error: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE notifications SET sent_count = $2 - 1, last_error = $3, last_sent_at = NULL
+            "UPDATE notifications SET sent_count = $2 - 1, last_error = $3
              WHERE subject = $1 AND sent_count = $2",
         )
         .bind(subject)

@@ -74,6 +74,9 @@ pub struct DeliveryRow {
 /// What an attempt did to its endpoint, decided by the domain.
 pub struct AttemptRecord<'a> {
     pub endpoint_id: &'a str,
+    /// The cursor when the lease was taken: a replay since wins over
+    /// this attempt's outcome.
+    pub claimed_through: i64,
     /// The log row; none when nothing was sent (the filters passed over
     /// every new event).
     pub delivery: Option<&'a DeliveryRow>,
@@ -114,7 +117,9 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO webhook_endpoints (id, url, description, event_types, directory_ids, enabled,
                  secret_sealed, delivered_through, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT coalesce(max(position), 0) FROM events), $8, $8, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7,
+                     max((SELECT coalesce(max(position), 0) FROM events), (SELECT pruned_through FROM event_log_state)),
+                     $8, $8, $8)",
         )
         .bind(new.id)
         .bind(new.url)
@@ -301,7 +306,7 @@ impl SqliteStore {
                  enabled = CASE WHEN $6 IS NULL THEN enabled ELSE 0 END,
                  disabled_reason = coalesce($6, disabled_reason),
                  disabled_at = CASE WHEN $6 IS NULL THEN disabled_at ELSE $5 END
-             WHERE id = $1 AND lease_holder = $2",
+             WHERE id = $1 AND lease_holder = $2 AND delivered_through = $7",
         )
         .bind(record.endpoint_id)
         .bind(holder)
@@ -313,9 +318,18 @@ impl SqliteStore {
                 .map_or_else(|| sortable(super::now()), |d| d.attempted_at.clone()),
         )
         .bind(record.disable)
+        .bind(record.claimed_through)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
+            // Replayed meanwhile (or taken over): keep the new cursor, and
+            // give the lease back if it is still ours.
+            sqlx::query("UPDATE webhook_endpoints SET lease_holder = NULL, lease_until = NULL WHERE id = $1 AND lease_holder = $2")
+                .bind(record.endpoint_id)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
             return Ok(false);
         }
         if let Some(delivery) = record.delivery {

@@ -488,6 +488,7 @@ async fn an_endpoint_held_by_a_process_that_died_is_sent_to_once_its_lease_lapse
             "webhooks-dead",
             &server::store::AttemptRecord {
                 endpoint_id: id.as_str(),
+                claimed_through: 0,
                 delivery: None,
                 advance_to: Some(0),
                 next_attempt_at: &now,
@@ -645,4 +646,103 @@ async fn the_cli_and_rest_api_manage_endpoints_and_read_the_delivery_log() {
     );
     let gone = roster(&app, Some(&reader), &["webhooks", "show", &id]).await;
     assert_ne!(gone.code, 0);
+}
+
+#[tokio::test]
+async fn a_replay_made_while_a_batch_is_in_flight_is_not_undone_by_its_outcome() {
+    let app = spawn_app_with(FAST).await;
+    let receiver = Receiver::start().await;
+    let dir = push_directory(&app).await;
+    let (id, _) = create(&app, &receiver.url, &[]).await;
+    app.state
+        .core
+        .identities
+        .upsert_user(&dir, user(1, "ACTIVE"), "test")
+        .await
+        .unwrap();
+    receiver.wait_for_events(1).await;
+    let (store, _) = app.state.core.internals();
+    // Another sender holds the endpoint mid-batch when an admin replays from
+    // 0 (it gets the lease once the app's sender has recorded its batch).
+    let now = time::OffsetDateTime::now_utc();
+    let mut claimed = None;
+    for _ in 0..600 {
+        claimed = store
+            .claim_webhook(
+                id.as_str(),
+                "webhooks-busy",
+                &server::store::sortable(time::OffsetDateTime::now_utc()),
+                &server::store::sortable(now + time::Duration::seconds(30)),
+            )
+            .await
+            .unwrap();
+        if claimed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let claimed = claimed.expect("the lease is free once the batch is recorded");
+    let sent_through = claimed.delivered_through;
+    app.state
+        .core
+        .webhooks
+        .replay(&Actor::host(), &id, "0")
+        .await
+        .unwrap();
+    let kept = store
+        .finish_webhook_attempt(
+            "webhooks-busy",
+            &server::store::AttemptRecord {
+                endpoint_id: id.as_str(),
+                claimed_through: claimed.delivered_through,
+                delivery: None,
+                advance_to: Some(sent_through + 1),
+                next_attempt_at: &server::store::sortable(now),
+                disable: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!kept, "the replay wins");
+    // The lease was given back and the replay runs: everything again.
+    let events = receiver.wait_for_events(2 + 1).await;
+    assert!(
+        events.iter().any(|e| e["type"] == "directory.created"),
+        "{events:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_be_prepared_is_a_failed_attempt_not_a_stuck_endpoint() {
+    let app = spawn_app_with(FAST).await;
+    let receiver = Receiver::start().await;
+    let dir = push_directory(&app).await;
+    let (id, _) = create(&app, &receiver.url, &[]).await;
+    let (store, _) = app.state.core.internals();
+    // A secret that cannot be opened (as after an import under another master key).
+    let now = server::store::sortable(time::OffsetDateTime::now_utc());
+    store
+        .rotate_webhook_secret(id.as_str(), "not-a-sealed-secret", &now, &now)
+        .await
+        .unwrap();
+    app.state
+        .core
+        .identities
+        .upsert_user(&dir, user(1, "ACTIVE"), "test")
+        .await
+        .unwrap();
+    let webhooks = &app.state.core.webhooks;
+    wait_until("the endpoint to be disabled", || async {
+        !webhooks.get(&id).await.unwrap().enabled
+    })
+    .await;
+    let log = webhooks.deliveries(&id, None, 10).await.unwrap();
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert!(log.iter().all(|d| d.outcome == "failed"
+        && d.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not prepare the batch")));
+    assert!(receiver.events().is_empty());
+    assert_eq!(webhooks.troubled().await.unwrap().len(), 1);
 }

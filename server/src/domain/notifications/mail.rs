@@ -10,12 +10,23 @@ use lettre::{
 use std::time::Duration;
 
 /// Where mail goes and how; checked when the configuration is loaded.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct MailSettings {
     /// `None`: e-mail is off.
     pub smtp_url: Option<String>,
     pub from: String,
     pub to: Vec<String>,
+}
+
+/// Prints the server, never the URL (it may hold a password).
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("server", &self.server())
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
 }
 
 impl MailSettings {

@@ -44,6 +44,9 @@ impl Default for NotifyPolicy {
     }
 }
 
+/// A mail that could not be sent is tried again after this long.
+const FAILED_MAIL_RETRY: time::Duration = time::Duration::minutes(15);
+
 /// A key rotation is mailed about once it has waited this long for Okta.
 const KEY_ROTATION_GRACE: time::Duration = time::Duration::hours(1);
 
@@ -145,7 +148,13 @@ impl Notifications {
                 .last_mailed_at
                 .as_deref()
                 .and_then(|t| store::parse_timestamp(t).ok());
-            if !reminder_due(problem.mails_sent, last, now) {
+            let due = match (&problem.mail_error, last) {
+                // The last try failed: again after a pause, not every minute
+                // (a wrong password would otherwise lock the mail account).
+                (Some(_), Some(tried)) => now - tried >= FAILED_MAIL_RETRY,
+                _ => reminder_due(problem.mails_sent, last, now),
+            };
+            if !due {
                 continue;
             }
             if !self
@@ -160,9 +169,13 @@ impl Notifications {
                 Ok(()) => sent += 1,
                 Err(error) => {
                     tracing::warn!(problem = %problem.subject, %error, "could not mail a notification");
-                    self.store
+                    if let Err(e) = self
+                        .store
                         .notification_failed(&problem.subject, problem.mails_sent + 1, &error)
-                        .await?;
+                        .await
+                    {
+                        tracing::warn!(problem = %problem.subject, error = %e, "could not record a failed notification");
+                    }
                 }
             }
         }

@@ -29,7 +29,10 @@ const SNIPPET_BYTES: usize = 512;
 /// The HTTP client for webhooks: no redirects (a 3xx is a failure: the
 /// admin fixes the URL), no proxy from the environment, the policy's
 /// timeout, and a resolver that refuses private addresses.
-pub(super) fn client(policy: &DeliveryPolicy) -> reqwest::Client {
+///
+/// A client that cannot be built is an error each attempt reports, never a
+/// fallback to an unguarded client.
+pub(super) fn client(policy: &DeliveryPolicy) -> Result<reqwest::Client, String> {
     let resolver = target::GuardedResolver {
         allowed: Arc::new(policy.allowed_networks.clone()),
     };
@@ -41,7 +44,7 @@ pub(super) fn client(policy: &DeliveryPolicy) -> reqwest::Client {
         .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(resolver))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("the webhook HTTP client could not be built: {e}"))
 }
 
 #[derive(Clone)]
@@ -49,7 +52,7 @@ pub struct Deliverer {
     store: Store,
     master_key: Arc<MasterKey>,
     policy: Arc<DeliveryPolicy>,
-    client: reqwest::Client,
+    client: Result<reqwest::Client, String>,
     /// This process's lease holder name.
     holder: Arc<str>,
     busy: Arc<Mutex<HashSet<String>>>,
@@ -60,7 +63,7 @@ impl Deliverer {
         store: Store,
         master_key: Arc<MasterKey>,
         policy: Arc<DeliveryPolicy>,
-        client: reqwest::Client,
+        client: Result<reqwest::Client, String>,
     ) -> Self {
         Self {
             store,
@@ -126,15 +129,50 @@ impl Deliverer {
     /// Sends the next batch to endpoint `id` if it is due and this process
     /// gets its lease. `true`: it was delivered and more may wait.
     pub async fn deliver_next(&self, id: &str) -> DomainResult<bool> {
-        let at = store::now();
-        let until = at + time::Duration::try_from(self.policy.lease()).unwrap_or(time::Duration::seconds(30));
-        let Some(endpoint) = self
-            .store
-            .claim_webhook(id, &self.holder, &sortable(at), &sortable(until))
-            .await?
-        else {
+        let Some(endpoint) = self.claim(id).await? else {
             return Ok(false);
         };
+        match self.deliver_claimed(&endpoint).await {
+            Ok(more) => Ok(more),
+            // Anything that stops a delivery (a secret that cannot be
+            // opened, an event that cannot be read) is a failed attempt: it
+            // backs off, is shown, and in the end disables the endpoint,
+            // instead of leaving it held and silently stuck.
+            Err(e) => {
+                tracing::warn!(webhook = %endpoint.id, error = %e, "webhook batch could not be prepared");
+                let delivery = DeliveryRow {
+                    id: 0,
+                    endpoint_id: endpoint.id.clone(),
+                    attempted_at: sortable(store::now()),
+                    kind: "events".into(),
+                    attempt: endpoint.failures + 1,
+                    first_position: None,
+                    last_position: None,
+                    event_count: 0,
+                    outcome: "failed".into(),
+                    status_code: None,
+                    latency_ms: 0,
+                    error: Some(format!("Roster could not prepare the batch: {}", e.message)),
+                    response_snippet: None,
+                };
+                self.fail(&endpoint, &delivery, store::now()).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Takes (or renews) the endpoint's lease while it is due.
+    async fn claim(&self, id: &str) -> DomainResult<Option<WebhookRow>> {
+        let at = store::now();
+        let until = at + time::Duration::try_from(self.policy.lease()).unwrap_or(time::Duration::seconds(30));
+        Ok(self
+            .store
+            .claim_webhook(id, &self.holder, &sortable(at), &sortable(until))
+            .await?)
+    }
+
+    async fn deliver_claimed(&self, endpoint: &WebhookRow) -> DomainResult<bool> {
+        let at = store::now();
         // Read the newest position first: every event up to it has
         // committed (the event log's guarantee), so passing over the ones
         // the filters do not want, up to it, never skips a late one.
@@ -183,7 +221,7 @@ impl Deliverer {
                 error: Some(error),
                 response_snippet: None,
             });
-            self.finish(&endpoint, gap.as_ref(), Some(advance_to), None)
+            self.finish(endpoint, gap.as_ref(), Some(advance_to), None)
                 .await?;
             return Ok(false);
         }
@@ -193,16 +231,20 @@ impl Deliverer {
         let events = rows.into_iter().map(event_of).collect::<DomainResult<Vec<_>>>()?;
         let body = serde_json::to_vec(&serde_json::json!({ "events": events }))
             .map_err(|e| DomainError::internal("webhooks", e))?;
+        // The reads took time: renew the lease for the whole request, or
+        // leave the batch to whoever holds the endpoint now.
+        if self.claim(&endpoint.id).await?.is_none() {
+            return Ok(false);
+        }
         let sent = self
-            .post(&endpoint, body, &format!("dlv_{}", uuid::Uuid::new_v4()))
+            .post(endpoint, body, &format!("dlv_{}", uuid::Uuid::new_v4()))
             .await?;
-        let attempt = endpoint.failures + 1;
         let mut delivery = DeliveryRow {
             id: 0,
             endpoint_id: endpoint.id.clone(),
             attempted_at: sortable(at),
             kind: "events".into(),
-            attempt,
+            attempt: endpoint.failures + 1,
             first_position,
             last_position,
             event_count: count,
@@ -216,10 +258,22 @@ impl Deliverer {
             delivery.error = Some(gap);
         }
         if sent.ok {
-            self.finish(&endpoint, Some(&delivery), Some(advance_to), None)
+            self.finish(endpoint, Some(&delivery), Some(advance_to), None)
                 .await?;
             return Ok(full || advance_to < self.store.events_high_water().await?);
         }
+        self.fail(endpoint, &delivery, at).await?;
+        Ok(false)
+    }
+
+    /// Records a failed attempt: back off, or disable after too many.
+    async fn fail(
+        &self,
+        endpoint: &WebhookRow,
+        delivery: &DeliveryRow,
+        at: time::OffsetDateTime,
+    ) -> DomainResult<()> {
+        let attempt = endpoint.failures + 1;
         let failing_since = endpoint
             .failing_since
             .as_deref()
@@ -228,13 +282,14 @@ impl Deliverer {
         let disable = self
             .policy
             .should_disable(attempt, store::now() - failing_since)
-            .then(|| failure_reason(attempt, sent.error.as_deref().unwrap_or("no answer")));
-        self.finish(&endpoint, Some(&delivery), None, disable.as_deref())
+            .then(|| failure_reason(attempt, delivery.error.as_deref().unwrap_or("no answer")));
+        self.finish(endpoint, Some(delivery), None, disable.as_deref())
             .await?;
         if disable.is_some() {
-            tracing::warn!(webhook = %endpoint.id, url = %endpoint.url, failures = attempt, "webhook endpoint disabled after repeated failures");
+            // The id, not the URL: URLs often carry a token in their path.
+            tracing::warn!(webhook = %endpoint.id, failures = attempt, "webhook endpoint disabled after repeated failures");
         }
-        Ok(false)
+        Ok(())
     }
 
     async fn finish(
@@ -258,6 +313,7 @@ impl Deliverer {
                 &self.holder,
                 &AttemptRecord {
                     endpoint_id: &endpoint.id,
+                    claimed_through: endpoint.delivered_through,
                     delivery,
                     advance_to,
                     next_attempt_at: &sortable(next),
@@ -266,7 +322,7 @@ impl Deliverer {
             )
             .await?;
         if !kept {
-            tracing::warn!(webhook = %endpoint.id, "lost the webhook lease mid-delivery; the batch will be sent again");
+            tracing::info!(webhook = %endpoint.id, "the endpoint was replayed or taken over mid-delivery; its new cursor stands");
         }
         Ok(())
     }
@@ -321,8 +377,11 @@ impl Deliverer {
             Ok(url) => url,
             Err(reason) => return Ok(Sent::failed(reason, started)),
         };
-        let response = self
-            .client
+        let client = match &self.client {
+            Ok(client) => client,
+            Err(reason) => return Ok(Sent::failed(reason.clone(), started)),
+        };
+        let response = client
             .post(url)
             .header("content-type", "application/json")
             .header(signing::HEADER, signing::header_value(&refs, t, &body))

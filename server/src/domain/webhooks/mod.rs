@@ -15,7 +15,7 @@ pub use target::{check_url, parse_networks};
 use super::{
     audit::{Audit, AuditAction},
     events::parse_types,
-    Actor, DomainError, DomainResult, ErrorKind,
+    Actor, DomainError, DomainResult,
 };
 use crate::{
     crypto::MasterKey,
@@ -125,13 +125,16 @@ pub struct Webhooks {
     master_key: Arc<MasterKey>,
     policy: Arc<DeliveryPolicy>,
     audit: Audit,
-    client: reqwest::Client,
+    client: Result<reqwest::Client, String>,
 }
 
 impl Webhooks {
     pub fn new(store: Store, master_key: Arc<MasterKey>, policy: DeliveryPolicy, audit: Audit) -> Self {
         let policy = Arc::new(policy);
         let client = delivery::client(&policy);
+        if let Err(e) = &client {
+            tracing::error!(error = %e, "webhooks cannot be sent");
+        }
         Self {
             store,
             master_key,
@@ -168,7 +171,7 @@ impl Webhooks {
 
     pub async fn create(&self, actor: &Actor, settings: &WebhookSettings) -> DomainResult<WebhookWithSecret> {
         actor.require_write()?;
-        let valid = self.validate(settings).await?;
+        let valid = self.validate(settings, &[]).await?;
         if self.store.webhooks().await?.len() >= MAX_ENDPOINTS {
             return Err(DomainError::conflict(format!(
                 "Roster sends to at most {MAX_ENDPOINTS} webhook endpoints; delete one you no longer use."
@@ -210,8 +213,8 @@ impl Webhooks {
         settings: &WebhookSettings,
     ) -> DomainResult<Webhook> {
         actor.require_write()?;
-        self.row(id).await?;
-        let valid = self.validate(settings).await?;
+        let current = self.row(id).await?;
+        let valid = self.validate(settings, &list_of(&current.directory_ids)?).await?;
         self.store
             .update_webhook(
                 id.as_str(),
@@ -330,14 +333,8 @@ impl Webhooks {
                     "Replay from a cursor (an event's `cursor`, a number; 0 for every event kept); got {cursor:?}."
                 ))
             })?;
-        let pruned = self.store.events_pruned_through().await?;
-        if position < pruned {
-            return Err(DomainError::new(
-                ErrorKind::Conflict,
-                format!("Events up to {pruned} are no longer kept, so a replay cannot start at {position}."),
-            )
-            .with_hint(format!("Replay from {pruned} (the oldest kept) or later.")));
-        }
+        // 0 (or any cursor retention has passed) means every event kept.
+        let position = position.max(self.store.events_pruned_through().await?);
         let newest = self.store.events_high_water().await?;
         if position > newest {
             return Err(DomainError::invalid(format!(
@@ -418,7 +415,10 @@ impl Webhooks {
             .await?)
     }
 
-    async fn validate(&self, settings: &WebhookSettings) -> DomainResult<WebhookSettings> {
+    /// `kept`: directory ids the endpoint already has, accepted even when
+    /// their directory was deleted (so an edit does not have to drop them,
+    /// which would widen the endpoint to every directory).
+    async fn validate(&self, settings: &WebhookSettings, kept: &[String]) -> DomainResult<WebhookSettings> {
         let url = check_url(&settings.url, &self.policy.allowed_networks).map_err(DomainError::invalid)?;
         let description = settings.description.trim().to_owned();
         if description.chars().count() > 200 || description.chars().any(char::is_control) {
@@ -431,7 +431,7 @@ impl Webhooks {
         for raw in &settings.directory_ids {
             let id = DirectoryId::parse(raw)
                 .map_err(|_| DomainError::invalid(format!("{raw:?} is not a directory id (a UUID).")))?;
-            if self.store.directory(id.as_str()).await?.is_none() {
+            if !kept.contains(&id.to_string()) && self.store.directory(id.as_str()).await?.is_none() {
                 return Err(DomainError::invalid(format!(
                     "There is no directory {id}; `roster directories list` shows the ids."
                 )));

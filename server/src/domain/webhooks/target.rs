@@ -75,11 +75,20 @@ pub fn check_address(ip: IpAddr, allowed: &[IpNet]) -> Result<(), String> {
     ))
 }
 
-/// An IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is judged as IPv4.
+/// An IPv4 address written as IPv6 (mapped `::ffff:10.0.0.1`, or the old
+/// compatible `::10.0.0.1`) is judged as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+        IpAddr::V6(v6)
+            if v6.segments()[..5] == [0; 5] && (v6.segments()[5] == 0xffff || v6.segments()[5] == 0) =>
+        {
+            // `::` and `::1` stay IPv6 (unspecified, loopback).
+            match v6.to_ipv4() {
+                Some(v4) if !(v6.is_unspecified() || v6.is_loopback()) => IpAddr::V4(v4),
+                _ => ip,
+            }
+        }
+        other => other,
     }
 }
 
@@ -115,7 +124,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64, may map to private IPv4
+        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64, may map to private IPv4
+        || first == 0x2002 // 6to4: embeds an IPv4 address
+        || first == 0x2001 && ip.segments()[1] == 0 // Teredo: embeds an IPv4 address
+        || (first & 0xffc0) == 0xfec0) // site-local (deprecated, still routed inside some networks)
 }
 
 /// Resolves names for the webhook client and drops every address the rules
@@ -159,12 +171,20 @@ mod tests {
     #[test]
     fn public_https_passes_and_private_targets_need_the_operator() {
         assert!(check_url("https://hooks.example.com/roster", &[]).is_ok());
+        assert!(check_url("https://[2606:4700::1111]/", &[]).is_ok());
+        assert!(check_url("https://93.184.216.34/", &[]).is_ok());
         for refused in [
             "http://hooks.example.com/",
             "https://10.1.2.3/",
             "https://169.254.169.254/latest/meta-data",
             "https://[::ffff:192.168.1.1]/",
             "https://[fd00::1]/",
+            "https://[::7f00:1]/",
+            "https://[::ffff:7f00:1]/",
+            "https://[2002:a00:1::]/",
+            "https://[2001:0:a00:1::]/",
+            "https://[fec0::1]/",
+            "https://[::1]/",
             "http://127.0.0.1:9/",
             "https://localhost/",
             "https://100.64.0.1/",

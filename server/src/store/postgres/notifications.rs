@@ -58,7 +58,7 @@ impl PgStore {
         error: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE notifications SET sent_count = $2 - 1, last_error = $3, last_sent_at = NULL
+            "UPDATE notifications SET sent_count = $2 - 1, last_error = $3
              WHERE subject = $1 AND sent_count = $2",
         )
         .bind(subject)

@@ -24,7 +24,8 @@ impl PgStore {
         sqlx::query(
             "INSERT INTO webhook_endpoints (id, url, description, event_types, directory_ids, enabled,
                  secret_sealed, delivered_through, next_attempt_at, created_at, updated_at)
-             VALUES ($1::uuid, $2, $3, $4::jsonb, $5::jsonb, $6, $7, (SELECT coalesce(max(position), 0) FROM events),
+             VALUES ($1::uuid, $2, $3, $4::jsonb, $5::jsonb, $6, $7,
+                     greatest((SELECT coalesce(max(position), 0) FROM events), (SELECT pruned_through FROM event_log_state)),
                      $8::timestamptz, $8::timestamptz, $8::timestamptz)",
         )
         .bind(new.id)
@@ -215,7 +216,7 @@ impl PgStore {
                  enabled = CASE WHEN $6::text IS NULL THEN enabled ELSE false END,
                  disabled_reason = coalesce($6::text, disabled_reason),
                  disabled_at = CASE WHEN $6::text IS NULL THEN disabled_at ELSE $5::timestamptz END
-             WHERE id = $1::uuid AND lease_holder = $2",
+             WHERE id = $1::uuid AND lease_holder = $2 AND delivered_through = $7",
         )
         .bind(record.endpoint_id)
         .bind(holder)
@@ -223,9 +224,20 @@ impl PgStore {
         .bind(record.advance_to)
         .bind(record.delivery.map_or_else(|| sortable(crate::store::now()), |d| d.attempted_at.clone()))
         .bind(record.disable)
+        .bind(record.claimed_through)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
+            // Replayed meanwhile (or taken over): keep the new cursor, and
+            // give the lease back if it is still ours.
+            sqlx::query(
+                "UPDATE webhook_endpoints SET lease_holder = NULL, lease_until = NULL WHERE id = $1::uuid AND lease_holder = $2",
+            )
+            .bind(record.endpoint_id)
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
             return Ok(false);
         }
         if let Some(delivery) = record.delivery {
