@@ -178,6 +178,16 @@ async fn create(app: &TestApp, url: &str, types: &[&str]) -> (WebhookId, String)
     (WebhookId::parse(&created.webhook.id).unwrap(), created.secret)
 }
 
+/// A server with fast retries, a receiver, a SCIM-only directory, and an
+/// endpoint for `types` (its id and secret).
+async fn with_endpoint(types: &[&str]) -> (TestApp, Receiver, DirectoryId, (WebhookId, String)) {
+    let app = spawn_app_with(FAST).await;
+    let receiver = Receiver::start().await;
+    let dir = push_directory(&app).await;
+    let endpoint = create(&app, &receiver.url, types).await;
+    (app, receiver, dir, endpoint)
+}
+
 async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !check().await {
@@ -292,10 +302,7 @@ async fn events_arrive_signed_batched_in_order_and_survive_a_failing_receiver() 
 
 #[tokio::test]
 async fn a_failing_endpoint_is_disabled_then_enabled_again_and_replayed() {
-    let app = spawn_app_with(FAST).await;
-    let receiver = Receiver::start().await;
-    let dir = push_directory(&app).await;
-    let (id, _) = create(&app, &receiver.url, &["user.created"]).await;
+    let (app, receiver, dir, (id, _)) = with_endpoint(&["user.created"]).await;
     let webhooks = &app.state.core.webhooks;
     receiver.state.failing.store(true, Ordering::SeqCst);
     let ids = &app.state.core.identities;
@@ -347,10 +354,7 @@ async fn a_failing_endpoint_is_disabled_then_enabled_again_and_replayed() {
 
 #[tokio::test]
 async fn test_events_and_secret_rotation_sign_with_both_secrets_during_the_overlap() {
-    let app = spawn_app_with(FAST).await;
-    let receiver = Receiver::start().await;
-    let dir = push_directory(&app).await;
-    let (id, old_secret) = create(&app, &receiver.url, &[]).await;
+    let (app, receiver, dir, (id, old_secret)) = with_endpoint(&[]).await;
     let webhooks = &app.state.core.webhooks;
 
     let cursor_before = webhooks.get(&id).await.unwrap().delivered_through;
@@ -454,10 +458,7 @@ async fn urls_must_be_https_to_public_addresses_unless_the_operator_allows_a_net
 
 #[tokio::test]
 async fn an_endpoint_held_by_a_process_that_died_is_sent_to_once_its_lease_lapses() {
-    let app = spawn_app_with(FAST).await;
-    let receiver = Receiver::start().await;
-    let dir = push_directory(&app).await;
-    let (id, _) = create(&app, &receiver.url, &[]).await;
+    let (app, receiver, dir, (id, _)) = with_endpoint(&[]).await;
     let (store, _) = app.state.core.internals();
     // Another process took the endpoint and died mid-delivery.
     let now = server::store::sortable(time::OffsetDateTime::now_utc());
@@ -650,10 +651,7 @@ async fn the_cli_and_rest_api_manage_endpoints_and_read_the_delivery_log() {
 
 #[tokio::test]
 async fn a_replay_made_while_a_batch_is_in_flight_is_not_undone_by_its_outcome() {
-    let app = spawn_app_with(FAST).await;
-    let receiver = Receiver::start().await;
-    let dir = push_directory(&app).await;
-    let (id, _) = create(&app, &receiver.url, &[]).await;
+    let (app, receiver, dir, (id, _)) = with_endpoint(&[]).await;
     app.state
         .core
         .identities
@@ -714,10 +712,7 @@ async fn a_replay_made_while_a_batch_is_in_flight_is_not_undone_by_its_outcome()
 
 #[tokio::test]
 async fn a_batch_that_cannot_be_prepared_is_a_failed_attempt_not_a_stuck_endpoint() {
-    let app = spawn_app_with(FAST).await;
-    let receiver = Receiver::start().await;
-    let dir = push_directory(&app).await;
-    let (id, _) = create(&app, &receiver.url, &[]).await;
+    let (app, receiver, dir, (id, _)) = with_endpoint(&[]).await;
     let (store, _) = app.state.core.internals();
     // A secret that cannot be opened (as after an import under another master key).
     let now = server::store::sortable(time::OffsetDateTime::now_utc());
