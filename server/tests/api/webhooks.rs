@@ -44,6 +44,9 @@ struct ReceiverState {
     fail_next: AtomicUsize,
     /// Answer 500 to everything while set.
     failing: AtomicBool,
+    /// Hold this many more requests without answering (a receiver that
+    /// hangs while Roster goes down).
+    hang_next: AtomicUsize,
     requests: AtomicUsize,
 }
 
@@ -98,6 +101,14 @@ impl Receiver {
 
 async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     state.requests.fetch_add(1, Ordering::SeqCst);
+    if state
+        .hang_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     if state.failing.load(Ordering::SeqCst) {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
@@ -740,4 +751,77 @@ async fn a_batch_that_cannot_be_prepared_is_a_failed_attempt_not_a_stuck_endpoin
             .contains("could not prepare the batch")));
     assert!(receiver.events().is_empty());
     assert_eq!(webhooks.troubled().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_restart_mid_delivery_sends_the_batch_again_once_the_lease_lapses() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let database_url = if crate::helpers::on_postgres() {
+        Some(crate::pg::fresh_database().await)
+    } else {
+        None
+    };
+    let mut env = FAST.to_vec();
+    if let Some(url) = &database_url {
+        env.push(("ROSTER_DATABASE_URL", url.as_str()));
+    }
+    let receiver = Receiver::start().await;
+    receiver.state.hang_next.store(1, Ordering::SeqCst);
+
+    // The first process: its request is in flight when it goes down.
+    let first = crate::helpers::try_build(&data_dir, &env).await.unwrap();
+    let core = first.state().core.clone();
+    let running = tokio::spawn(first.run_until_stopped());
+    let dir = core
+        .scim
+        .create_push_directory(&Actor::host(), "Pushed")
+        .await
+        .unwrap();
+    let created = core
+        .webhooks
+        .create(
+            &Actor::host(),
+            &WebhookSettings {
+                url: receiver.url.clone(),
+                ..WebhookSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = WebhookId::parse(&created.webhook.id).unwrap();
+    core.identities
+        .upsert_user(&dir, user(1, "ACTIVE"), "test")
+        .await
+        .unwrap();
+    wait_until("the request to be in flight", || async {
+        receiver.state.requests.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    running.abort();
+    let _ = running.await;
+    drop(core);
+
+    // The second process on the same database waits out the dead one's
+    // lease (the timeout and 5 s), then sends the same batch.
+    let second = crate::helpers::try_build(&data_dir, &env).await.unwrap();
+    let core = second.state().core.clone();
+    let _running = tokio::spawn(second.run_until_stopped());
+    let restarted = std::time::Instant::now();
+    let events = receiver.wait_for_events(1).await;
+    assert_eq!(events[0]["type"], "user.created");
+    assert!(
+        restarted.elapsed() >= Duration::from_secs(2),
+        "the lease was respected"
+    );
+    let log = core.webhooks.deliveries(&id, None, 10).await.unwrap();
+    assert_eq!(
+        log.len(),
+        1,
+        "only the second process recorded an attempt: {log:#?}"
+    );
+    assert_eq!((log[0].outcome.as_str(), log[0].attempt), ("delivered", 1));
+    assert_eq!(
+        core.webhooks.get(&id).await.unwrap().delivered_through,
+        events[0]["cursor"].as_str().unwrap()
+    );
 }

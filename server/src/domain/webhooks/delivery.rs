@@ -75,14 +75,18 @@ impl Deliverer {
         }
     }
 
-    /// Runs until the task is aborted.
+    /// Runs until the task is aborted. Deliveries run as its children:
+    /// aborting it abandons them mid-request, like a crash, and the batch
+    /// goes again once the lease lapses (at least once).
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut deliveries = tokio::task::JoinSet::new();
             let mut tick = tokio::time::interval(POLL_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = self.start_due().await {
+                while deliveries.try_join_next().is_some() {}
+                if let Err(e) = self.start_due(&mut deliveries).await {
                     tracing::warn!(error = %e, "webhook sender could not read due endpoints");
                 }
             }
@@ -90,7 +94,7 @@ impl Deliverer {
     }
 
     /// Starts a delivery for each due endpoint not already being sent to.
-    async fn start_due(&self) -> DomainResult<()> {
+    async fn start_due(&self, deliveries: &mut tokio::task::JoinSet<()>) -> DomainResult<()> {
         let due = self
             .store
             .due_webhooks(&sortable(store::now()), &self.holder)
@@ -105,7 +109,7 @@ impl Deliverer {
                 continue;
             }
             let me = self.clone();
-            tokio::spawn(async move {
+            deliveries.spawn(async move {
                 // Sends batches while more wait, so a backlog drains at the
                 // receiver's pace, not the poll's.
                 loop {
