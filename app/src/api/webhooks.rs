@@ -23,6 +23,27 @@ pub struct DeliveryView {
     pub response_snippet: Option<String>,
 }
 
+/// Where an endpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookState {
+    /// Enabled; its last attempt (if any) succeeded.
+    Active,
+    /// Enabled; the waiting batch failed and is tried again later.
+    Retrying,
+    Disabled,
+}
+
+impl WebhookState {
+    /// The name pages and tests read (`data-status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Retrying => "retrying",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
 /// An endpoint as the Webhooks page shows it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookView {
@@ -35,8 +56,7 @@ pub struct WebhookView {
     pub directories: Vec<String>,
     pub directory_ids: Vec<String>,
     pub enabled: bool,
-    /// `active`, `retrying` or `disabled`.
-    pub status: String,
+    pub status: WebhookState,
     pub disabled_reason: Option<String>,
     pub failures: i64,
     /// "in 40 seconds", while retrying.

@@ -6,7 +6,8 @@
 
 use crate::api::{
     get_webhooks, CreateWebhook, DeleteWebhook, DeliveryView, ReplayWebhook, RotateWebhookSecret,
-    SendTestWebhook, SetWebhookEnabled, UpdateWebhook, WebhookSecretView, WebhookView, WebhooksView,
+    SendTestWebhook, SetWebhookEnabled, UpdateWebhook, WebhookSecretView, WebhookState, WebhookView,
+    WebhooksView,
 };
 use crate::components::{CopyButton, ErrorNotice};
 use leptos::prelude::*;
@@ -201,10 +202,10 @@ fn Endpoint(
     event_types: Vec<String>,
     directories: Vec<(String, String)>,
 ) -> impl IntoView {
-    let (badge, label) = match w.status.as_str() {
-        "active" => ("badge badge-success", "Active"),
-        "retrying" => ("badge badge-warning", "Retrying"),
-        _ => ("badge badge-danger", "Disabled"),
+    let (badge, label) = match w.status {
+        WebhookState::Active => ("badge badge-success", "Active"),
+        WebhookState::Retrying => ("badge badge-warning", "Retrying"),
+        WebhookState::Disabled => ("badge badge-danger", "Disabled"),
     };
     let list = |items: &[String]| {
         if items.is_empty() {
@@ -257,7 +258,7 @@ fn Endpoint(
         })
         .collect_view();
     view! {
-        <article class="panel" data-testid="webhook" data-webhook-id=w.id.clone() data-status=w.status.clone()
+        <article class="panel" data-testid="webhook" data-webhook-id=w.id.clone() data-status=w.status.as_str()
             aria-labelledby=labelled_by>
             <h3 id=heading><code>{w.url.clone()}</code>" "<span class=badge>{label}</span></h3>
             {(!w.description.is_empty()).then(|| view! { <p class="muted">{w.description.clone()}</p> })}
@@ -266,7 +267,7 @@ fn Endpoint(
                     {reason}" Fix the receiver, then Enable: what waited is sent from where it stopped."
                 </p>
             })}
-            {(w.status == "retrying").then(|| view! {
+            {(w.status == WebhookState::Retrying).then(|| view! {
                 <p class="notice notice-warning" role="status">
                     {w.failures}" failed attempts in a row; the next one "{w.next_attempt.clone().unwrap_or_default()}"."
                 </p>

@@ -4,12 +4,12 @@ use super::actor;
 use crate::{
     domain::{
         clock::relative,
-        webhooks::{Delivery, Webhook, WebhookSettings, WebhookWithSecret},
+        webhooks::{Delivery, Webhook, WebhookSettings, WebhookStatus, WebhookWithSecret},
         Core,
     },
     model::{EventType, WebhookId},
 };
-use app::api::{AppError, DeliveryView, WebhookSecretView, WebhookView, WebhooksView};
+use app::api::{AppError, DeliveryView, WebhookSecretView, WebhookState, WebhookView, WebhooksView};
 use std::collections::HashMap;
 
 /// How many recent attempts each endpoint shows.
@@ -84,10 +84,11 @@ fn view(w: Webhook, names: &HashMap<String, String>, deliveries: Vec<DeliveryVie
             })
             .collect(),
         directory_ids: w.directory_ids.clone(),
-        status: serde_json::to_value(w.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        status: match w.status {
+            WebhookStatus::Active => WebhookState::Active,
+            WebhookStatus::Retrying => WebhookState::Retrying,
+            WebhookStatus::Disabled => WebhookState::Disabled,
+        },
         next_attempt: w.next_attempt_at.as_deref().map(relative),
         last_success_ago: w.last_success_at.as_deref().map(relative),
         id: w.id,

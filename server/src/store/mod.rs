@@ -201,6 +201,7 @@ database_interface! {
     fn prune_events(&self, keep: time::Duration) -> Result<u64, StoreError>;
     // notifications
     fn sync_notifications(&self, subjects: &[String], at: &str) -> Result<Vec<NotificationRow>, StoreError>;
+    fn notification_rows(&self) -> Result<Vec<NotificationRow>, StoreError>;
     fn claim_notification(&self, subject: &str, seen_count: i64, at: &str) -> Result<bool, StoreError>;
     fn notification_failed(&self, subject: &str, claimed_count: i64, error: &str) -> Result<(), StoreError>;
     // webhooks

@@ -46,6 +46,14 @@ impl SqliteStore {
         Ok(rows)
     }
 
+    pub async fn notification_rows(&self) -> Result<Vec<NotificationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT subject, first_seen_at, sent_count, last_sent_at, last_error FROM notifications ORDER BY subject",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Counts a send of `subject` at `at` if nobody else counted one since
     /// the caller read `seen_count`: `true` means this process sends it.
     pub async fn claim_notification(

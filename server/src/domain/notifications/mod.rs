@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     model::{KeyState, RunStatus, Trigger},
-    store::{self, Store},
+    store::{self, NotificationRow, Store},
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -80,6 +80,32 @@ pub struct Problem {
     pub mail_error: Option<String>,
 }
 
+/// What a check finds; [`Problem::open`] adds what was mailed.
+struct OpenProblem {
+    subject: String,
+    kind: ProblemKind,
+    title: String,
+    action: String,
+    link: String,
+}
+
+impl Problem {
+    /// A problem as found, before it is matched with its notification row.
+    fn open(p: OpenProblem) -> Self {
+        Self {
+            subject: p.subject,
+            kind: p.kind,
+            title: p.title,
+            action: p.action,
+            link: p.link,
+            since: String::new(),
+            mails_sent: 0,
+            last_mailed_at: None,
+            mail_error: None,
+        }
+    }
+}
+
 /// E-mail set-up and the open problems, as every front door shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct NotificationStatus {
@@ -121,7 +147,9 @@ impl Notifications {
 
     /// The open problems, with what was mailed about them.
     pub async fn status(&self) -> DomainResult<NotificationStatus> {
-        let problems = self.reconcile().await?;
+        // A read: the rows are matched, not brought in line (the checker does that).
+        let mut problems = self.find().await?;
+        attach(&mut problems, &self.store.notification_rows().await?);
         Ok(NotificationStatus {
             email_enabled: self.policy.mail.enabled(),
             smtp_server: self.policy.mail.server(),
@@ -221,6 +249,18 @@ impl Notifications {
 
     /// Works out the open problems and brings the notification rows in line.
     async fn reconcile(&self) -> DomainResult<Vec<Problem>> {
+        let mut problems = self.find().await?;
+        let subjects: Vec<String> = problems.iter().map(|p| p.subject.clone()).collect();
+        let rows = self
+            .store
+            .sync_notifications(&subjects, &store::timestamp(store::now()))
+            .await?;
+        attach(&mut problems, &rows);
+        Ok(problems)
+    }
+
+    /// The open problems, as the directories and endpoints are now.
+    async fn find(&self) -> DomainResult<Vec<Problem>> {
         let mut problems = Vec::new();
         for directory in self.directories.list().await? {
             problems.extend(self.directory_problems(&directory).await?);
@@ -229,7 +269,7 @@ impl Notifications {
             if webhook.status != WebhookStatus::Disabled {
                 continue;
             }
-            problems.push(Problem {
+            problems.push(Problem::open(OpenProblem {
                 subject: format!("webhook:{}:disabled", webhook.id),
                 kind: ProblemKind::WebhookDisabled,
                 title: format!("Webhook {} was disabled after repeated failures", webhook.url),
@@ -238,24 +278,7 @@ impl Notifications {
                     webhook.disabled_reason.unwrap_or_default()
                 ),
                 link: "/settings/webhooks".into(),
-                since: String::new(),
-                mails_sent: 0,
-                last_mailed_at: None,
-                mail_error: None,
-            });
-        }
-        let subjects: Vec<String> = problems.iter().map(|p| p.subject.clone()).collect();
-        let rows = self
-            .store
-            .sync_notifications(&subjects, &store::timestamp(store::now()))
-            .await?;
-        for problem in &mut problems {
-            if let Some(row) = rows.iter().find(|r| r.subject == problem.subject) {
-                problem.since = row.first_seen_at.clone();
-                problem.mails_sent = row.sent_count;
-                problem.last_mailed_at = row.last_sent_at.clone();
-                problem.mail_error = row.last_error.clone();
-            }
+            }));
         }
         Ok(problems)
     }
@@ -264,17 +287,13 @@ impl Notifications {
         let mut problems = Vec::new();
         let link = format!("/directories/{}", d.id);
         if d.status == DirectoryStatus::NeedsConfirmation {
-            problems.push(Problem {
+            problems.push(Problem::open(OpenProblem {
                 subject: format!("directory:{}:held", d.id),
                 kind: ProblemKind::HeldForReview,
                 title: format!("A sync of {} is held for review", d.name),
                 action: "It would remove more than the safety threshold allows. Review the changes on the directory card, then Apply or Discard; nothing syncs until then.".into(),
                 link: link.clone(),
-                since: String::new(),
-                mails_sent: 0,
-                last_mailed_at: None,
-                mail_error: None,
-            });
+            }));
         }
         if d.paused.is_none() && d.pull_enabled {
             let failures = self.failures_in_a_row(d).await?;
@@ -289,7 +308,7 @@ impl Notifications {
                     .as_ref()
                     .map(|e| format!(" The last error: {} {}", e.message, e.hint))
                     .unwrap_or_default();
-                problems.push(Problem {
+                problems.push(Problem::open(OpenProblem {
                     subject: format!("directory:{}:failing", d.id),
                     kind: ProblemKind::SyncFailing,
                     title: format!(
@@ -304,11 +323,7 @@ impl Notifications {
                         "Roster's copy of the directory is getting stale: deprovisioned people may still look present.{error}"
                     ),
                     link: link.clone(),
-                    since: String::new(),
-                    mails_sent: 0,
-                    last_mailed_at: None,
-                    mail_error: None,
-                });
+                }));
             }
         }
         if d.pull_enabled
@@ -319,17 +334,13 @@ impl Notifications {
                 .iter()
                 .any(|k| k.state == KeyState::Next)
         {
-            problems.push(Problem {
+            problems.push(Problem::open(OpenProblem {
                 subject: format!("directory:{}:key_rotation", d.id),
                 kind: ProblemKind::KeyRotationPending,
                 title: format!("The key rotation of {} is not finished", d.name),
                 action: "Add the new public key to the Okta API Services app (General → Public keys); Roster switches to it once Okta knows it, and the current key is then retired.".into(),
                 link,
-                since: String::new(),
-                mails_sent: 0,
-                last_mailed_at: None,
-                mail_error: None,
-            });
+            }));
         }
         Ok(problems)
     }
@@ -368,6 +379,18 @@ impl Notifications {
                 problem.link
             ),
         )
+    }
+}
+
+/// Adds to each problem what its notification row says was mailed.
+fn attach(problems: &mut [Problem], rows: &[NotificationRow]) {
+    for problem in problems {
+        if let Some(row) = rows.iter().find(|r| r.subject == problem.subject) {
+            problem.since = row.first_seen_at.clone();
+            problem.mails_sent = row.sent_count;
+            problem.last_mailed_at = row.last_sent_at.clone();
+            problem.mail_error = row.last_error.clone();
+        }
     }
 }
 

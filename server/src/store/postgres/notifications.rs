@@ -33,6 +33,16 @@ impl PgStore {
         Ok(rows)
     }
 
+    pub async fn notification_rows(&self) -> Result<Vec<NotificationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT subject, rfc3339(first_seen_at) AS first_seen_at, sent_count::bigint AS sent_count,
+                    rfc3339(last_sent_at) AS last_sent_at, last_error
+             FROM notifications ORDER BY subject",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn claim_notification(
         &self,
         subject: &str,
