@@ -97,6 +97,49 @@ pub(super) async fn append_run_event(
     Ok(())
 }
 
+/// The users named, as they are in `dataset` now.
+pub(super) async fn user_snaps(
+    conn: &mut SqliteConnection,
+    dataset: i64,
+    ids: &[&str],
+) -> Result<Vec<UserSnap>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(
+        "SELECT okta_id, login, email, first_name, last_name, display_name, status, profile, version,
+                deleted_at IS NOT NULL AS removed
+         FROM directory_users WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(dataset)
+    .bind(id_list(ids)?)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The groups named, as they are in `dataset` now.
+pub(super) async fn group_snaps(
+    conn: &mut SqliteConnection,
+    dataset: i64,
+    ids: &[&str],
+) -> Result<Vec<GroupSnap>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(
+        "SELECT okta_id, name, description, kind, version, deleted_at IS NOT NULL AS removed
+         FROM directory_groups WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(dataset)
+    .bind(id_list(ids)?)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+fn id_list(ids: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// The users and groups named, and the present memberships of either, as
 /// they are in `dataset` now.
 pub(super) async fn snapshot(
@@ -105,46 +148,29 @@ pub(super) async fn snapshot(
     users: &[&str],
     groups: &[&str],
 ) -> Result<Snapshot, StoreError> {
-    let json = |ids: &[&str]| serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()));
-    let (user_ids, group_ids) = (json(users)?, json(groups)?);
     let mut snapshot = Snapshot::default();
     if !users.is_empty() {
-        let rows: Vec<UserSnap> = sqlx::query_as(
-            "SELECT okta_id, login, email, first_name, last_name, display_name, status, profile, version,
-                    deleted_at IS NOT NULL AS removed
-             FROM directory_users WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(dataset)
-        .bind(&user_ids)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = user_snaps(conn, dataset, users).await?;
         snapshot.users = rows.into_iter().map(|u| (u.okta_id.clone(), u)).collect();
         let pairs: Vec<(String, String)> = sqlx::query_as(
             "SELECT group_id, user_id FROM present_user_groups
              WHERE dataset = $1 AND user_id IN (SELECT value FROM json_each($2))",
         )
         .bind(dataset)
-        .bind(&user_ids)
+        .bind(id_list(users)?)
         .fetch_all(&mut *conn)
         .await?;
         snapshot.members.extend(pairs);
     }
     if !groups.is_empty() {
-        let rows: Vec<GroupSnap> = sqlx::query_as(
-            "SELECT okta_id, name, description, kind, version, deleted_at IS NOT NULL AS removed
-             FROM directory_groups WHERE dataset = $1 AND okta_id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(dataset)
-        .bind(&group_ids)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = group_snaps(conn, dataset, groups).await?;
         snapshot.groups = rows.into_iter().map(|g| (g.okta_id.clone(), g)).collect();
         let pairs: Vec<(String, String)> = sqlx::query_as(
             "SELECT group_id, user_id FROM present_memberships
              WHERE dataset = $1 AND group_id IN (SELECT value FROM json_each($2))",
         )
         .bind(dataset)
-        .bind(&group_ids)
+        .bind(id_list(groups)?)
         .fetch_all(&mut *conn)
         .await?;
         snapshot.members.extend(pairs);
@@ -182,30 +208,13 @@ pub(super) async fn append_changes(
 }
 
 impl SqliteStore {
+    /// A page of events, rows and first-sync blocks merged, read in one
+    /// snapshot.
     pub async fn events_page(&self, filter: &EventFilter<'_>) -> Result<Vec<EventRow>, StoreError> {
-        let types = serde_json::to_string(filter.types).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let directories =
-            serde_json::to_string(filter.directory_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let order = if filter.newest { "DESC" } else { "ASC" };
-        Ok(sqlx::query_as(&format!(
-            "SELECT position, type, directory_id, entity_id, coalesce(version, position) AS version,
-                    occurred_at,
-                    coalesce(data, json_object('group_id', substr(entity_id, 1, instr(entity_id, ':') - 1),
-                                               'user_id', substr(entity_id, instr(entity_id, ':') + 1))) AS data
-             FROM events
-             WHERE position > $1
-               AND ($2 = '[]' OR type IN (SELECT value FROM json_each($2)))
-               AND ($3 = '[]' OR directory_id IN (SELECT value FROM json_each($3)))
-               AND ($5 IS NULL OR position <= $5)
-             ORDER BY position {order} LIMIT $4"
-        ))
-        .bind(if filter.newest { 0 } else { filter.after })
-        .bind(types)
-        .bind(directories)
-        .bind(filter.limit)
-        .bind(filter.through)
-        .fetch_all(&self.pool)
-        .await?)
+        let mut tx = self.pool.begin().await?;
+        let page = super::event_blocks::read_page(&mut *tx, filter).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
     /// The last position retention removed (0: none): a reader whose cursor
@@ -226,13 +235,11 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await?;
         let mut through = None;
         loop {
-            let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT position, occurred_at FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-            )
-            .bind(through.unwrap_or(0))
-            .bind(PRUNE_CHUNK as i64)
-            .fetch_all(&mut *tx)
-            .await?;
+            let rows: Vec<(i64, String)> = sqlx::query_as(super::event_blocks::LOG_ENTRIES)
+                .bind(through.unwrap_or(0))
+                .bind(PRUNE_CHUNK as i64)
+                .fetch_all(&mut *tx)
+                .await?;
             let rows = rows
                 .into_iter()
                 .map(|(position, at)| Ok((position, super::parse_timestamp(&at)? < cutoff)))
@@ -246,11 +253,25 @@ impl SqliteStore {
         let Some(through) = through else {
             return Ok(0);
         };
-        let removed = sqlx::query("DELETE FROM events WHERE position <= $1")
+        let mut removed = sqlx::query("DELETE FROM events WHERE position <= $1")
             .bind(through)
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query(
+            "DELETE FROM event_block_items WHERE dataset IN (SELECT dataset FROM event_blocks WHERE last_position <= $1)",
+        )
+        .bind(through)
+        .execute(&mut *tx)
+        .await?;
+        removed += blocks_pruned(
+            sqlx::query_as(
+                "DELETE FROM event_blocks WHERE last_position <= $1 RETURNING first_position, last_position",
+            )
+            .bind(through)
+            .fetch_all(&mut *tx)
+            .await?,
+        );
         sqlx::query("UPDATE event_log_state SET pruned_through = max(pruned_through, $1) WHERE id = 1")
             .bind(through)
             .execute(&mut *tx)
@@ -258,6 +279,14 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// How many events the pruned blocks `(first, last)` held.
+pub(super) fn blocks_pruned(blocks: Vec<(i64, i64)>) -> u64 {
+    blocks
+        .iter()
+        .map(|(first, last)| (last - first + 1).max(0) as u64)
+        .sum()
 }
 
 /// Retention reads the oldest events this many at a time.
@@ -319,7 +348,7 @@ pub(crate) struct NewEvent {
 }
 
 impl UserSnap {
-    fn data(&self) -> serde_json::Value {
+    pub(crate) fn data(&self) -> serde_json::Value {
         serde_json::json!({
             "id": self.okta_id,
             "login": self.login,
@@ -335,7 +364,7 @@ impl UserSnap {
 }
 
 impl GroupSnap {
-    fn data(&self) -> serde_json::Value {
+    pub(crate) fn data(&self) -> serde_json::Value {
         serde_json::json!({
             "id": self.okta_id,
             "name": self.name,

@@ -32,6 +32,8 @@ pub struct SqliteFirstSyncWriter {
     /// Groups whose members were written: Okta may repeat a group across
     /// pages when the list changes while it is read.
     member_groups: HashSet<String>,
+    /// The next membership's event item (see `event_blocks`).
+    member_seq: i64,
 }
 
 impl SqliteStore {
@@ -81,6 +83,7 @@ impl SqliteStore {
             conn,
             dataset,
             member_groups: HashSet::new(),
+            member_seq: 0,
         })
     }
 
@@ -166,6 +169,8 @@ impl SqliteStore {
                 "the dataset of run {run_id} was dropped before it could go live"
             )));
         }
+        // The records' events: one block, after every committed event.
+        super::event_blocks::append_first_sync_block(&mut tx, directory_id, dataset.key, &at).await?;
         finish_applied(&mut tx, run_id, directory_id, &at).await?;
         tx.commit().await?;
         Ok(())
@@ -193,7 +198,14 @@ impl SqliteFirstSyncWriter {
         // with each commit.
         stage_users(&mut tx, &batch.users).await?;
         insert_groups(&mut tx, &self.dataset, batch).await?;
-        insert_members(&mut tx, self.dataset.key, &batch.members, &mut self.member_groups).await?;
+        insert_members(
+            &mut tx,
+            self.dataset.key,
+            &batch.members,
+            &mut self.member_groups,
+            &mut self.member_seq,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -217,6 +229,16 @@ impl SqliteFirstSyncWriter {
         .bind(self.dataset.key)
         .bind(&self.dataset.run_id)
         .bind(&self.dataset.at)
+        .execute(&mut *tx)
+        .await?;
+        // Their `user.created` events, in the block the commit reserves, in
+        // the order Okta listed them (as on PostgreSQL).
+        sqlx::query(
+            "INSERT INTO event_block_items (dataset, kind, ordinal, entity_id)
+             SELECT $1, 1, row_number() OVER (ORDER BY rowid) - 1, okta_id
+             FROM temp.first_sync_users ORDER BY rowid",
+        )
+        .bind(self.dataset.key)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -283,22 +305,32 @@ async fn insert_groups(
     Ok(())
 }
 
-/// Members by group, sorted into the table's key order (by user comes at commit).
+/// Members by group, sorted into the table's key order (by user comes at
+/// commit), with their `group.member_added` event items.
 async fn insert_members(
     conn: &mut SqliteConnection,
     dataset: i64,
     members: &[StagedMembers],
     member_groups: &mut HashSet<String>,
+    member_seq: &mut i64,
 ) -> Result<(), StoreError> {
     for group in members {
         // Fetched twice (the group list moved while it was read): the later
-        // member list replaces the earlier one.
+        // member list replaces the earlier one, and its events too.
         if !member_groups.insert(group.group_id.clone()) {
             sqlx::query("DELETE FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
                 .bind(dataset)
                 .bind(&group.group_id)
                 .execute(&mut *conn)
                 .await?;
+            sqlx::query(
+                "DELETE FROM event_block_items WHERE dataset = $1 AND kind = 2
+                 AND entity_id >= $2 || ':' AND entity_id < $2 || ';'",
+            )
+            .bind(dataset)
+            .bind(&group.group_id)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     let mut pairs: Vec<(&str, &str)> = members
@@ -306,6 +338,19 @@ async fn insert_members(
         .flat_map(|m| m.added.iter().map(|user| (m.group_id.as_str(), user.as_str())))
         .collect();
     pairs.sort_unstable();
+    pairs.dedup();
+    for chunk in pairs.chunks(ROWS_PER_INSERT * 4) {
+        let mut insert =
+            QueryBuilder::new("INSERT INTO event_block_items (dataset, kind, ordinal, entity_id) ");
+        insert.push_values(chunk, |mut row, (group, user)| {
+            row.push_bind(dataset)
+                .push("2")
+                .push_bind(*member_seq)
+                .push_bind(format!("{group}:{user}"));
+            *member_seq += 1;
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
     for chunk in pairs.chunks(ROWS_PER_INSERT * 4) {
         let mut insert = QueryBuilder::new("INSERT INTO directory_memberships (dataset, group_id, user_id) ");
         insert.push_values(chunk, |mut row, (a, b)| {

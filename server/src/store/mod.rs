@@ -12,6 +12,7 @@ mod apply;
 mod audit;
 mod details;
 mod directories;
+mod event_blocks;
 mod events;
 mod first_sync;
 mod identity_writes;

@@ -28,6 +28,8 @@ pub const TRANSFER_TABLES: &[&str] = &[
     "scim_tokens",
     "scim_requests",
     "events",
+    "event_blocks",
+    "event_block_items",
     "webhook_endpoints",
     "webhook_deliveries",
 ];

@@ -114,13 +114,14 @@ impl SqliteStore {
     pub async fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError> {
         // A new endpoint starts at the newest event: it is sent what commits
         // from now on (Replay reaches back).
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO webhook_endpoints (id, url, description, event_types, directory_ids, enabled,
                  secret_sealed, delivered_through, next_attempt_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7,
-                     max((SELECT coalesce(max(position), 0) FROM events), (SELECT pruned_through FROM event_log_state)),
+                     max({last}, (SELECT pruned_through FROM event_log_state)),
                      $8, $8, $8)",
-        )
+            last = super::event_blocks::LAST_POSITION
+        ))
         .bind(new.id)
         .bind(new.url)
         .bind(new.description)
@@ -241,7 +242,7 @@ impl SqliteStore {
     /// The newest event position (0: none yet).
     pub async fn events_high_water(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            sqlx::query_scalar(&format!("SELECT {}", super::event_blocks::LAST_POSITION))
                 .fetch_one(&self.pool)
                 .await?,
         )
@@ -250,13 +251,14 @@ impl SqliteStore {
     /// Enabled endpoints with events past their cursor whose next attempt is
     /// due and whose lease is free (or this process's).
     pub async fn due_webhooks(&self, at: &str, holder: &str) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar(&format!(
             "SELECT id FROM webhook_endpoints
              WHERE enabled AND next_attempt_at <= $1
-               AND delivered_through < (SELECT coalesce(max(position), 0) FROM events)
+               AND delivered_through < {last}
                AND (lease_holder IS NULL OR lease_until < $1 OR lease_holder = $2)
              ORDER BY next_attempt_at",
-        )
+            last = super::event_blocks::LAST_POSITION
+        ))
         .bind(at)
         .bind(holder)
         .fetch_all(&self.pool)

@@ -615,6 +615,7 @@ async fn read_events(store: &Store, after: i64, page: i64) -> Vec<server::store:
 async fn the_event_cursor_never_skips_under_concurrent_writers() {
     on_both(|store| async move {
         let kind = store.kind();
+        let first_dir = new_directory(&store, "Stress first").await;
         let before = read_events(&store, 0, 1000)
             .await
             .last()
@@ -623,9 +624,11 @@ async fn the_event_cursor_never_skips_under_concurrent_writers() {
         for i in 0..6 {
             directories.push(new_directory(&store, &format!("Stress {i}")).await);
         }
-        // Six writers pause and resume their directory as fast as they can
+        // Six writers pause and resume their directory as fast as they can,
+        // and a first sync commits its block of 7 events and its run's,
         // while a reader follows the log with small pages.
         let toggles = 40;
+        let total = 6 * (1 + 2 * toggles) + 8;
         let writers: Vec<_> = directories
             .iter()
             .cloned()
@@ -638,6 +641,13 @@ async fn the_event_cursor_never_skips_under_concurrent_writers() {
                     }
                 })
             })
+            .chain(std::iter::once({
+                let store = store.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    small_first_sync(&store, &first_dir).await;
+                })
+            }))
             .collect();
         let reader = {
             let store = store.clone();
@@ -645,7 +655,7 @@ async fn the_event_cursor_never_skips_under_concurrent_writers() {
                 let mut seen = Vec::new();
                 let mut cursor = before;
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-                while seen.len() < 6 * (1 + 2 * toggles) && std::time::Instant::now() < deadline {
+                while seen.len() < total && std::time::Instant::now() < deadline {
                     let rows = store
                         .events_page(&EventFilter {
                             after: cursor,
@@ -673,11 +683,7 @@ async fn the_event_cursor_never_skips_under_concurrent_writers() {
             .into_iter()
             .map(|e| e.position)
             .collect();
-        assert_eq!(
-            committed.len(),
-            6 * (1 + 2 * toggles),
-            "{kind}: every change made one event"
-        );
+        assert_eq!(committed.len(), total, "{kind}: every change made its events");
         assert!(
             seen.windows(2).all(|w| w[0] < w[1]),
             "{kind}: positions only grow"
@@ -921,6 +927,174 @@ async fn a_first_sync_keeps_a_groups_last_listing_and_a_dropped_one_leaves_nothi
     .await;
 }
 
+/// A small first sync of `dir`, committed: three users, two groups, and
+/// Engineering's members listed twice (the later listing replaces the
+/// first, so positions of its first listing go unused).
+async fn small_first_sync(store: &Store, dir: &str) {
+    let lease = token();
+    assert!(store
+        .claim_sync_lease(dir, &lease, "me", time::Duration::seconds(60))
+        .await
+        .unwrap());
+    let run = store.start_run(dir, Trigger::First).await.unwrap();
+    assert!(store.attach_lease_run(dir, &lease, &run).await.unwrap());
+    let dataset = store
+        .begin_first_sync(dir, &run, &server::store::timestamp_now())
+        .await
+        .unwrap()
+        .expect("no live dataset yet");
+    let mut writer = store.first_sync_writer(dataset.clone()).await.unwrap();
+    writer
+        .write(&StageBatch {
+            users: vec![
+                staged_user("u2", "Bob", "ACTIVE"),
+                staged_user("u1", "Ada", "ACTIVE"),
+            ],
+            groups: vec![
+                staged_group("g2", "Sales", "g2a"),
+                staged_group("g1", "Engineering", "g1a"),
+            ],
+            members: vec![members("g1", &["u1", "u2"], &[]), members("g2", &["u3"], &[])],
+        })
+        .await
+        .unwrap();
+    writer
+        .write(&StageBatch {
+            users: vec![staged_user("u3", "Cy", "SUSPENDED")],
+            members: vec![members("g1", &["u3"], &[])],
+            ..StageBatch::default()
+        })
+        .await
+        .unwrap();
+    writer.move_users().await.unwrap();
+    store.commit_first_sync(dir, &dataset, &lease).await.unwrap();
+    store.release_sync_lease(dir, &lease).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_first_sync_is_one_block_of_events_read_like_any_other() {
+    on_both(|store| async move {
+        let kind = store.kind();
+        let dir = new_directory(&store, "First").await;
+        let other = new_directory(&store, "Other").await;
+        let (_, before) = events_since(&store, 0).await;
+        store.set_paused(&other, Some(&PauseReason::Admin)).await.unwrap();
+        small_first_sync(&store, &dir).await;
+        store.set_paused(&other, None).await.unwrap();
+
+        // Read two at a time, so pages start and end inside the block.
+        let events = read_events(&store, before, 2).await;
+        let got: Vec<(String, String)> = events
+            .iter()
+            .map(|e| (e.event_type.clone(), e.entity_id.clone()))
+            .collect();
+        assert_eq!(
+            got[..8],
+            pairs(&[
+                ("directory.paused", &other),
+                ("group.created", "g1"),
+                ("group.created", "g2"),
+                ("user.created", "u2"),
+                ("user.created", "u1"),
+                ("user.created", "u3"),
+                ("group.member_added", "g2:u3"),
+                ("group.member_added", "g1:u3"),
+            ]),
+            "{kind}"
+        );
+        let tail: Vec<&str> = got[8..].iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tail, ["sync.succeeded", "directory.resumed"], "{kind}");
+        assert!(events.windows(2).all(|w| w[0].position < w[1].position), "{kind}");
+        let data = |i: usize| serde_json::from_str::<serde_json::Value>(&events[i].data).unwrap();
+        assert_eq!(data(1)["name"], "Engineering", "{kind}");
+        assert_eq!(
+            (data(4)["login"].clone(), data(4)["state"].clone()),
+            ("ada@example.com".into(), "present".into())
+        );
+        assert_eq!(data(5)["status"], "SUSPENDED", "{kind}");
+        assert_eq!(
+            (data(7)["group_id"].clone(), data(7)["user_id"].clone()),
+            ("g1".into(), "u3".into())
+        );
+        assert!(events[1..8]
+            .iter()
+            .all(|e| e.directory_id == dir && e.occurred_at == events[1].occurred_at));
+        let last = events.last().unwrap().position;
+        assert_eq!(store.events_high_water().await.unwrap(), last, "{kind}");
+
+        // Filters and the newest first reach into the block too.
+        let users = store
+            .events_page(&EventFilter {
+                after: before,
+                limit: 10,
+                types: &["user.created".to_owned(), "directory.resumed".to_owned()],
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<&str> = users.iter().map(|e| e.entity_id.as_str()).collect();
+        assert_eq!(ids, ["u2", "u1", "u3", other.as_str()], "{kind}");
+        let only_other = store
+            .events_page(&EventFilter {
+                after: before,
+                limit: 10,
+                directory_ids: std::slice::from_ref(&other),
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(only_other.len(), 2, "{kind}");
+        let newest = store
+            .events_page(&EventFilter {
+                limit: 4,
+                newest: true,
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        let newest: Vec<i64> = newest.iter().map(|e| e.position).collect();
+        let mut expected: Vec<i64> = events[events.len() - 4..].iter().map(|e| e.position).collect();
+        expected.reverse();
+        assert_eq!(newest, expected, "{kind}");
+        let through = store
+            .events_page(&EventFilter {
+                after: before,
+                limit: 10,
+                through: Some(events[2].position),
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(through.len(), 3, "{kind}");
+
+        // The data is the record as it is now, with its version.
+        let mut renamed = staged_user("u1", "Ada", "ACTIVE");
+        renamed.display_name = "Ada L.".into();
+        renamed.content_hash = "u1-renamed".into();
+        store.upsert_user(&dir, &renamed, "scim").await.unwrap();
+        let again = read_events(&store, before, 100).await;
+        let created: serde_json::Value = serde_json::from_str(&again[4].data).unwrap();
+        assert_eq!(created["display_name"], "Ada L.", "{kind}");
+        let updated = again.last().unwrap();
+        assert_eq!(updated.event_type, "user.updated", "{kind}");
+        assert_eq!(again[4].version, updated.version, "{kind}");
+
+        // Retention takes the block whole.
+        let pruned = store.prune_events(time::Duration::seconds(-1)).await.unwrap();
+        assert!(pruned >= 11, "{kind}: {pruned}");
+        assert!(
+            store.events_pruned_through().await.unwrap() >= updated.position,
+            "{kind}"
+        );
+        assert!(read_events(&store, 0, 100).await.is_empty(), "{kind}");
+        // New events follow the block, never inside it.
+        store.set_paused(&other, Some(&PauseReason::Admin)).await.unwrap();
+        let next = read_events(&store, 0, 100).await;
+        assert!(next[0].position > updated.position, "{kind}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
     on_both(|store| async move {
@@ -984,12 +1158,20 @@ async fn a_first_sync_then_a_staged_sync_apply_the_same_way() {
         );
         store.commit_first_sync(&dir, &dataset, &lease).await.unwrap();
         assert_groups_list_counts_present_members(&store, &dir).await;
-        // A first sync announces itself (its records are not events yet).
+        // A first sync's records are events, then the run's.
         let (events, _) = events_since(&store, 0).await;
         assert_eq!(
             events,
             pairs(&[
                 ("directory.created", dir.as_str()),
+                ("group.created", "g1"),
+                ("group.created", "g2"),
+                ("user.created", "u1"),
+                ("user.created", "u2"),
+                ("user.created", "u3"),
+                ("group.member_added", "g1:u1"),
+                ("group.member_added", "g1:u2"),
+                ("group.member_added", "g2:u2"),
                 ("sync.succeeded", first.as_str())
             ]),
             "{kind}"

@@ -66,6 +66,11 @@ async fn an_instance_moves_to_a_new_postgres_database_with_its_secrets() {
     assert_eq!(run.status, server::model::RunStatus::Succeeded);
     let api_token = token(&f.app, TokenScope::ReadOnly).await;
     let users_before = f.stored_user_ids().await;
+    let events_before = all_events(&f.store).await;
+    assert!(
+        events_before.iter().any(|e| e.1 == "user.created"),
+        "the first sync's records are events"
+    );
     assert!(!users_before.is_empty());
 
     let dump = f.app.data_dir.path().join("export.jsonl");
@@ -162,6 +167,11 @@ async fn an_instance_moves_to_a_new_postgres_database_with_its_secrets() {
         users_after.extend(page.into_iter().map(|u| u.okta_id));
     }
     assert_eq!(users_after, users_before);
+    assert_eq!(
+        all_events(&store).await,
+        events_before,
+        "the event log moves whole"
+    );
     let runs_before = f.store.runs(&f.directory_id, 50).await.unwrap().len();
     assert_eq!(store.runs(&f.directory_id, 50).await.unwrap().len(), runs_before);
     let audit = store
@@ -184,4 +194,29 @@ async fn an_instance_moves_to_a_new_postgres_database_with_its_secrets() {
         "{:?}",
         synced.error
     );
+    let events_after = all_events(&store).await;
+    assert!(
+        events_after.len() > events_before.len()
+            && events_after[events_before.len()].0 > events_before.last().unwrap().0,
+        "new events follow the moved ones"
+    );
+}
+
+/// Every event's position, type and entity.
+async fn all_events(store: &Store) -> Vec<(i64, String, String)> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .events_page(&server::store::EventFilter {
+                after,
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { return all };
+        after = last.position;
+        all.extend(page.into_iter().map(|e| (e.position, e.event_type, e.entity_id)));
+    }
 }

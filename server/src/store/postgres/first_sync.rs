@@ -25,6 +25,9 @@ pub struct PgFirstSyncWriter {
     users: HashSet<String>,
     groups: HashSet<String>,
     member_groups: HashSet<String>,
+    /// The next user's and membership's event item (see `event_blocks`).
+    user_seq: i64,
+    member_seq: i64,
 }
 
 impl PgStore {
@@ -64,6 +67,8 @@ impl PgStore {
             users: HashSet::new(),
             groups: HashSet::new(),
             member_groups: HashSet::new(),
+            user_seq: 0,
+            member_seq: 0,
         })
     }
 
@@ -129,6 +134,8 @@ impl PgStore {
                 "the dataset of run {run_id} was dropped before it could go live"
             )));
         }
+        // The records' events: one block, after every committed event.
+        super::events::append_first_sync_block(&mut tx, directory_id, dataset.key, at).await?;
         finish_applied(&mut tx, run_id, directory_id, at).await?;
         tx.commit().await?;
         self.analyze_in_background(&[
@@ -275,20 +282,26 @@ impl PgFirstSyncWriter {
                          status, suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at,
                          updated_at)
                      SELECT $1, u.*, $2::timestamptz, $2::timestamptz, $2::timestamptz FROM ({}) u
-                     RETURNING okta_id, status)
-                 INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
-                 SELECT $1, okta_id, $3, 'added', status, $2::timestamptz FROM written",
-                UserColumns::select(4)
+                     RETURNING okta_id, status),
+                 history AS (
+                     INSERT INTO directory_user_events (dataset, okta_id, run_id, event, status, at)
+                     SELECT $1, okta_id, $3, 'added', status, $2::timestamptz FROM written)
+                 INSERT INTO event_block_items (dataset, kind, ordinal, entity_id)
+                 SELECT $1, 1, $4 + row_number() OVER () - 1, okta_id FROM written",
+                UserColumns::select(5)
             );
+            let count = users.len() as i64;
             UserColumns::of(users)
                 .bind(
                     sqlx::query(&sql)
                         .bind(self.dataset.key)
                         .bind(&self.dataset.at)
-                        .bind(&self.dataset.run_id),
+                        .bind(&self.dataset.run_id)
+                        .bind(self.user_seq),
                 )
                 .execute(&mut *tx)
                 .await?;
+            self.user_seq += count;
         }
         let groups: Vec<_> = batch
             .groups
@@ -307,7 +320,14 @@ impl PgFirstSyncWriter {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_members(&mut tx, self.dataset.key, &batch.members, &mut self.member_groups).await?;
+        insert_members(
+            &mut tx,
+            self.dataset.key,
+            &batch.members,
+            &mut self.member_groups,
+            &mut self.member_seq,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -343,13 +363,15 @@ pub(super) async fn begin_dataset_write(
     Ok(tx)
 }
 
-/// One batch's members through `COPY`: of a group listed more than once
-/// (within the batch or across batches), the last listing wins.
+/// One batch's members and their `group.member_added` event items through
+/// `COPY`: of a group listed more than once (within the batch or across
+/// batches), the last listing wins.
 async fn insert_members(
     conn: &mut PgConnection,
     dataset: i64,
     members: &[StagedMembers],
     member_groups: &mut HashSet<String>,
+    member_seq: &mut i64,
 ) -> Result<(), StoreError> {
     let last: HashMap<&str, usize> = members
         .iter()
@@ -379,6 +401,13 @@ async fn insert_members(
             .bind(&refetched)
             .execute(&mut *conn)
             .await?;
+        sqlx::query(
+            "DELETE FROM event_block_items WHERE dataset = $1 AND kind = 2 AND split_part(entity_id, ':', 1) = ANY($2)",
+        )
+        .bind(dataset)
+        .bind(&refetched)
+        .execute(&mut *conn)
+        .await?;
     }
     if pairs.is_empty() {
         return Ok(());
@@ -388,6 +417,7 @@ async fn insert_members(
     pairs.dedup();
     let key = dataset.to_string();
     let mut csv = Vec::with_capacity(pairs.len() * 56);
+    let mut items = Vec::with_capacity(pairs.len() * 64);
     for (group, user) in pairs {
         csv.extend_from_slice(key.as_bytes());
         csv.push(b',');
@@ -395,12 +425,21 @@ async fn insert_members(
         csv.push(b',');
         push_csv_field(&mut csv, user);
         csv.push(b'\n');
+        items.extend_from_slice(format!("{key},2,{},", *member_seq).as_bytes());
+        push_csv_field(&mut items, &format!("{group}:{user}"));
+        items.push(b'\n');
+        *member_seq += 1;
     }
-    let mut copy = conn
-        .copy_in_raw("COPY directory_memberships (dataset, group_id, user_id) FROM STDIN (FORMAT csv)")
-        .await?;
-    copy.send(csv).await?;
-    copy.finish().await?;
+    for (table, rows) in [
+        ("directory_memberships (dataset, group_id, user_id)", csv),
+        ("event_block_items (dataset, kind, ordinal, entity_id)", items),
+    ] {
+        let mut copy = conn
+            .copy_in_raw(&format!("COPY {table} FROM STDIN (FORMAT csv)"))
+            .await?;
+        copy.send(rows).await?;
+        copy.finish().await?;
+    }
     Ok(())
 }
 

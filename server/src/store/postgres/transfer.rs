@@ -95,7 +95,8 @@ impl PgStore {
         }
         // Retention pruned what came before the oldest event carried.
         sqlx::query(
-            "UPDATE event_log_state SET pruned_through = coalesce((SELECT min(position) - 1 FROM events), 0)",
+            "UPDATE event_log_state SET pruned_through = coalesce(
+                 least((SELECT min(position) FROM events), (SELECT min(first_position) FROM event_blocks)) - 1, 0)",
         )
         .execute(&mut *tx)
         .await?;
@@ -110,7 +111,6 @@ impl PgStore {
             ("directory_datasets", "key"),
             ("audit_log", "id"),
             ("scim_requests", "key"),
-            ("events", "position"),
             ("webhook_deliveries", "id"),
         ] {
             sqlx::query(&format!(
@@ -120,6 +120,13 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Past every event carried, rows and first-sync blocks alike.
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('events', 'position'), {} + 1, false)",
+            super::events::LAST_POSITION
+        ))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(imported)
     }

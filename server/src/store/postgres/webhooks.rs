@@ -1,6 +1,7 @@
 //! Webhook endpoints and their delivery log on PostgreSQL (see the store's
 //! `webhooks` module): the same statements, with uuid, jsonb and timestamptz.
 
+use super::events::LAST_POSITION;
 use super::{is_uuid, PgStore};
 use crate::store::sortable;
 use crate::store::{AttemptRecord, DeliveryRow, NewWebhook, StoreError, WebhookRow, WebhookUpdate};
@@ -21,13 +22,13 @@ impl PgStore {
     pub async fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError> {
         // A new endpoint starts at the newest event: it is sent what commits
         // from now on (Replay reaches back).
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO webhook_endpoints (id, url, description, event_types, directory_ids, enabled,
                  secret_sealed, delivered_through, next_attempt_at, created_at, updated_at)
              VALUES ($1::uuid, $2, $3, $4::jsonb, $5::jsonb, $6, $7,
-                     greatest((SELECT coalesce(max(position), 0) FROM events), (SELECT pruned_through FROM event_log_state)),
-                     $8::timestamptz, $8::timestamptz, $8::timestamptz)",
-        )
+                     greatest({LAST_POSITION}, (SELECT pruned_through FROM event_log_state)),
+                     $8::timestamptz, $8::timestamptz, $8::timestamptz)"
+        ))
         .bind(new.id)
         .bind(new.url)
         .bind(new.description)
@@ -150,23 +151,21 @@ impl PgStore {
 
     /// The newest event position (0: none yet).
     pub async fn events_high_water(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(&format!("SELECT {LAST_POSITION}"))
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Enabled endpoints with events past their cursor whose next attempt is
     /// due and whose lease is free (or this process's).
     pub async fn due_webhooks(&self, at: &str, holder: &str) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar(&format!(
             "SELECT id::text FROM webhook_endpoints
              WHERE enabled AND next_attempt_at <= $1::timestamptz
-               AND delivered_through < (SELECT coalesce(max(position), 0) FROM events)
+               AND delivered_through < {LAST_POSITION}
                AND (lease_holder IS NULL OR lease_until < $1::timestamptz OR lease_holder = $2)
-             ORDER BY next_attempt_at",
-        )
+             ORDER BY next_attempt_at"
+        ))
         .bind(at)
         .bind(holder)
         .fetch_all(&self.pool)
