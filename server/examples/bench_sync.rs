@@ -995,7 +995,10 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
     let (read, read_wall) = roster.read_events().await?;
     println!(
         "  reading them back        {:>12}   ({} events in pages of 1 000, as a consumer catching up)",
-        format!("{}/s", thousands((read as f64 / read_wall.as_secs_f64().max(1e-9)) as u64)),
+        format!(
+            "{}/s",
+            thousands((read as f64 / read_wall.as_secs_f64().max(1e-9)) as u64)
+        ),
         thousands(read as u64)
     );
     println!(

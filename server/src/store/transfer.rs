@@ -66,6 +66,7 @@ pub(super) fn is_bool_column(column: &str) -> bool {
             | "via_pull"
             | "via_push"
             | "enabled"
+            | "disabled_by_failures"
     )
 }
 

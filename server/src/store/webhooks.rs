@@ -25,6 +25,8 @@ pub struct WebhookRow {
     pub failing_since: Option<String>,
     pub next_attempt_at: String,
     pub disabled_reason: Option<String>,
+    /// Disabled by the sender after repeated failures (not by an admin).
+    pub disabled_by_failures: bool,
     pub disabled_at: Option<String>,
     pub last_success_at: Option<String>,
     pub created_at: String,
@@ -89,7 +91,7 @@ pub struct AttemptRecord<'a> {
 
 const COLUMNS: &str = "id, url, description, event_types, directory_ids, enabled, secret_sealed,
     previous_secret_sealed, previous_secret_until, delivered_through, failures, failing_since,
-    next_attempt_at, disabled_reason, disabled_at, last_success_at, created_at, updated_at";
+    next_attempt_at, disabled_reason, disabled_by_failures, disabled_at, last_success_at, created_at, updated_at";
 
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, attempted_at, kind, attempt, first_position, last_position,
     event_count, outcome, status_code, latency_ms, error, response_snippet";
@@ -180,6 +182,7 @@ impl SqliteStore {
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET enabled = $2, updated_at = $4,
                  disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
+                 disabled_by_failures = 0,
                  disabled_at = CASE WHEN $2 THEN NULL ELSE $4 END,
                  failures = CASE WHEN $2 THEN 0 ELSE failures END,
                  failing_since = CASE WHEN $2 THEN NULL ELSE failing_since END,
@@ -307,6 +310,7 @@ impl SqliteStore {
                  last_success_at = CASE WHEN $4 IS NULL THEN last_success_at ELSE $5 END,
                  enabled = CASE WHEN $6 IS NULL THEN enabled ELSE 0 END,
                  disabled_reason = coalesce($6, disabled_reason),
+                 disabled_by_failures = CASE WHEN $6 IS NULL THEN disabled_by_failures ELSE 1 END,
                  disabled_at = CASE WHEN $6 IS NULL THEN disabled_at ELSE $5 END
              WHERE id = $1 AND lease_holder = $2 AND delivered_through = $7",
         )

@@ -329,6 +329,10 @@ async fn a_failing_endpoint_is_disabled_then_enabled_again_and_replayed() {
         reason.contains("3 deliveries in a row failed") && reason.contains("500"),
         "{reason}"
     );
+    assert_eq!(
+        disabled.disabled_by,
+        Some(server::domain::webhooks::DisabledBy::Failures)
+    );
     assert_eq!(webhooks.troubled().await.unwrap().len(), 1);
     // Disabled: nothing more is tried.
     let tried = receiver.state.requests.load(Ordering::SeqCst);
@@ -349,6 +353,14 @@ async fn a_failing_endpoint_is_disabled_then_enabled_again_and_replayed() {
     assert_eq!(users, ["00uHOOK000001", "00uHOOK000002"]);
     assert!(events.iter().all(|e| e["type"] == "user.created"));
     assert!(webhooks.troubled().await.unwrap().is_empty());
+    // Disabled by an admin: not a problem to report.
+    let by_admin = webhooks.set_enabled(&Actor::host(), &id, false).await.unwrap();
+    assert_eq!(
+        by_admin.disabled_by,
+        Some(server::domain::webhooks::DisabledBy::Admin)
+    );
+    assert!(webhooks.troubled().await.unwrap().is_empty());
+    webhooks.set_enabled(&Actor::host(), &id, true).await.unwrap();
 
     // Replay from the start sends them again (consumers drop duplicates by id).
     let first = events[0]["cursor"].as_str().unwrap().parse::<i64>().unwrap();

@@ -43,6 +43,16 @@ pub enum WebhookStatus {
     Disabled,
 }
 
+/// Who disabled an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledBy {
+    /// An admin (the UI, the API or the CLI).
+    Admin,
+    /// Roster, after repeated failures: a problem to tell the admins about.
+    Failures,
+}
+
 /// An endpoint as every front door shows it (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Webhook {
@@ -56,6 +66,8 @@ pub struct Webhook {
     pub enabled: bool,
     pub status: WebhookStatus,
     pub disabled_reason: Option<String>,
+    /// Set while disabled.
+    pub disabled_by: Option<DisabledBy>,
     pub disabled_at: Option<String>,
     /// Consecutive failed attempts of the batch waiting to be sent.
     pub failures: i64,
@@ -401,7 +413,7 @@ impl Webhooks {
             .into_iter()
             .filter(|w| match w.status {
                 WebhookStatus::Retrying => true,
-                WebhookStatus::Disabled => w.disabled_reason.as_deref().is_some_and(is_failure_reason),
+                WebhookStatus::Disabled => w.disabled_by == Some(DisabledBy::Failures),
                 WebhookStatus::Active => false,
             })
             .collect())
@@ -451,13 +463,7 @@ impl Webhooks {
 
 /// The reason the deliverer writes when it disables an endpoint.
 pub(crate) fn failure_reason(failures: i64, last_error: &str) -> String {
-    format!("{FAILURE_REASON_PREFIX} {failures} deliveries in a row failed; the last: {last_error}")
-}
-
-const FAILURE_REASON_PREFIX: &str = "Disabled by Roster:";
-
-fn is_failure_reason(reason: &str) -> bool {
-    reason.starts_with(FAILURE_REASON_PREFIX)
+    format!("Disabled by Roster: {failures} deliveries in a row failed; the last: {last_error}")
 }
 
 fn seal_purpose(id: &WebhookId) -> String {
@@ -492,6 +498,11 @@ fn webhook_of(row: WebhookRow) -> DomainResult<Webhook> {
         description: row.description,
         enabled: row.enabled,
         status,
+        disabled_by: match (row.enabled, row.disabled_by_failures) {
+            (true, _) => None,
+            (false, true) => Some(DisabledBy::Failures),
+            (false, false) => Some(DisabledBy::Admin),
+        },
         disabled_reason: row.disabled_reason,
         disabled_at: row.disabled_at,
         failures: row.failures,

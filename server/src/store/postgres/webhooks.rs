@@ -9,7 +9,7 @@ use crate::store::{AttemptRecord, DeliveryRow, NewWebhook, StoreError, WebhookRo
 const COLUMNS: &str = "id::text AS id, url, description, event_types::text AS event_types,
     directory_ids::text AS directory_ids, enabled, secret_sealed, previous_secret_sealed,
     rfc3339(previous_secret_until) AS previous_secret_until, delivered_through, failures::bigint AS failures,
-    rfc3339(failing_since) AS failing_since, rfc3339(next_attempt_at) AS next_attempt_at, disabled_reason,
+    rfc3339(failing_since) AS failing_since, rfc3339(next_attempt_at) AS next_attempt_at, disabled_reason, disabled_by_failures,
     rfc3339(disabled_at) AS disabled_at, rfc3339(last_success_at) AS last_success_at,
     rfc3339(created_at) AS created_at, rfc3339(updated_at) AS updated_at";
 
@@ -90,6 +90,7 @@ impl PgStore {
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET enabled = $2, updated_at = $4::timestamptz,
                  disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
+                 disabled_by_failures = false,
                  disabled_at = CASE WHEN $2 THEN NULL ELSE $4::timestamptz END,
                  failures = CASE WHEN $2 THEN 0 ELSE failures END,
                  failing_since = CASE WHEN $2 THEN NULL ELSE failing_since END,
@@ -214,6 +215,7 @@ impl PgStore {
                  last_success_at = CASE WHEN $4::bigint IS NULL THEN last_success_at ELSE $5::timestamptz END,
                  enabled = CASE WHEN $6::text IS NULL THEN enabled ELSE false END,
                  disabled_reason = coalesce($6::text, disabled_reason),
+                 disabled_by_failures = disabled_by_failures OR $6::text IS NOT NULL,
                  disabled_at = CASE WHEN $6::text IS NULL THEN disabled_at ELSE $5::timestamptz END
              WHERE id = $1::uuid AND lease_holder = $2 AND delivered_through = $7",
         )
