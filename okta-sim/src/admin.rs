@@ -15,9 +15,10 @@ use serde_json::json;
 use crate::apps::{ServiceAppPatch, ServiceAppSpec};
 use crate::config::RateLimitConfig;
 use crate::errors::SimError;
+use crate::event_hooks::{HookFaults, HookSpec};
 use crate::faults::FaultRule;
 use crate::handle::SimHandle;
-use crate::mutate::{NewGroup, NewUser, UserPatch};
+use crate::mutate::{GroupPatch, NewGroup, NewUser, UserPatch};
 use crate::state::Shared;
 
 type S = State<Arc<Shared>>;
@@ -64,6 +65,15 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(get_user).patch(update_user).delete(delete_user),
         )
         .route("/sim/groups", post(create_group))
+        .route(
+            "/sim/groups/{group_id}",
+            get(get_group).patch(update_group).delete(delete_group),
+        )
+        .route("/sim/event-hooks", post(create_event_hook).get(list_event_hooks))
+        .route("/sim/event-hooks/faults", post(hook_faults))
+        .route("/sim/event-hooks/{id}", axum::routing::delete(delete_event_hook))
+        .route("/sim/event-hooks/{id}/lifecycle/verify", post(verify_event_hook))
+        .route("/sim/system-log/delay", post(system_log_delay))
         .route(
             "/sim/groups/{group_id}/users/{user_id}",
             put(add_member).delete(remove_member),
@@ -168,6 +178,65 @@ async fn create_group(State(s): S, j: Result<Json<NewGroup>, JsonRejection>) -> 
             .ok_or_else(|| SimError::Internal("created group vanished".into()))
     });
     done(StatusCode::CREATED, r)
+}
+
+async fn get_group(State(s): S, Path(id): Path<String>) -> Response {
+    done(
+        StatusCode::OK,
+        handle(s)
+            .group(&id)
+            .ok_or_else(|| SimError::NotFound(format!("group {id}"))),
+    )
+}
+
+async fn update_group(
+    State(s): S,
+    Path(id): Path<String>,
+    j: Result<Json<GroupPatch>, JsonRejection>,
+) -> Response {
+    let h = handle(s);
+    let r = body(j).and_then(|p| h.update_group(&id, p)).and_then(|()| {
+        h.group(&id)
+            .ok_or_else(|| SimError::NotFound(format!("group {id}")))
+    });
+    done(StatusCode::OK, r)
+}
+
+async fn delete_group(State(s): S, Path(id): Path<String>) -> Response {
+    no_content(handle(s).delete_group(&id))
+}
+
+async fn create_event_hook(State(s): S, j: Result<Json<HookSpec>, JsonRejection>) -> Response {
+    done(
+        StatusCode::OK,
+        body(j).and_then(|spec| handle(s).create_event_hook(spec)),
+    )
+}
+
+async fn list_event_hooks(State(s): S) -> Response {
+    Json(handle(s).event_hooks()).into_response()
+}
+
+async fn delete_event_hook(State(s): S, Path(id): Path<String>) -> Response {
+    no_content(handle(s).delete_event_hook(&id))
+}
+
+async fn verify_event_hook(State(s): S, Path(id): Path<String>) -> Response {
+    done(StatusCode::OK, handle(s).verify_event_hook(&id).await)
+}
+
+async fn hook_faults(State(s): S, j: Result<Json<HookFaults>, JsonRejection>) -> Response {
+    no_content(body(j).map(|f| handle(s).set_hook_faults(f)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogDelay {
+    ms: u64,
+}
+
+async fn system_log_delay(State(s): S, j: Result<Json<LogDelay>, JsonRejection>) -> Response {
+    no_content(body(j).map(|d| handle(s).set_system_log_delay(Duration::from_millis(d.ms))))
 }
 
 async fn add_member(State(s): S, Path((group_id, user_id)): Path<(String, String)>) -> Response {

@@ -10,13 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::auth::{authorize, APPS_READ, GROUPS_READ, USERS_READ};
+use crate::auth::{authorize, APPS_READ, GROUPS_READ, LOGS_READ, USERS_READ};
 use crate::errors::OktaError;
 use crate::org::UserStatus;
 use crate::pagination::{self, link_headers, take_page, Limits, PageRequest};
 use crate::render;
 use crate::state::Shared;
-use crate::util::read;
+use crate::syslog::LogQuery;
+use crate::util::{lock, read};
 
 type Q = Query<HashMap<String, String>>;
 type S = State<Arc<Shared>>;
@@ -355,6 +356,137 @@ pub(crate) async fn list_app_groups(
             .collect();
         let extra: Vec<(&str, &str)> = expand.map(|e| ("expand", e)).into_iter().collect();
         Ok(page_response(&shared, &path, &page, items, next, &extra))
+    })())
+}
+
+/// One app assignment, as a targeted refresh reads it: 404 when the user is not assigned.
+pub(crate) async fn get_app_user(
+    State(shared): S,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, user_id)): Path<(String, String)>,
+    Query(q): Q,
+) -> Response {
+    respond((|| {
+        let path = format!("/api/v1/apps/{id}/users/{user_id}");
+        let embed = q.get("expand").map(String::as_str) == Some("user");
+        let required: &[&str] = if embed {
+            &[APPS_READ, USERS_READ]
+        } else {
+            &[APPS_READ]
+        };
+        authorize(&shared, &headers, &method, &path, required)?;
+        let org = read(&shared.org);
+        let app = org
+            .apps
+            .get(&id)
+            .ok_or_else(|| OktaError::not_found(&id, "AppInstance"))?;
+        let (user, assignment) = app
+            .users
+            .get(&user_id)
+            .and_then(|a| org.users.get(&user_id).map(|u| (u, a)))
+            .ok_or_else(|| OktaError::not_found(&user_id, "AppUser"))?;
+        Ok(Json(render::app_user(
+            &app.id,
+            user,
+            assignment,
+            embed,
+            &shared.base_url,
+        ))
+        .into_response())
+    })())
+}
+
+/// One group's assignment to an app: 404 when the group is not assigned.
+pub(crate) async fn get_app_group(
+    State(shared): S,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, group_id)): Path<(String, String)>,
+) -> Response {
+    respond((|| {
+        let path = format!("/api/v1/apps/{id}/groups/{group_id}");
+        authorize(&shared, &headers, &method, &path, &[APPS_READ])?;
+        let org = read(&shared.org);
+        let app = org
+            .apps
+            .get(&id)
+            .ok_or_else(|| OktaError::not_found(&id, "AppInstance"))?;
+        let (group, assignment) = app
+            .groups
+            .get(&group_id)
+            .and_then(|a| org.groups.get(&group_id).map(|g| (g, a)))
+            .ok_or_else(|| OktaError::not_found(&group_id, "ApplicationGroupAssignment"))?;
+        Ok(Json(render::app_group(
+            &app.id,
+            group,
+            assignment,
+            false,
+            &shared.base_url,
+        ))
+        .into_response())
+    })())
+}
+
+/// The System Log (`GET /api/v1/logs`): `since`, `until`, `filter` (event types), `limit`,
+/// `sortOrder` and the `after` cursor of a `next` link. A polling request (no `until`, oldest
+/// first) always links a next page, empty until something new is logged, as Okta does.
+pub(crate) async fn list_logs(State(shared): S, method: Method, headers: HeaderMap, Query(q): Q) -> Response {
+    respond((|| {
+        let path = "/api/v1/logs";
+        authorize(&shared, &headers, &method, path, &[LOGS_READ])?;
+        let now = crate::util::now_ms();
+        let query = LogQuery::parse(&q, now)?;
+        let log = lock(&shared.syslog);
+        let (events, cursor) = log.query(&query, now);
+        let full = events.len() == query.limit;
+        let items: Vec<Value> = events.iter().map(|e| e.render()).collect();
+        drop(log);
+        let mut resp = Json(Value::Array(items)).into_response();
+        let link = |url: reqwest::Url, rel: &str| {
+            axum::http::HeaderValue::from_str(&format!("<{url}>; rel=\"{rel}\""))
+        };
+        let mut own = reqwest::Url::parse(&format!("{}{path}", shared.base_url)).map_err(|_| {
+            OktaError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "E0000009",
+                "Internal Server Error",
+            )
+        })?;
+        {
+            let mut pairs = own.query_pairs_mut();
+            let mut keys: Vec<&String> = q.keys().collect();
+            keys.sort();
+            for k in keys {
+                pairs.append_pair(k, &q[k]);
+            }
+        }
+        if let Ok(v) = link(own.clone(), "self") {
+            resp.headers_mut().append(header::LINK, v);
+        }
+        let next_after = cursor.map(|c| c.encode()).or_else(|| q.get("after").cloned());
+        if query.is_polling() || (full && !query.descending) {
+            let mut next = own;
+            {
+                let kept: Vec<(String, String)> = next
+                    .query_pairs()
+                    .filter(|(k, _)| k != "after")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let mut pairs = next.query_pairs_mut();
+                pairs.clear();
+                for (k, v) in &kept {
+                    pairs.append_pair(k, v);
+                }
+                if let Some(after) = &next_after {
+                    pairs.append_pair("after", after);
+                }
+            }
+            if let Ok(v) = link(next, "next") {
+                resp.headers_mut().append(header::LINK, v);
+            }
+        }
+        Ok(resp)
     })())
 }
 

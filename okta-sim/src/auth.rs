@@ -10,6 +10,7 @@ use crate::util::{lock, now_ms, read};
 pub(crate) const USERS_READ: &str = "okta.users.read";
 pub(crate) const GROUPS_READ: &str = "okta.groups.read";
 pub(crate) const APPS_READ: &str = "okta.apps.read";
+pub(crate) const LOGS_READ: &str = "okta.logs.read";
 
 /// Header parameter values must not contain quotes.
 fn quoted(s: &str) -> String {

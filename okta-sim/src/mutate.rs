@@ -49,6 +49,16 @@ pub struct UserPatch {
     pub status: Option<String>,
 }
 
+/// Changes to a group's profile (`description: ""` clears it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
@@ -388,6 +398,69 @@ impl Org {
         }
         for uid in members {
             self.drop_group_only_assignment(app_id, &uid);
+        }
+        Ok(())
+    }
+
+    /// Renames a group or changes its description (Okta groups only; app groups are the
+    /// source app's).
+    pub fn update_group(&mut self, group_id: &str, patch: GroupPatch, now: i64) -> Result<(), SimError> {
+        let group = self
+            .groups
+            .get(group_id)
+            .ok_or_else(|| group_not_found(group_id))?;
+        if group.kind != GroupType::Okta {
+            return Err(SimError::BadRequest(format!(
+                "group {group_id} is not an OKTA_GROUP"
+            )));
+        }
+        if let Some(name) = &patch.name {
+            if name.trim().is_empty() {
+                return Err(SimError::BadRequest("group name is required".into()));
+            }
+            if self
+                .groups
+                .values()
+                .any(|g| g.id != group_id && g.kind == GroupType::Okta && &g.name == name)
+            {
+                return Err(SimError::Conflict(format!("a group named {name} already exists")));
+            }
+        }
+        let Some(group) = self.groups.get_mut(group_id) else {
+            return Err(group_not_found(group_id));
+        };
+        if let Some(name) = patch.name {
+            group.name = name;
+        }
+        if let Some(description) = patch.description {
+            group.description = Some(description).filter(|d| !d.is_empty());
+        }
+        group.last_updated = now;
+        Ok(())
+    }
+
+    /// Deletes a group: its memberships and app assignments go, and with them the app
+    /// assignments of members no other assigned group covers.
+    pub fn delete_group(&mut self, group_id: &str) -> Result<(), SimError> {
+        let group = self
+            .groups
+            .remove(group_id)
+            .ok_or_else(|| group_not_found(group_id))?;
+        for uid in &group.members {
+            if let Some(gs) = self.user_groups.get_mut(uid) {
+                gs.remove(group_id);
+            }
+        }
+        self.memberships -= group.members.len();
+        let app_ids: Vec<String> = self
+            .apps
+            .values_mut()
+            .filter_map(|a| a.groups.remove(group_id).map(|_| a.id.clone()))
+            .collect();
+        for app_id in app_ids {
+            for uid in &group.members {
+                self.drop_group_only_assignment(&app_id, uid);
+            }
         }
         Ok(())
     }

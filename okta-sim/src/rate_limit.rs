@@ -13,6 +13,7 @@ pub(crate) enum Bucket {
     Apps,
     Users,
     Groups,
+    Logs,
     Other,
 }
 
@@ -27,6 +28,8 @@ impl Bucket {
             Bucket::Users
         } else if family("/api/v1/groups") {
             Bucket::Groups
+        } else if family("/api/v1/logs") {
+            Bucket::Logs
         } else {
             Bucket::Other
         }
@@ -38,6 +41,7 @@ impl Bucket {
             Bucket::Apps => "apps",
             Bucket::Users => "users",
             Bucket::Groups => "groups",
+            Bucket::Logs => "logs",
             Bucket::Other => "other",
         }
     }
@@ -48,6 +52,7 @@ impl Bucket {
             Bucket::Apps,
             Bucket::Users,
             Bucket::Groups,
+            Bucket::Logs,
             Bucket::Other,
         ]
         .into_iter()

@@ -35,7 +35,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/apps", get(api::list_apps))
         .route("/api/v1/apps/{id}", get(api::get_app))
         .route("/api/v1/apps/{id}/users", get(api::list_app_users))
+        .route("/api/v1/apps/{id}/users/{user_id}", get(api::get_app_user))
         .route("/api/v1/apps/{id}/groups", get(api::list_app_groups))
+        .route("/api/v1/apps/{id}/groups/{group_id}", get(api::get_app_group))
+        .route("/api/v1/logs", get(api::list_logs))
         .merge(admin::router())
         .merge(ui::router())
         .fallback(api::not_found)
@@ -139,6 +142,9 @@ impl RunningSim {
             .map_err(|e| SimError::Internal(format!("HTTP client: {e}")))?;
         let shared = Arc::new(Shared::new(base_url.clone(), org, config.rate_limit, http));
         let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        if let Some(logged) = lock(&shared.logged_rx).take() {
+            tokio::spawn(crate::event_hooks::dispatch(shared.clone(), logged));
+        }
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {

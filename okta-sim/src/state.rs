@@ -9,10 +9,12 @@ use axum::http::{header, HeaderMap};
 use crate::apps::ServiceApps;
 use crate::config::RateLimitConfig;
 use crate::dpop::{Nonces, ReplayCache};
+use crate::event_hooks::EventHooks;
 use crate::faults::Faults;
 use crate::org::Org;
 use crate::rate_limit::RateLimiter;
 use crate::stats::Stats;
+use crate::syslog::{LogEvent, SystemLog};
 use crate::token::TokenStore;
 use crate::util::now_ms;
 
@@ -31,10 +33,17 @@ pub(crate) struct Shared {
     pub stats: Mutex<Stats>,
     pub token_lifetime_s: AtomicU64,
     pub http: reqwest::Client,
+    pub syslog: Mutex<SystemLog>,
+    pub hooks: Mutex<EventHooks>,
+    /// Logged events on their way to the event hooks' dispatcher.
+    pub logged: tokio::sync::mpsc::UnboundedSender<Vec<LogEvent>>,
+    /// The dispatcher's end, taken when the server starts.
+    pub logged_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<LogEvent>>>>,
 }
 
 impl Shared {
     pub fn new(base_url: String, org: Org, rate_limit: RateLimitConfig, http: reqwest::Client) -> Shared {
+        let (logged, logged_rx) = tokio::sync::mpsc::unbounded_channel();
         Shared {
             base_url,
             org: RwLock::new(org),
@@ -47,6 +56,10 @@ impl Shared {
             stats: Mutex::new(Stats::default()),
             token_lifetime_s: AtomicU64::new(DEFAULT_TOKEN_LIFETIME_S),
             http,
+            syslog: Mutex::new(SystemLog::default()),
+            hooks: Mutex::new(EventHooks::default()),
+            logged,
+            logged_rx: Mutex::new(Some(logged_rx)),
         }
     }
 

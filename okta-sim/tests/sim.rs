@@ -1260,3 +1260,395 @@ async fn seeds_a_large_org_quickly() {
     eprintln!("seeded in {:?}", started.elapsed());
     sim.shutdown().await;
 }
+
+// ---------- System Log, single assignments, event hooks ----------
+
+const LOG_SCOPES: &[&str] = &[
+    "okta.users.read",
+    "okta.groups.read",
+    "okta.apps.read",
+    "okta.logs.read",
+];
+
+fn patch_status(op: &str) -> UserPatch {
+    UserPatch {
+        profile: None,
+        status: Some(op.into()),
+    }
+}
+
+fn since_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// Every event of a polling read from `first`, following `next` links until a page is empty;
+/// and the last `next` link (a poller keeps it).
+async fn poll_all(sim: &RunningSim, first: &str, token: &str) -> (Vec<Value>, String) {
+    let mut url = first.to_owned();
+    let mut events = Vec::new();
+    loop {
+        let resp = get(sim, &url, token).await;
+        assert_eq!(resp.status(), 200, "{url}");
+        let next = next_link(&resp).expect("a polling read always links a next page");
+        let page = json_of(resp).await;
+        let page = page.as_array().expect("array").clone();
+        if page.is_empty() {
+            return (events, next);
+        }
+        events.extend(page);
+        url = next;
+    }
+}
+
+#[tokio::test]
+async fn the_system_log_records_each_change_and_pages_like_okta() {
+    let sim = start_default().await;
+    let h = sim.handle();
+    let app_id = h.roster_app_id();
+    let client_id = register(&sim, false, LOG_SCOPES, true);
+    let without = bearer_token(&sim, &client_id, "okta.users.read").await;
+    let since = since_now();
+    let first = format!(
+        "/api/v1/logs?since={}&sortOrder=ASCENDING&limit=3",
+        since.replace(':', "%3A").replace('+', "%2B")
+    );
+    let refused = get(&sim, &first, &without).await;
+    assert_eq!(refused.status(), 403, "okta.logs.read is required");
+    let token = bearer_token(&sim, &client_id, "okta.logs.read").await;
+
+    let uid = h
+        .create_user(NewUser {
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            ..Default::default()
+        })
+        .expect("user");
+    h.assign_user_to_app(&app_id, &uid).expect("assign");
+    let gid = h
+        .create_group(NewGroup {
+            name: "Navy".into(),
+            ..Default::default()
+        })
+        .expect("group");
+    h.add_group_member(&gid, &uid).expect("member");
+    h.add_group_member(&gid, &uid)
+        .expect("again: no change, no event");
+    h.assign_group_to_app(&app_id, &gid).expect("group assignment");
+    h.update_group(
+        &gid,
+        okta_sim::GroupPatch {
+            description: Some("Fleet".into()),
+            ..Default::default()
+        },
+    )
+    .expect("group profile");
+    h.update_user(&uid, patch_status("suspend")).expect("suspend");
+    h.update_user(&uid, patch_status("deactivate"))
+        .expect("deactivate");
+    h.delete_group(&gid).expect("delete group");
+
+    let (events, _) = poll_all(&sim, &first, &token).await;
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "user.lifecycle.create",
+            "user.lifecycle.activate",
+            "application.user_membership.add",
+            "group.lifecycle.create",
+            "group.user_membership.add",
+            "group.application_assignment.add",
+            "group.profile.update",
+            "user.lifecycle.suspend",
+            "user.lifecycle.deactivate",
+            "application.user_membership.remove",
+            "group.lifecycle.delete",
+        ]
+    );
+    let deactivated = &events[8];
+    assert_eq!(deactivated["target"][0]["id"], json!(uid));
+    assert_eq!(deactivated["target"][0]["type"], "User");
+    assert_eq!(events[4]["target"][1]["id"], json!(gid));
+    assert_eq!(events[4]["target"][1]["type"], "UserGroup");
+    let uuids: HashSet<&str> = events.iter().map(|e| e["uuid"].as_str().expect("uuid")).collect();
+    assert_eq!(uuids.len(), events.len());
+    let published: Vec<&str> = events
+        .iter()
+        .map(|e| e["published"].as_str().expect("t"))
+        .collect();
+    assert!(published.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+
+    // A filter names event types; anything else is refused.
+    let filtered = get(
+        &sim,
+        &format!(
+            "{first}&filter={}",
+            "eventType eq \"user.lifecycle.deactivate\" or eventType eq \"group.lifecycle.delete\""
+                .replace(' ', "%20")
+                .replace('"', "%22")
+        ),
+        &token,
+    )
+    .await;
+    let filtered = json_of(filtered).await;
+    assert_eq!(filtered.as_array().expect("a").len(), 2);
+    let bad = get(&sim, &format!("{first}&filter=target.id%20eq%20%22x%22"), &token).await;
+    assert_eq!(bad.status(), 400);
+
+    // Late arrival: logged now, visible to readers only after the delay.
+    let (_, next) = poll_all(&sim, &first, &token).await;
+    h.set_system_log_delay(Duration::from_millis(300));
+    h.update_user(&uid, patch_status("activate")).expect("reactivate");
+    h.set_system_log_delay(Duration::ZERO);
+    let (seen, _) = poll_all(&sim, &next, &token).await;
+    assert!(seen.is_empty(), "not visible yet");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (seen, _) = poll_all(&sim, &next, &token).await;
+    assert_eq!(seen[0]["eventType"], "user.lifecycle.reactivate");
+
+    // Its own rate-limit bucket.
+    h.set_bucket_limit("logs", 2).expect("bucket");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get(&sim, &first, &token).await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(
+        get(
+            &sim,
+            &format!("/api/v1/users/{uid}"),
+            &bearer_token(&sim, &client_id, "okta.users.read").await
+        )
+        .await
+        .status(),
+        200,
+        "other buckets are not touched"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_assignment_is_read_at_a_time_and_404_when_absent() {
+    let sim = start_default().await;
+    let h = sim.handle();
+    let app_id = h.roster_app_id();
+    let client_id = register(&sim, false, ALL_SCOPES, true);
+    let token = bearer_token(
+        &sim,
+        &client_id,
+        "okta.users.read okta.groups.read okta.apps.read",
+    )
+    .await;
+    let assigned = h.app_user_ids(&app_id).expect("ids")[0].clone();
+    let user = json_of(
+        get(
+            &sim,
+            &format!("/api/v1/apps/{app_id}/users/{assigned}?expand=user"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(user["id"], json!(assigned));
+    assert_eq!(user["_embedded"]["user"]["id"], json!(assigned));
+    let outsider = h
+        .create_user(NewUser {
+            first_name: "Not".into(),
+            last_name: "Assigned".into(),
+            ..Default::default()
+        })
+        .expect("user");
+    let missing = get(&sim, &format!("/api/v1/apps/{app_id}/users/{outsider}"), &token).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(json_of(missing).await["errorCode"], "E0000007");
+    let group = h.app_group_ids(&app_id).expect("groups")[0].clone();
+    let found = get(&sim, &format!("/api/v1/apps/{app_id}/groups/{group}"), &token).await;
+    assert_eq!(json_of(found).await["id"], json!(group));
+    let lone = h
+        .create_group(NewGroup {
+            name: "Lone".into(),
+            ..Default::default()
+        })
+        .expect("group");
+    assert_eq!(
+        get(&sim, &format!("/api/v1/apps/{app_id}/groups/{lone}"), &token)
+            .await
+            .status(),
+        404
+    );
+    sim.shutdown().await;
+}
+
+/// A delivery as received: the secret header's value and the body.
+type Received = (Option<String>, Value);
+
+/// A hook receiver on loopback: answers Okta's verification and records deliveries.
+#[derive(Clone, Default)]
+struct HookReceiver {
+    posts: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HookReceiver {
+    async fn start(&self) -> String {
+        use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::get, Json, Router};
+        async fn verify(headers: HeaderMap) -> Json<Value> {
+            let challenge = headers
+                .get("x-okta-verification-challenge")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            Json(json!({ "verification": challenge }))
+        }
+        async fn deliver(
+            State(r): State<HookReceiver>,
+            headers: HeaderMap,
+            Json(body): Json<Value>,
+        ) -> StatusCode {
+            let secret = headers
+                .get("x-roster-secret")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            r.posts.lock().expect("lock").push((secret, body));
+            if r.failing.load(std::sync::atomic::Ordering::SeqCst) {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            }
+        }
+        let app = Router::new()
+            .route("/hook", get(verify).post(deliver))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/hook")
+    }
+
+    fn events(&self) -> Vec<Vec<Value>> {
+        self.posts
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(_, body)| body["data"]["events"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    async fn wait_for(&self, batches: usize) -> Vec<Vec<Value>> {
+        for _ in 0..100 {
+            let got = self.events();
+            if got.len() >= batches {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("only {} of {batches} deliveries arrived", self.events().len());
+    }
+}
+
+fn hook_spec(uri: &str, types: &[&str]) -> okta_sim::HookSpec {
+    serde_json::from_value(json!({
+        "name": "Roster",
+        "events": { "type": "EVENT_TYPE", "items": types },
+        "channel": {
+            "type": "HTTP",
+            "version": "1.0.0",
+            "config": {
+                "uri": uri,
+                "headers": [],
+                "authScheme": { "type": "HEADER", "key": "x-roster-secret", "value": "s3cret" }
+            }
+        }
+    }))
+    .expect("spec")
+}
+
+#[tokio::test]
+async fn event_hooks_verify_then_deliver_batches_with_duplicates_and_reordering() {
+    let sim = start_default().await;
+    let h = sim.handle();
+    let receiver = HookReceiver::default();
+    let uri = receiver.start().await;
+    let types = [
+        "user.lifecycle.suspend",
+        "user.lifecycle.unsuspend",
+        "user.lifecycle.deactivate",
+    ];
+    assert!(
+        h.create_event_hook(hook_spec("http://example.com/hook", &types))
+            .is_err(),
+        "https only"
+    );
+    assert!(
+        h.create_event_hook(hook_spec(&uri, &["user.session.start"]))
+            .is_err(),
+        "not eligible"
+    );
+    let hook = h.create_event_hook(hook_spec(&uri, &types)).expect("hook");
+    let id = hook["id"].as_str().expect("id").to_owned();
+    assert_eq!(hook["verificationStatus"], "UNVERIFIED");
+    assert!(
+        hook["channel"]["config"]["authScheme"]["value"].is_null(),
+        "the secret is not returned"
+    );
+    let uid = h
+        .create_user(NewUser {
+            first_name: "Ada".into(),
+            last_name: "Hook".into(),
+            ..Default::default()
+        })
+        .expect("user");
+
+    // Unverified: nothing is sent.
+    h.update_user(&uid, patch_status("suspend")).expect("suspend");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.events().is_empty());
+    let verified = h.verify_event_hook(&id).await.expect("verify");
+    assert_eq!(verified["verificationStatus"], "VERIFIED");
+
+    h.update_user(&uid, patch_status("unsuspend")).expect("unsuspend");
+    let batches = receiver.wait_for(1).await;
+    assert_eq!(batches[0][0]["eventType"], "user.lifecycle.unsuspend");
+    assert_eq!(batches[0][0]["target"][0]["id"], json!(uid));
+    assert_eq!(
+        receiver.posts.lock().expect("lock")[0].0.as_deref(),
+        Some("s3cret")
+    );
+
+    // Duplicated and reordered: the same batch twice, newest first.
+    h.set_hook_faults(okta_sim::HookFaults {
+        duplicate: true,
+        reorder: true,
+    });
+    h.update_user(&uid, patch_status("suspend")).expect("suspend");
+    h.update_user(&uid, patch_status("deactivate"))
+        .expect("deactivate");
+    let batches = receiver.wait_for(3).await;
+    let kinds = |b: &Vec<Value>| {
+        b.iter()
+            .map(|e| e["eventType"].as_str().expect("t").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&batches[1]),
+        ["user.lifecycle.deactivate", "user.lifecycle.suspend"]
+    );
+    assert_eq!(batches[1], batches[2], "delivered twice");
+
+    // A failing receiver: Okta tries once more, then gives up.
+    h.set_hook_faults(okta_sim::HookFaults::default());
+    receiver.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.update_user(&uid, patch_status("activate"))
+        .expect("reactivate is not subscribed");
+    h.update_user(&uid, patch_status("suspend")).expect("suspend");
+    let batches = receiver.wait_for(5).await;
+    assert_eq!(batches.len(), 5, "one retry, no more");
+    let listed = h.event_hooks();
+    assert_eq!(listed[0]["_deliveries"].as_array().expect("d").len(), 5);
+    sim.shutdown().await;
+}
