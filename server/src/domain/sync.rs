@@ -22,6 +22,12 @@ pub(crate) fn sync_error(e: SyncError) -> DomainError {
         SyncError::NotFound => DomainError::not_found("The directory"),
         SyncError::NothingToConfirm => DomainError::conflict("There are no held changes to review any more."),
         SyncError::Store(e) => e.into(),
+        SyncError::Paused => DomainError::conflict("This directory is paused; resume it first."),
+        SyncError::StillSyncing(after) => DomainError::conflict(format!(
+            "A sync of this directory was still running after {} s; the refresh will be tried again.",
+            after.as_secs()
+        )),
+        SyncError::Refresh(message) => DomainError::upstream(message),
     }
 }
 

@@ -377,6 +377,33 @@ impl OktaClient {
 
     /// GETs one page of a list. `what` names the resource in errors.
     pub async fn get_page<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<Page<T>, OktaError> {
+        let answer = self
+            .get_ok(url, what)
+            .await?
+            .ok_or_else(|| OktaError::NotFound(what.to_owned()))?;
+        let items: Vec<T> =
+            serde_json::from_slice(&answer.body).map_err(|e| OktaError::Protocol(format!("{what}: {e}")))?;
+        bump(&self.stats.pages, 1);
+        Ok(Page {
+            items,
+            next: next_link(&answer.headers),
+        })
+    }
+
+    /// GETs one object; `None` when Okta answers 404 (a targeted refresh
+    /// reads "not assigned" or "deleted" from it).
+    pub async fn get_one<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<Option<T>, OktaError> {
+        let Some(answer) = self.get_ok(url, what).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&answer.body)
+            .map(Some)
+            .map_err(|e| OktaError::Protocol(format!("{what}: {e}")))
+    }
+
+    /// A GET's successful answer (`None`: 404), through the token, DPoP,
+    /// pacing and retry rules; every other status is an error.
+    async fn get_ok(&self, url: &str, what: &str) -> Result<Option<Answer>, OktaError> {
         if !self.creds.origin.owns(url) {
             return Err(OktaError::Protocol(format!(
                 "a pagination link left the Okta org: {url}"
@@ -406,15 +433,7 @@ impl OktaClient {
                 })
                 .await?;
             match answer.status {
-                s if s.is_success() => {
-                    let items: Vec<T> = serde_json::from_slice(&answer.body)
-                        .map_err(|e| OktaError::Protocol(format!("{what}: {e}")))?;
-                    bump(&self.stats.pages, 1);
-                    return Ok(Page {
-                        items,
-                        next: next_link(&answer.headers),
-                    });
-                }
+                s if s.is_success() => return Ok(Some(answer)),
                 StatusCode::UNAUTHORIZED if !token_refreshed => {
                     // Revoked or expired early: one fresh token, then give up.
                     token_refreshed = true;
@@ -442,7 +461,7 @@ impl OktaClient {
                         insufficient_scope,
                     });
                 }
-                StatusCode::NOT_FOUND => return Err(OktaError::NotFound(what.to_owned())),
+                StatusCode::NOT_FOUND => return Ok(None),
                 s => return Err(OktaError::Protocol(format!("{what}: HTTP {s}"))),
             }
         }

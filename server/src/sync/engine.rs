@@ -7,6 +7,7 @@
 use super::{
     credentials,
     progress::{Progress, ProgressHandle},
+    refresh::{self, RefreshEnd, RefreshTargets},
     run::{self, RunContext, RunEnd, RunError},
 };
 use crate::{
@@ -63,6 +64,12 @@ pub enum SyncError {
     NotFound,
     #[error("no sync run is waiting for confirmation")]
     NothingToConfirm,
+    #[error("the directory is paused")]
+    Paused,
+    #[error("the sync is still running after {0:?}")]
+    StillSyncing(Duration),
+    #[error("refresh failed: {0}")]
+    Refresh(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -117,6 +124,8 @@ struct Inner {
 const LEASE_TTL: time::Duration = time::Duration::seconds(10);
 /// How often a running sync renews its lease and publishes its progress.
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(3);
+/// How long a refresh waits for a running sync to finish.
+const REFRESH_WAITS_FOR_SYNC: Duration = Duration::from_secs(300);
 /// How often each process looks for runs whose process died.
 const SWEEP_EVERY: Duration = Duration::from_secs(3);
 
@@ -293,6 +302,97 @@ impl SyncEngine {
             }
         });
         Ok(run_id)
+    }
+
+    /// Re-reads `targets` from Okta and applies them (see `refresh`). Holds
+    /// the directory's sync lease while it does, waiting for a running sync
+    /// to finish first: a full sync's older fetch then never lands after the
+    /// fresher refresh. People it takes out have their sessions revoked.
+    pub async fn refresh(
+        &self,
+        directory_id: &str,
+        targets: &RefreshTargets,
+    ) -> Result<RefreshEnd, SyncError> {
+        let store = &self.inner.store;
+        let lease = uuid::Uuid::new_v4().to_string();
+        let waited = std::time::Instant::now();
+        while !store
+            .claim_sync_lease(directory_id, &lease, &self.inner.holder, LEASE_TTL)
+            .await?
+        {
+            if waited.elapsed() > REFRESH_WAITS_FOR_SYNC {
+                return Err(SyncError::StillSyncing(REFRESH_WAITS_FOR_SYNC));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let guard = RunningGuard {
+            inner: Arc::clone(&self.inner),
+            directory_id: directory_id.to_owned(),
+            lease,
+            released: false,
+        };
+        let renewal = {
+            let (store, directory_id, lease) = (store.clone(), directory_id.to_owned(), guard.lease.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(LEASE_RENEW_EVERY);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = store.renew_sync_lease(&directory_id, &lease, LEASE_TTL).await {
+                        tracing::warn!(error = %e, directory_id, "could not renew the lease of a refresh");
+                    }
+                }
+            })
+        };
+        let result = self.refresh_leased(directory_id, targets).await;
+        renewal.abort();
+        guard.release().await;
+        let end = result?;
+        if let RefreshEnd::Applied(outcome) = &end {
+            if !outcome.users_removed.is_empty() {
+                self.inner
+                    .hook
+                    .after_apply(directory_id, &outcome.users_removed)
+                    .await;
+            }
+        }
+        Ok(end)
+    }
+
+    async fn refresh_leased(
+        &self,
+        directory_id: &str,
+        targets: &RefreshTargets,
+    ) -> Result<RefreshEnd, SyncError> {
+        let store = &self.inner.store;
+        let directory = store.directory(directory_id).await?.ok_or(SyncError::NotFound)?;
+        if directory.paused {
+            return Err(SyncError::Paused);
+        }
+        let creds = credentials::load(
+            &self.inner.master_key,
+            &directory,
+            &store.live_keys(&directory.id).await?,
+            KeyState::Active,
+            &self.inner.config.extra_origins,
+        )
+        .map_err(|e| SyncError::Refresh(e.to_string()))?;
+        let client = OktaClient::new(
+            self.inner.http.clone(),
+            creds,
+            &SYNC_SCOPES,
+            Pacer::new(directory.rate_limit_share),
+            self.inner.config.retry,
+        );
+        if let Some(dpop) = directory.dpop_required {
+            client.assume_dpop(dpop);
+        }
+        refresh::refresh(store, &client, &directory, targets)
+            .await
+            .map_err(|e| match e {
+                refresh::RefreshError::Store(e) => SyncError::Store(e),
+                e => SyncError::Refresh(e.to_string()),
+            })
     }
 
     /// Runs to the end (tests, benchmark, CLI).

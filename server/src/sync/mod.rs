@@ -5,6 +5,7 @@ mod credentials;
 mod engine;
 pub(crate) mod normalize;
 mod progress;
+mod refresh;
 mod run;
 
 pub use crate::model::Trigger;
@@ -14,4 +15,5 @@ pub use engine::{
     SyncError,
 };
 pub use progress::Progress;
+pub use refresh::{RefreshEnd, RefreshOutcome, RefreshTargets};
 pub use run::{breaker_trips, APP_GROUPS_PAGE, APP_USERS_PAGE, GROUP_MEMBERS_PAGE, MEMBER_FETCH_CONCURRENCY};

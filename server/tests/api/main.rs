@@ -13,6 +13,7 @@ mod health;
 mod identities;
 mod pages;
 mod records;
+mod refresh;
 mod replicas;
 mod rest;
 mod scim;

@@ -1,0 +1,199 @@
+//! Targeted refresh against the simulator: re-reading named users and groups
+//! applies what Okta says now, emits the events of any other change, treats a
+//! repeated trigger as a no-op, and keeps the full sync's breaker.
+
+use crate::okta_fixture::{ready, start_sim, OktaFixture, ServiceApp};
+use okta_sim::{GroupPatch, NewUser, UserPatch};
+use server::store::EventFilter;
+use server::sync::{RefreshEnd, RefreshOutcome, RefreshTargets, Trigger};
+
+async fn synced(users: usize, groups: usize, memberships: usize) -> OktaFixture {
+    let f = ready(start_sim(users, groups, memberships).await, ServiceApp::default()).await;
+    let run = f
+        .service
+        .engine()
+        .sync_and_wait(&f.directory_id, Trigger::Manual)
+        .await
+        .unwrap();
+    assert_eq!(run.status, server::model::RunStatus::Succeeded);
+    f
+}
+
+fn targets(users: &[&str], groups: &[&str]) -> RefreshTargets {
+    RefreshTargets {
+        users: users.iter().map(|s| s.to_string()).collect(),
+        groups: groups.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+async fn refresh(f: &OktaFixture, targets: &RefreshTargets) -> RefreshEnd {
+    f.service
+        .engine()
+        .refresh(&f.directory_id, targets)
+        .await
+        .unwrap()
+}
+
+fn applied(end: RefreshEnd) -> RefreshOutcome {
+    match end {
+        RefreshEnd::Applied(outcome) => outcome,
+        other => panic!("expected the refresh applied, got {other:?}"),
+    }
+}
+
+/// (type, entity) of the events after `after`, and the newest position.
+async fn events_after(f: &OktaFixture, after: i64) -> (Vec<(String, String)>, i64) {
+    let rows = f
+        .store
+        .events_page(&EventFilter {
+            after,
+            limit: 1000,
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    let last = rows.last().map_or(after, |r| r.position);
+    (
+        rows.into_iter().map(|r| (r.event_type, r.entity_id)).collect(),
+        last,
+    )
+}
+
+async fn newest_event(f: &OktaFixture) -> i64 {
+    f.store.events_high_water().await.unwrap()
+}
+
+fn status(op: &str) -> UserPatch {
+    UserPatch {
+        profile: None,
+        status: Some(op.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_applies_what_okta_says_now_and_a_repeat_changes_nothing() {
+    let f = synced(60, 6, 150).await;
+    let sim = f.sim();
+    let app = sim.roster_app_id();
+    let stored = f.stored_user_ids().await;
+    // A deprovisioned user who is in a group, and another whose profile changes.
+    let (group, leaver) = sim
+        .app_group_ids(&app)
+        .unwrap()
+        .into_iter()
+        .filter(|g| sim.group(g).unwrap()["type"] == "OKTA_GROUP")
+        .find_map(|g| {
+            let member = sim
+                .group_member_ids(&g)
+                .unwrap()
+                .into_iter()
+                .find(|m| stored.contains(m))?;
+            Some((g, member))
+        })
+        .expect("an Okta group with a stored member");
+    let mover = stored.iter().find(|u| **u != leaver).unwrap().clone();
+    let outsider = sim
+        .create_user(NewUser {
+            first_name: "Not".into(),
+            last_name: "Assigned".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let before = newest_event(&f).await;
+
+    sim.update_user(&leaver, status("deactivate")).unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("department".into(), serde_json::json!("Refreshed"));
+    sim.update_user(
+        &mover,
+        UserPatch {
+            profile: Some(profile),
+            status: None,
+        },
+    )
+    .unwrap();
+    sim.update_group(
+        &group,
+        GroupPatch {
+            name: Some("Renamed in Okta".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let wanted = targets(&[&leaver, &mover, &outsider], &[&group]);
+    let outcome = applied(refresh(&f, &wanted).await);
+    assert_eq!(outcome.users_removed, vec![leaver.clone()]);
+    assert_eq!((outcome.users_written, outcome.groups_written), (1, 1));
+    assert_eq!(
+        outcome.unchanged, 1,
+        "the outsider is not assigned: nothing to write"
+    );
+
+    let now_stored = f.stored_user_ids().await;
+    assert!(!now_stored.contains(&leaver));
+    assert!(!now_stored.contains(&outsider));
+    let moved = f.store.user(&f.directory_id, &mover).await.unwrap().unwrap();
+    assert!(moved.profile.contains("Refreshed"), "{}", moved.profile);
+    let renamed = f.store.group(&f.directory_id, &group).await.unwrap().unwrap();
+    assert_eq!(renamed.name, "Renamed in Okta");
+
+    // The events of any other change, in the order to apply them.
+    let (events, last) = events_after(&f, before).await;
+    let position = |t: &str, e: &str| events.iter().position(|(ty, en)| ty == t && en == e);
+    let removed = position("group.member_removed", &format!("{group}:{leaver}")).expect("member removed");
+    let gone = position("user.deprovisioned", &leaver).expect("deprovisioned");
+    assert!(removed < gone, "{events:?}");
+    assert!(position("user.updated", &mover).is_some(), "{events:?}");
+    assert!(position("group.updated", &group).is_some(), "{events:?}");
+
+    // The same trigger again (a duplicate or late event): nothing changes.
+    let again = applied(refresh(&f, &wanted).await);
+    assert_eq!(
+        (
+            again.users_written,
+            again.users_removed.len(),
+            again.groups_written,
+            again.unchanged
+        ),
+        (0, 0, 0, 4)
+    );
+    let (after_repeat, _) = events_after(&f, last).await;
+    assert!(after_repeat.is_empty(), "{after_repeat:?}");
+
+    // A group taken off the app is removed, its memberships with it.
+    sim.unassign_group_from_app(&app, &group).unwrap();
+    let outcome = applied(refresh(&f, &targets(&[], &[&group])).await);
+    assert_eq!(outcome.groups_removed, 1);
+    let (events, _) = events_after(&f, last).await;
+    assert_eq!(
+        events.last().map(|(t, _)| t.as_str()),
+        Some("group.deleted"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_that_would_remove_too_many_applies_nothing() {
+    let f = synced(60, 4, 100).await;
+    let sim = f.sim();
+    // Trip at 10 % of the users.
+    f.store
+        .set_sync_settings(&f.directory_id, 3600, 1.0, 0.1)
+        .await
+        .unwrap();
+    let stored = f.stored_user_ids().await;
+    let leaving: Vec<&str> = stored.iter().take(stored.len() / 4).map(String::as_str).collect();
+    for id in &leaving {
+        sim.update_user(id, status("deactivate")).unwrap();
+    }
+    let end = refresh(&f, &targets(&leaving, &[])).await;
+    assert_eq!(
+        end,
+        RefreshEnd::Tripped {
+            users_removed: leaving.len() as i64,
+            groups_removed: 0
+        }
+    );
+    assert_eq!(f.stored_user_ids().await, stored, "nothing applied");
+}
