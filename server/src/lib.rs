@@ -13,6 +13,7 @@ pub mod health;
 pub mod jwks;
 pub mod model;
 pub mod okta;
+pub mod okta_hooks_api;
 pub mod portal;
 pub mod rest;
 pub mod scim_api;

@@ -163,6 +163,7 @@ impl Application {
             self.state.core.sync.spawn_scheduler(SCHEDULER_TICK),
             spawn_maintenance(self.state.clone(), self.session_store.clone()),
             self.state.core.webhooks.deliverer().spawn(),
+            self.state.core.refresh_worker().spawn(),
             spawn_notifier(self.state.clone()),
         ]);
         let served = axum::serve(
@@ -230,6 +231,10 @@ async fn maintain(state: &AppState, sessions: &Sessions) {
     }
     if let Err(e) = state.core.webhooks.prune(state.config.event_retention).await {
         tracing::warn!(error = %e, "could not prune the webhook delivery log");
+    }
+    // Okta repeats a delivery within minutes; a day of uuids is plenty.
+    if let Err(e) = state.core.okta_hooks.prune(time::Duration::days(1)).await {
+        tracing::warn!(error = %e, "could not prune received Okta event ids");
     }
 }
 
@@ -394,6 +399,8 @@ fn router_with<S: tower_sessions::SessionStore + Clone>(state: AppState, session
         .nest("/api/v1", rest::router(state.clone()))
         // SCIM clients present a bearer token per directory; no cookies.
         .nest("/scim/v2", crate::scim_api::router())
+        // Okta's event hooks present a secret header per directory; no cookies.
+        .nest("/hooks/okta", crate::okta_hooks_api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             hardening::security_headers,

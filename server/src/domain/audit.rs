@@ -49,6 +49,7 @@ pub enum AuditAction {
     WebhookReplayed,
     WebhookTested,
     TestMailSent,
+    OktaHookCreated,
 }
 
 impl AuditAction {
@@ -92,6 +93,7 @@ impl AuditAction {
         Self::WebhookReplayed,
         Self::WebhookTested,
         Self::TestMailSent,
+        Self::OktaHookCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +137,7 @@ impl AuditAction {
             Self::WebhookReplayed => "webhook.replayed",
             Self::WebhookTested => "webhook.tested",
             Self::TestMailSent => "notifications.test_mail",
+            Self::OktaHookCreated => "okta_hook.created",
         }
     }
 }

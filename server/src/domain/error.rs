@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Invalid,
     /// The caller may not do this (a read-only token writing, …).
     Forbidden,
+    /// The caller did not prove who it is (an Okta event hook's secret).
+    Unauthorized,
     /// Roster cannot serve this right now; retrying later may work.
     Unavailable,
     /// Okta answered with an error or could not be reached.

@@ -14,7 +14,9 @@ pub mod events;
 pub mod identities;
 pub mod instance;
 pub mod notifications;
+pub mod okta_hooks;
 pub mod paging;
+pub mod refresh_worker;
 pub mod scim;
 pub mod signin;
 pub mod sync;
@@ -52,6 +54,7 @@ pub struct Core {
     pub events: events::Events,
     pub webhooks: webhooks::Webhooks,
     pub notifications: notifications::Notifications,
+    pub okta_hooks: okta_hooks::OktaHooks,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -105,6 +108,12 @@ impl Core {
             audit.clone(),
         );
         Self {
+            okta_hooks: okta_hooks::OktaHooks::new(
+                store.clone(),
+                Arc::clone(&master_key),
+                public_url.clone(),
+                audit.clone(),
+            ),
             sync: SyncService::new(directories.clone(), store.clone(), audit.clone()),
             scim: scim::ScimService::new(
                 store.clone(),
@@ -130,6 +139,11 @@ impl Core {
             store,
             master_key,
         }
+    }
+
+    /// The worker that drains the refresh queue (one per process).
+    pub fn refresh_worker(&self) -> refresh_worker::RefreshWorker {
+        refresh_worker::RefreshWorker::new(self.store.clone(), self.directories.engine().clone())
     }
 
     /// The store and master key under the services, for tests and the

@@ -46,6 +46,7 @@ impl From<DomainError> for AppError {
             ErrorKind::Conflict => AppError::Conflict(message),
             ErrorKind::Invalid => AppError::Invalid(message),
             ErrorKind::Forbidden => AppError::Forbidden(message),
+            ErrorKind::Unauthorized => AppError::Unauthorized,
             ErrorKind::Upstream | ErrorKind::Unavailable => AppError::Upstream(message),
             ErrorKind::Internal => AppError::Internal(message),
         }

@@ -19,6 +19,7 @@ mod identity_writes;
 mod keys;
 mod leases;
 mod notifications;
+mod okta_hooks;
 mod postgres;
 mod records;
 mod scim_access;
@@ -42,6 +43,7 @@ pub use first_sync::{NewDataset, SqliteFirstSyncWriter};
 pub use identity_writes::{MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
 pub use notifications::NotificationRow;
+pub use okta_hooks::{OktaHookRow, RefreshItem};
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use scim_access::{NewScimToken, ScimRequestRow, ScimTokenRow, SCIM_LOG_KEEP};
 pub use scim_records::{
@@ -205,6 +207,15 @@ database_interface! {
     fn notification_rows(&self) -> Result<Vec<NotificationRow>, StoreError>;
     fn claim_notification(&self, subject: &str, seen_count: i64, at: &str) -> Result<bool, StoreError>;
     fn notification_failed(&self, subject: &str, claimed_count: i64, error: &str) -> Result<(), StoreError>;
+    // okta_hooks
+    fn set_okta_hook(&self, directory_id: &str, header_name: &str, secret_hash: &str, secret_sealed: &str, at: &str) -> Result<(), StoreError>;
+    fn okta_hook(&self, directory_id: &str) -> Result<Option<OktaHookRow>, StoreError>;
+    fn okta_hook_seen(&self, directory_id: &str, verified: bool, at: &str) -> Result<(), StoreError>;
+    fn receive_okta_events(&self, directory_id: &str, events: &[(String, Vec<RefreshItem>)], at: &str, due_at: &str) -> Result<usize, StoreError>;
+    fn due_refreshes(&self, at: &str) -> Result<Vec<String>, StoreError>;
+    fn claim_refreshes(&self, directory_id: &str, holder: &str, at: &str, until: &str, limit: i64) -> Result<Vec<RefreshItem>, StoreError>;
+    fn finish_refreshes(&self, directory_id: &str, holder: &str, retry_at: Option<&str>, at: &str) -> Result<(), StoreError>;
+    fn prune_okta_hook_events(&self, before: &str) -> Result<u64, StoreError>;
     // webhooks
     fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError>;
     fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError>;

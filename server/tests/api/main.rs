@@ -4,6 +4,7 @@
 mod helpers;
 mod notifications;
 mod okta_fixture;
+mod okta_hooks;
 mod pg;
 
 mod auth;

@@ -8,6 +8,7 @@ mod first_sync;
 mod identity;
 mod instance;
 mod notifications;
+mod okta_hooks;
 mod records;
 mod runs;
 mod scim_access;

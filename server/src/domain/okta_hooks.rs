@@ -1,0 +1,423 @@
+//! Okta Event Hooks, the push way to near-real-time deprovisioning: Okta
+//! POSTs System Log events to `{public_url}/hooks/okta/{directory_id}` as
+//! they happen. Okta signs nothing; each delivery carries a static secret in
+//! an admin-chosen header, compared here in constant time (by its SHA-256).
+//!
+//! A delivery is answered at once: its events' uuids are recorded (a
+//! delivery Okta repeats is dropped) and the users and groups they name are
+//! queued for a targeted refresh, in one transaction. The refresh worker
+//! (`refresh_worker.rs`) coalesces and re-reads them; an event is a trigger,
+//! never data, so duplicates and reordering cannot undo newer state.
+
+use super::{
+    access::Actor,
+    audit::{Audit, AuditAction},
+    error::{DomainError, DomainResult, ErrorKind},
+};
+use crate::{
+    crypto::MasterKey,
+    model::DirectoryId,
+    store::{self, sortable, RefreshItem, Store},
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+/// The event types a directory's hook subscribes to (Okta's names).
+pub const EVENT_TYPES: &[&str] = &[
+    "user.lifecycle.create",
+    "user.lifecycle.activate",
+    "user.lifecycle.reactivate",
+    "user.lifecycle.suspend",
+    "user.lifecycle.unsuspend",
+    "user.lifecycle.deactivate",
+    "user.lifecycle.delete.initiated",
+    "user.account.update_profile",
+    "group.user_membership.add",
+    "group.user_membership.remove",
+    "group.profile.update",
+    "group.lifecycle.delete",
+    "group.application_assignment.add",
+    "group.application_assignment.remove",
+    "application.user_membership.add",
+    "application.user_membership.remove",
+];
+
+/// The header Okta sends the secret in unless the admin names another.
+pub const DEFAULT_HEADER: &str = "Authorization";
+/// Triggers for the same record within this window give one refresh.
+const COALESCE_WINDOW: time::Duration = time::Duration::milliseconds(500);
+/// The largest delivery read (Okta batches at most 50 events).
+pub const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
+
+/// What the directory page, the API and the CLI show to set the hook up.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HookSetup {
+    pub url: String,
+    pub header_name: String,
+    /// The value Okta must send in the header (copy it into Okta).
+    pub secret: String,
+    pub event_types: Vec<String>,
+    pub created_at: String,
+    /// When Okta's one-time verification call last succeeded.
+    pub verified_at: Option<String>,
+    pub last_delivery_at: Option<String>,
+    pub deliveries: i64,
+    /// Creates the hook through Okta's API (with an Okta API token).
+    pub curl: String,
+    /// The same with Okta's Terraform provider.
+    pub terraform: String,
+}
+
+/// What a delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Received {
+    pub events: usize,
+    /// Events not seen before (a repeated delivery: 0).
+    pub new_events: usize,
+}
+
+#[derive(Clone)]
+pub struct OktaHooks {
+    store: Store,
+    master_key: Arc<MasterKey>,
+    public_url: String,
+    audit: Audit,
+}
+
+/// Okta's delivery body: `{"data": {"events": [...]}}`.
+#[derive(Debug, Deserialize)]
+struct Delivery {
+    data: DeliveryData,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveryData {
+    #[serde(default)]
+    events: Vec<LogEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogEvent {
+    uuid: String,
+    #[serde(default)]
+    published: String,
+    event_type: String,
+    #[serde(default)]
+    target: Vec<LogTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LogTarget {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl OktaHooks {
+    pub fn new(store: Store, master_key: Arc<MasterKey>, public_url: String, audit: Audit) -> Self {
+        Self {
+            store,
+            master_key,
+            public_url,
+            audit,
+        }
+    }
+
+    /// The directory's hook set-up, if it has one.
+    pub async fn get(&self, id: &DirectoryId) -> DomainResult<Option<HookSetup>> {
+        self.store
+            .okta_hook(id.as_str())
+            .await?
+            .map(|row| self.setup_of(row))
+            .transpose()
+    }
+
+    /// Creates the directory's hook secret, or a new one (Okta must then be
+    /// given it: deliveries with the old one are refused).
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        id: &DirectoryId,
+        header_name: Option<&str>,
+    ) -> DomainResult<HookSetup> {
+        let header = header_name
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .unwrap_or(DEFAULT_HEADER);
+        if !header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || header.len() > 64
+        {
+            return Err(DomainError::invalid(
+                "The header name may use letters, digits, - and _ (at most 64), like X-Roster-Hook-Secret.",
+            ));
+        }
+        let secret = format!("rhk_{}", uuid::Uuid::new_v4().simple());
+        let sealed = self.master_key.seal(secret.as_bytes(), &seal_purpose(id));
+        self.store
+            .set_okta_hook(
+                id.as_str(),
+                header,
+                &hash(&secret),
+                &sealed,
+                &sortable(store::now()),
+            )
+            .await?;
+        self.audit
+            .record(
+                actor,
+                AuditAction::OktaHookCreated,
+                Some(id.as_str()),
+                serde_json::json!({ "header": header }),
+            )
+            .await;
+        self.get(id)
+            .await?
+            .ok_or_else(|| DomainError::internal("okta hook", "the hook vanished after it was written"))
+    }
+
+    /// Okta's one-time verification: the challenge echoed, if the secret
+    /// header is right.
+    pub async fn verify(
+        &self,
+        raw_id: &str,
+        header: impl Fn(&str) -> Option<String>,
+        challenge: &str,
+    ) -> DomainResult<String> {
+        let id = self.authenticate(raw_id, header).await?;
+        if challenge.is_empty() || challenge.len() > 512 {
+            return Err(DomainError::invalid("X-Okta-Verification-Challenge is missing."));
+        }
+        self.store
+            .okta_hook_seen(id.as_str(), true, &sortable(store::now()))
+            .await?;
+        Ok(challenge.to_owned())
+    }
+
+    /// A delivery: records its events and queues their records for a refresh.
+    pub async fn receive(
+        &self,
+        raw_id: &str,
+        header: impl Fn(&str) -> Option<String>,
+        body: &[u8],
+    ) -> DomainResult<Received> {
+        let id = self.authenticate(raw_id, header).await?;
+        let delivery: Delivery = serde_json::from_slice(body)
+            .map_err(|e| DomainError::invalid(format!("Not an Okta event hook delivery: {e}")))?;
+        let mut events = delivery.data.events;
+        // Okta may batch out of order; the refresh reads the present anyway,
+        // but queue in the order things happened.
+        events.sort_by(|a, b| a.published.cmp(&b.published));
+        let triggers: Vec<(String, Vec<RefreshItem>)> = events
+            .iter()
+            .map(|e| (e.uuid.clone(), refresh_items(&e.event_type, &e.target)))
+            .collect();
+        let now = store::now();
+        let new_events = self
+            .store
+            .receive_okta_events(
+                id.as_str(),
+                &triggers,
+                &sortable(now),
+                &sortable(now + COALESCE_WINDOW),
+            )
+            .await?;
+        self.store
+            .okta_hook_seen(id.as_str(), false, &sortable(now))
+            .await?;
+        Ok(Received {
+            events: events.len(),
+            new_events,
+        })
+    }
+
+    /// Forgets received uuids older than `keep`.
+    pub async fn prune(&self, keep: time::Duration) -> DomainResult<u64> {
+        Ok(self
+            .store
+            .prune_okta_hook_events(&sortable(store::now() - keep))
+            .await?)
+    }
+
+    /// The directory whose hook secret the request carries; one answer for
+    /// an unknown directory, a directory without a hook and a wrong secret.
+    async fn authenticate(
+        &self,
+        raw_id: &str,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> DomainResult<DirectoryId> {
+        let refused = || {
+            DomainError::new(
+                ErrorKind::Unauthorized,
+                "The event hook secret is missing or wrong.",
+            )
+        };
+        let id = DirectoryId::parse(raw_id).map_err(|_| refused())?;
+        let row = self.store.okta_hook(id.as_str()).await?.ok_or_else(refused)?;
+        let sent = header(&row.header_name).ok_or_else(refused)?;
+        let matches: bool = hash(&sent).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
+        if matches {
+            Ok(id)
+        } else {
+            Err(refused())
+        }
+    }
+
+    fn setup_of(&self, row: store::OktaHookRow) -> DomainResult<HookSetup> {
+        let id = DirectoryId::parse(&row.directory_id)
+            .map_err(|_| DomainError::internal("okta hook", "a stored directory id is not a UUID"))?;
+        let secret = self
+            .master_key
+            .open(&row.secret_sealed, &seal_purpose(&id))
+            .map_err(|e| DomainError::internal("okta hook", e))?;
+        let secret = String::from_utf8(secret.to_vec()).map_err(|e| DomainError::internal("okta hook", e))?;
+        let url = format!("{}/hooks/okta/{id}", self.public_url.trim_end_matches('/'));
+        Ok(HookSetup {
+            curl: curl_snippet(&url, &row.header_name),
+            terraform: terraform_snippet(&url, &row.header_name),
+            url,
+            header_name: row.header_name,
+            secret,
+            event_types: EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            created_at: row.created_at,
+            verified_at: row.verified_at,
+            last_delivery_at: row.last_delivery_at,
+            deliveries: row.deliveries,
+        })
+    }
+}
+
+fn seal_purpose(id: &DirectoryId) -> String {
+    format!("okta-hook-secret:{id}")
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The records an event asks to re-read: its users and groups. An event
+/// type the hook does not subscribe to asks for nothing.
+pub(crate) fn refresh_items(event_type: &str, targets: &[impl TargetLike]) -> Vec<RefreshItem> {
+    if !EVENT_TYPES.contains(&event_type) {
+        return Vec::new();
+    }
+    let mut items: Vec<RefreshItem> = targets
+        .iter()
+        .filter_map(|t| match t.kind() {
+            "User" | "AppUser" => Some(("user".to_owned(), t.id().to_owned())),
+            "UserGroup" => Some(("group".to_owned(), t.id().to_owned())),
+            _ => None,
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// What `refresh_items` reads of a target.
+pub(crate) trait TargetLike {
+    fn id(&self) -> &str;
+    fn kind(&self) -> &str;
+}
+
+impl TargetLike for LogTarget {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+}
+
+impl TargetLike for (&str, &str) {
+    fn id(&self) -> &str {
+        self.0
+    }
+    fn kind(&self) -> &str {
+        self.1
+    }
+}
+
+/// `curl` creating the hook through Okta's Event Hooks API (the admin's own
+/// API token; the secret is filled in from an environment variable so it
+/// does not land in shell history).
+fn curl_snippet(url: &str, header: &str) -> String {
+    let items = EVENT_TYPES
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "curl -X POST \"https://${{OKTA_DOMAIN}}/api/v1/eventHooks\" \\\n  \
+         -H \"Authorization: SSWS ${{OKTA_API_TOKEN}}\" -H \"Content-Type: application/json\" \\\n  \
+         -d '{{\"name\": \"Roster\", \"events\": {{\"type\": \"EVENT_TYPE\", \"items\": [{items}]}}, \
+         \"channel\": {{\"type\": \"HTTP\", \"version\": \"1.0.0\", \"config\": {{\"uri\": \"{url}\", \
+         \"authScheme\": {{\"type\": \"HEADER\", \"key\": \"{header}\", \"value\": \"'\"$ROSTER_HOOK_SECRET\"'\"}}}}}}}}'"
+    )
+}
+
+/// The hook as Okta's Terraform provider declares it.
+fn terraform_snippet(url: &str, header: &str) -> String {
+    let items = EVENT_TYPES
+        .iter()
+        .map(|t| format!("    \"{t}\","))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "resource \"okta_event_hook\" \"roster\" {{\n  name = \"Roster\"\n  events = [\n{items}\n  ]\n  \
+         channel = {{\n    type    = \"HTTP\"\n    version = \"1.0.0\"\n    uri     = \"{url}\"\n  }}\n  \
+         auth = {{\n    type  = \"HEADER\"\n    key   = \"{header}\"\n    value = var.roster_hook_secret\n  }}\n}}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_name_the_records_to_reread() {
+        let items = |t: &str, targets: &[(&str, &str)]| refresh_items(t, targets);
+        assert_eq!(
+            items("user.lifecycle.deactivate", &[("00u1", "User")]),
+            vec![("user".to_owned(), "00u1".to_owned())]
+        );
+        assert_eq!(
+            items(
+                "group.user_membership.add",
+                &[("00u1", "User"), ("00g1", "UserGroup")]
+            ),
+            vec![
+                ("group".to_owned(), "00g1".to_owned()),
+                ("user".to_owned(), "00u1".to_owned())
+            ]
+        );
+        assert_eq!(
+            items(
+                "application.user_membership.remove",
+                &[("00u1", "AppUser"), ("0oa1", "AppInstance")]
+            ),
+            vec![("user".to_owned(), "00u1".to_owned())]
+        );
+        assert!(
+            items("user.session.start", &[("00u1", "User")]).is_empty(),
+            "not subscribed"
+        );
+    }
+
+    #[test]
+    fn the_snippets_name_the_url_header_and_every_type() {
+        let curl = curl_snippet("https://roster.example/hooks/okta/d1", "X-Secret");
+        let terraform = terraform_snippet("https://roster.example/hooks/okta/d1", "X-Secret");
+        for text in [&curl, &terraform] {
+            assert!(text.contains("https://roster.example/hooks/okta/d1"));
+            assert!(text.contains("X-Secret"));
+            assert!(EVENT_TYPES.iter().all(|t| text.contains(t)));
+        }
+        assert!(!curl.contains("rhk_"), "the secret comes from the environment");
+    }
+}

@@ -1,0 +1,224 @@
+//! Okta Event Hooks' settings, the uuids of events received, and the queue
+//! of records to re-read (SQLite; PostgreSQL in `postgres/okta_hooks.rs`).
+//! Times are `sortable` text, so text order is time order.
+
+use super::{SqliteStore, StoreError};
+
+/// A directory's event hook, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OktaHookRow {
+    pub directory_id: String,
+    pub header_name: String,
+    pub secret_hash: String,
+    pub secret_sealed: String,
+    pub created_at: String,
+    pub verified_at: Option<String>,
+    pub last_delivery_at: Option<String>,
+    pub deliveries: i64,
+}
+
+/// A record to re-read: `("user" | "group", id)`.
+pub type RefreshItem = (String, String);
+
+const HOOK_COLUMNS: &str =
+    "directory_id, header_name, secret_hash, secret_sealed, created_at, verified_at, last_delivery_at, deliveries";
+
+impl SqliteStore {
+    /// Creates or replaces a directory's hook secret (a rotation keeps the
+    /// delivery history).
+    pub async fn set_okta_hook(
+        &self,
+        directory_id: &str,
+        header_name: &str,
+        secret_hash: &str,
+        secret_sealed: &str,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO okta_event_hooks (directory_id, header_name, secret_hash, secret_sealed, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (directory_id) DO UPDATE SET header_name = excluded.header_name,
+                 secret_hash = excluded.secret_hash, secret_sealed = excluded.secret_sealed,
+                 verified_at = NULL",
+        )
+        .bind(directory_id)
+        .bind(header_name)
+        .bind(secret_hash)
+        .bind(secret_sealed)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn okta_hook(&self, directory_id: &str) -> Result<Option<OktaHookRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {HOOK_COLUMNS} FROM okta_event_hooks WHERE directory_id = $1"
+        ))
+        .bind(directory_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Notes a verification (`verified`) or a delivery received at `at`.
+    pub async fn okta_hook_seen(
+        &self,
+        directory_id: &str,
+        verified: bool,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE okta_event_hooks SET
+                 verified_at = CASE WHEN $2 THEN $3 ELSE verified_at END,
+                 last_delivery_at = CASE WHEN $2 THEN last_delivery_at ELSE $3 END,
+                 deliveries = deliveries + CASE WHEN $2 THEN 0 ELSE 1 END
+             WHERE directory_id = $1",
+        )
+        .bind(directory_id)
+        .bind(verified)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the uuids of a delivery's events and enqueues the records
+    /// the new ones name, in one transaction; returns how many events were
+    /// new (a repeated delivery: none).
+    pub async fn receive_okta_events(
+        &self,
+        directory_id: &str,
+        events: &[(String, Vec<RefreshItem>)],
+        at: &str,
+        due_at: &str,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut new = 0;
+        for (uuid, items) in events {
+            let recorded = sqlx::query(
+                "INSERT INTO okta_hook_events (directory_id, uuid, received_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(directory_id)
+            .bind(uuid)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                continue;
+            }
+            new += 1;
+            for (kind, id) in items {
+                enqueue(&mut tx, directory_id, kind, id, at, due_at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Directories with records due for a refresh that nobody holds.
+    pub async fn due_refreshes(&self, at: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT directory_id FROM refresh_queue
+             WHERE due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes up to `limit` due records of a directory until `until`.
+    pub async fn claim_refreshes(
+        &self,
+        directory_id: &str,
+        holder: &str,
+        at: &str,
+        until: &str,
+        limit: i64,
+    ) -> Result<Vec<RefreshItem>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE refresh_queue SET claimed_by = $2, claimed_until = $4, requeued = 0, attempts = attempts + 1
+             WHERE directory_id = $1 AND (kind, entity_id) IN (
+                 SELECT kind, entity_id FROM refresh_queue
+                 WHERE directory_id = $1 AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+                 ORDER BY due_at LIMIT $5)
+             RETURNING kind, entity_id",
+        )
+        .bind(directory_id)
+        .bind(holder)
+        .bind(at)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?)
+    }
+
+    /// Ends a claim: done records go, unless a trigger came in meanwhile
+    /// (then they are due again at once); `retry_at` puts failed ones back.
+    pub async fn finish_refreshes(
+        &self,
+        directory_id: &str,
+        holder: &str,
+        retry_at: Option<&str>,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        if retry_at.is_none() {
+            sqlx::query(
+                "DELETE FROM refresh_queue WHERE directory_id = $1 AND claimed_by = $2 AND NOT requeued",
+            )
+            .bind(directory_id)
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE refresh_queue SET claimed_by = NULL, claimed_until = NULL, requeued = 0,
+                 due_at = CASE WHEN requeued THEN $3 ELSE coalesce($4, due_at) END
+             WHERE directory_id = $1 AND claimed_by = $2",
+        )
+        .bind(directory_id)
+        .bind(holder)
+        .bind(at)
+        .bind(retry_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets event uuids received before `before` (Okta repeats a
+    /// delivery within minutes, not days).
+    pub async fn prune_okta_hook_events(&self, before: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM okta_hook_events WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
+    }
+}
+
+/// Queues one record; a record already queued keeps its place (the
+/// triggers coalesce), and one being refreshed now is read again after.
+async fn enqueue(
+    conn: &mut sqlx::SqliteConnection,
+    directory_id: &str,
+    kind: &str,
+    id: &str,
+    at: &str,
+    due_at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_queue (directory_id, kind, entity_id, due_at, queued_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (directory_id, kind, entity_id) DO UPDATE SET requeued = claimed_by IS NOT NULL",
+    )
+    .bind(directory_id)
+    .bind(kind)
+    .bind(id)
+    .bind(due_at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
