@@ -410,6 +410,27 @@ pub enum DirectoriesCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// The Okta Event Hook set-up: URL, header, secret, event types, `curl`
+    /// and Terraform, the last delivery.
+    OktaHook {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Create the Okta Event Hook secret (or a new one: Okta must then be
+    /// given it).
+    OktaHookCreate {
+        id: String,
+        /// The header Okta sends the secret in (default Authorization).
+        #[arg(long)]
+        header: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Delete a directory and everything synced from it (or discard a draft).
     Delete {
         id: String,

@@ -379,6 +379,37 @@ async fn directories(command: DirectoriesCommand) -> Result<(), CliError> {
             }
             progress::wait_for_run(&c, &id, &run_id, output.json).await
         }
+        DirectoriesCommand::OktaHook { id, remote, output } => {
+            let v: Value = client(&remote)?
+                .get(&format!("/directories/{}/okta-hook", encode(&id)))
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                print_okta_hook(&v);
+            }
+            Ok(())
+        }
+        DirectoriesCommand::OktaHookCreate {
+            id,
+            header,
+            remote,
+            output,
+        } => {
+            let v: Value = client(&remote)?
+                .post(
+                    &format!("/directories/{}/okta-hook", encode(&id)),
+                    &json!({ "header_name": header }),
+                )
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                println!("In Okta: Workflow → Event Hooks → Create Event Hook, with:\n");
+                print_okta_hook(&v);
+            }
+            Ok(())
+        }
         DirectoriesCommand::Pause { id, remote } => {
             client(&remote)?
                 .call(Method::POST, &format!("/directories/{}/pause", encode(&id)))
@@ -714,6 +745,40 @@ fn print_scim(v: &Value) {
         &["ID", "NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
         &["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
     );
+}
+
+/// An event hook's set-up, in the order Okta's form asks for it.
+fn print_okta_hook(v: &Value) {
+    println!("  {:<14} {}", "URL", text(v, "url"));
+    println!("  {:<14} {}", "Header", text(v, "header_name"));
+    println!(
+        "  {:<14} {}",
+        "Value",
+        v["secret"].as_str().unwrap_or("(shown to admins only)")
+    );
+    let types: Vec<&str> = v["event_types"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    println!("  {:<14} {}", "Event types", types.join(", "));
+    println!(
+        "  {:<14} {}",
+        "Verified",
+        v["verified_at"]
+            .as_str()
+            .unwrap_or("not yet: click Verify in Okta")
+    );
+    println!(
+        "  {:<14} {} ({} received)",
+        "Last delivery",
+        v["last_delivery_at"].as_str().unwrap_or("none yet"),
+        v["deliveries"].as_i64().unwrap_or(0)
+    );
+    println!(
+        "\nWith Okta's API (ROSTER_HOOK_SECRET set to the value):\n{}",
+        text(v, "curl")
+    );
+    println!("\nWith Terraform:\n{}", text(v, "terraform"));
 }
 
 async fn scim(command: ScimCommand) -> Result<(), CliError> {

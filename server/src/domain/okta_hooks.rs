@@ -57,8 +57,9 @@ pub const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
 pub struct HookSetup {
     pub url: String,
     pub header_name: String,
-    /// The value Okta must send in the header (copy it into Okta).
-    pub secret: String,
+    /// The value Okta must send in the header (copy it into Okta); shown to
+    /// admins only.
+    pub secret: Option<String>,
     pub event_types: Vec<String>,
     pub created_at: String,
     /// When Okta's one-time verification call last succeeded.
@@ -127,12 +128,14 @@ impl OktaHooks {
         }
     }
 
-    /// The directory's hook set-up, if it has one.
-    pub async fn get(&self, id: &DirectoryId) -> DomainResult<Option<HookSetup>> {
+    /// The directory's hook set-up, if it has one (its secret only for
+    /// an actor who may change things).
+    pub async fn get(&self, actor: &Actor, id: &DirectoryId) -> DomainResult<Option<HookSetup>> {
+        let reveal = actor.require_write().is_ok();
         self.store
             .okta_hook(id.as_str())
             .await?
-            .map(|row| self.setup_of(row))
+            .map(|row| self.setup_of(row, reveal))
             .transpose()
     }
 
@@ -144,6 +147,17 @@ impl OktaHooks {
         id: &DirectoryId,
         header_name: Option<&str>,
     ) -> DomainResult<HookSetup> {
+        actor.require_write()?;
+        let directory = self
+            .store
+            .directory(id.as_str())
+            .await?
+            .ok_or_else(|| DomainError::not_found("The directory"))?;
+        if !directory.pull_enabled {
+            return Err(DomainError::invalid(
+                "Event hooks trigger refreshes from Okta's API; this directory is fed by SCIM only.",
+            ));
+        }
         let header = header_name
             .map(str::trim)
             .filter(|h| !h.is_empty())
@@ -176,7 +190,7 @@ impl OktaHooks {
                 serde_json::json!({ "header": header }),
             )
             .await;
-        self.get(id)
+        self.get(actor, id)
             .await?
             .ok_or_else(|| DomainError::internal("okta hook", "the hook vanished after it was written"))
     }
@@ -268,7 +282,7 @@ impl OktaHooks {
         }
     }
 
-    fn setup_of(&self, row: store::OktaHookRow) -> DomainResult<HookSetup> {
+    fn setup_of(&self, row: store::OktaHookRow, reveal: bool) -> DomainResult<HookSetup> {
         let id = DirectoryId::parse(&row.directory_id)
             .map_err(|_| DomainError::internal("okta hook", "a stored directory id is not a UUID"))?;
         let secret = self
@@ -282,7 +296,7 @@ impl OktaHooks {
             terraform: terraform_snippet(&url, &row.header_name),
             url,
             header_name: row.header_name,
-            secret,
+            secret: reveal.then_some(secret),
             event_types: EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect(),
             created_at: row.created_at,
             verified_at: row.verified_at,

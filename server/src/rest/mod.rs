@@ -8,6 +8,7 @@ mod auth;
 mod directories;
 mod events;
 mod notifications;
+mod okta_hooks;
 mod problem;
 mod records;
 mod scim;
@@ -90,6 +91,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(directories::resume))
         .routes(routes!(directories::sync_now))
         .routes(routes!(directories::rotate_key))
+        .routes(routes!(okta_hooks::get, okta_hooks::create))
         .routes(routes!(records::runs))
         .routes(routes!(records::run))
         .routes(routes!(records::apply_pending))

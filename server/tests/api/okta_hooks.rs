@@ -48,7 +48,7 @@ async fn hooked(f: &OktaFixture) -> HookSetup {
         "events": { "type": "EVENT_TYPE", "items": setup.event_types },
         "channel": { "type": "HTTP", "version": "1.0.0", "config": {
             "uri": setup.url,
-            "authScheme": { "type": "HEADER", "key": setup.header_name, "value": setup.secret }
+            "authScheme": { "type": "HEADER", "key": setup.header_name, "value": setup.secret.clone().unwrap() }
         }}
     }))
     .unwrap();
@@ -56,7 +56,15 @@ async fn hooked(f: &OktaFixture) -> HookSetup {
     let hook = sim.create_event_hook(spec).unwrap();
     let verified = sim.verify_event_hook(hook["id"].as_str().unwrap()).await.unwrap();
     assert_eq!(verified["verificationStatus"], "VERIFIED");
-    let seen = f.app.state.core.okta_hooks.get(&id).await.unwrap().unwrap();
+    let seen = f
+        .app
+        .state
+        .core
+        .okta_hooks
+        .get(&Actor::host(), &id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(seen.verified_at.is_some(), "Roster noted the verification");
     setup
 }
@@ -178,7 +186,7 @@ async fn a_deactivation_pushed_by_a_hook_revokes_sessions_once_despite_duplicate
     assert_eq!(kept.status, "ACTIVE");
     assert!(kept.deleted_at.is_none());
     let id = server::model::DirectoryId::parse(&f.directory_id).unwrap();
-    let after = core.okta_hooks.get(&id).await.unwrap().unwrap();
+    let after = core.okta_hooks.get(&Actor::host(), &id).await.unwrap().unwrap();
     assert!(after.deliveries >= 2, "{}", after.deliveries);
     assert!(after.last_delivery_at.is_some());
     let _ = setup;
@@ -210,7 +218,15 @@ async fn a_wrong_secret_is_refused_and_an_unassigned_user_is_ignored() {
         .unwrap();
     assert_eq!(verify.status(), 401);
     let id = server::model::DirectoryId::parse(&f.directory_id).unwrap();
-    let seen = f.app.state.core.okta_hooks.get(&id).await.unwrap().unwrap();
+    let seen = f
+        .app
+        .state
+        .core
+        .okta_hooks
+        .get(&Actor::host(), &id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(seen.deliveries, 0, "nothing was processed");
     tokio::time::sleep(Duration::from_millis(800)).await;
     let before = f.stored_user_ids().await;
@@ -236,7 +252,7 @@ async fn a_wrong_secret_is_refused_and_an_unassigned_user_is_ignored() {
             .state
             .core
             .okta_hooks
-            .get(&id)
+            .get(&Actor::host(), &id)
             .await
             .unwrap()
             .unwrap()
@@ -247,4 +263,89 @@ async fn a_wrong_secret_is_refused_and_an_unassigned_user_is_ignored() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(f.stored_user_ids().await, before);
     assert!(f.store.user(&f.directory_id, &outsider).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_hook_set_up_is_on_the_api_and_the_cli_and_its_secret_for_admins_only() {
+    use crate::cli::roster;
+    use crate::rest::token;
+    use server::model::TokenScope;
+    let f = synced().await;
+    let writer = token(&f.app, TokenScope::ReadWrite).await;
+    let reader = token(&f.app, TokenScope::ReadOnly).await;
+    let dir = f.directory_id.clone();
+
+    let missing = roster(&f.app, Some(&reader), &["directories", "okta-hook", &dir]).await;
+    assert_ne!(missing.code, 0);
+    assert!(missing.stderr.contains("okta-hook-create"), "{}", missing.stderr);
+    let bad = roster(
+        &f.app,
+        Some(&writer),
+        &[
+            "directories",
+            "okta-hook-create",
+            &dir,
+            "--header",
+            "Not a header",
+        ],
+    )
+    .await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("letters, digits"), "{}", bad.stderr);
+    let refused = roster(&f.app, Some(&reader), &["directories", "okta-hook-create", &dir]).await;
+    assert_ne!(refused.code, 0, "a read-only token changes nothing");
+
+    let created = roster(
+        &f.app,
+        Some(&writer),
+        &[
+            "directories",
+            "okta-hook-create",
+            &dir,
+            "--header",
+            "X-Roster-Hook",
+        ],
+    )
+    .await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert!(created
+        .stdout
+        .contains("Workflow → Event Hooks → Create Event Hook"));
+    assert!(created.stdout.contains(&format!("/hooks/okta/{dir}")));
+    assert!(
+        created.stdout.contains("rhk_"),
+        "the admin sees the value to paste"
+    );
+    assert!(created.stdout.contains("okta_event_hook"), "Terraform");
+
+    let as_admin = roster(
+        &f.app,
+        Some(&writer),
+        &["directories", "okta-hook", &dir, "--json"],
+    )
+    .await;
+    let as_admin: serde_json::Value = serde_json::from_str(&as_admin.stdout).unwrap();
+    assert_eq!(as_admin["header_name"], "X-Roster-Hook");
+    assert!(as_admin["secret"].as_str().unwrap().starts_with("rhk_"));
+    assert_eq!(as_admin["event_types"].as_array().unwrap().len(), 16);
+    let as_reader = roster(
+        &f.app,
+        Some(&reader),
+        &["directories", "okta-hook", &dir, "--json"],
+    )
+    .await;
+    let as_reader: serde_json::Value = serde_json::from_str(&as_reader.stdout).unwrap();
+    assert!(as_reader["secret"].is_null(), "viewers never see the secret");
+    assert!(as_reader["curl"].as_str().unwrap().contains("eventHooks"));
+
+    // The secret is sealed at rest, and the change audited.
+    let sealed = crate::helpers::count(
+        &f.store,
+        "SELECT COUNT(*) FROM okta_event_hooks WHERE secret_sealed LIKE '%rhk_%' OR secret_hash LIKE '%rhk_%'",
+        &[],
+    )
+    .await;
+    assert_eq!(sealed, 0);
+    let log = f.app.state.core.audit.list(&Default::default()).await.unwrap();
+    assert!(log.entries.iter().any(|e| e.action == "okta_hook.created"));
 }
