@@ -14,9 +14,9 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    ApiTokens, AuditLog, DirectoryGroupPage, DirectoryPage, DirectoryScimPage, DirectorySync,
-    DirectoryUserPage, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn, SigninSettings,
-    SyncRunPage, Webhooks, Welcome,
+    ApiTokens, AuditLog, DirectoryGroupPage, DirectoryHookPage, DirectoryPage, DirectoryScimPage,
+    DirectorySync, DirectoryUserPage, DirectoryWizard, GeneralSettings, NewDirectory, OverviewPage, SignIn,
+    SigninSettings, SyncRunPage, Webhooks, Welcome,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/directory-sync/new/:id") view=DirectoryWizard ssr=SsrMode::Async />
                     <Route path=path!("directories/:id") view=DirectoryPage ssr=SsrMode::Async />
                     <Route path=path!("directories/:id/scim") view=DirectoryScimPage ssr=SsrMode::Async />
+                    <Route path=path!("directories/:id/okta-hook") view=DirectoryHookPage ssr=SsrMode::Async />
                     <Route path=path!("directories/:id/users/:user_id") view=DirectoryUserPage ssr=SsrMode::Async />
                     <Route path=path!("directories/:id/groups/:group_id") view=DirectoryGroupPage ssr=SsrMode::Async />
                     <Route path=path!("directories/:id/runs/:run_id") view=SyncRunPage ssr=SsrMode::Async />

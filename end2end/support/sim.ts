@@ -75,6 +75,20 @@ export class Sim {
     return this.ok(this.api.delete(`/sim/apps/${appId}/groups/${groupId}`));
   }
 
+  /** Registers an Okta Event Hook (Okta's EventHook body); unverified until `verifyEventHook`. */
+  createEventHook(spec: Record<string, unknown>): Promise<{ id: string; verificationStatus: string }> {
+    return this.ok(this.api.post("/sim/event-hooks", { data: spec }));
+  }
+
+  /** Okta's verification call to the hook's URL. */
+  verifyEventHook(id: string): Promise<{ verificationStatus: string }> {
+    return this.ok(this.api.post(`/sim/event-hooks/${id}/lifecycle/verify`));
+  }
+
+  deleteEventHook(id: string) {
+    return this.ok(this.api.delete(`/sim/event-hooks/${id}`));
+  }
+
   addFault(rule: Record<string, unknown>) {
     return this.ok(this.api.post("/sim/faults", { data: rule }));
   }

@@ -367,6 +367,65 @@ test("the users table pages through keyset pages, searches and filters by status
   await expect(page.getByTestId("members-table").locator("tbody tr")).toHaveCount(Math.min(members, 50));
 });
 
+test("the event hook page gives Okta's set-up, Okta verifies it, and a deactivation arrives in seconds", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await card(page).getByRole("link", { name: "Open" }).click();
+  await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
+  await page.getByTestId("hook-link").click();
+  await expect(page.getByTestId("hook-state")).toHaveText("Not set up");
+  await waitForHydration(page);
+  await page.getByLabel("Header Okta sends the secret in").fill("X-Roster-Hook-Secret");
+  await page.getByRole("button", { name: "Set up event hook" }).click();
+  await expect(page.getByTestId("hook-state")).toHaveText("Set up");
+
+  // What Okta's Create Event Hook form asks for, each with a copy button.
+  const url = (await page.getByTestId("hook-url").textContent())!;
+  const header = (await page.getByTestId("hook-header").textContent())!;
+  const secret = (await page.getByTestId("hook-secret").textContent())!;
+  expect(url).toMatch(/\/hooks\/okta\/[0-9a-f-]{36}$/);
+  expect(header).toBe("X-Roster-Hook-Secret");
+  expect(secret).toMatch(/^rhk_/);
+  await expect(page.getByRole("button", { name: "Copy endpoint url" })).toBeVisible();
+  await expect(page.getByTestId("hook-types")).toContainText("user.lifecycle.deactivate");
+  await expect(page.getByTestId("hook-curl")).toContainText("/api/v1/eventHooks");
+  await expect(page.getByTestId("hook-terraform")).toContainText('resource "okta_event_hook"');
+  await expect(page.getByTestId("hook-verified")).toContainText("not yet");
+  await expect(page.getByTestId("hook-last-delivery")).toHaveText("none yet");
+
+  // The admin creates it in Okta and clicks Verify.
+  const types = (await page.getByTestId("hook-types").textContent())!.split(", ");
+  const hook = await sim.createEventHook({
+    name: "Roster",
+    events: { type: "EVENT_TYPE", items: types },
+    channel: { type: "HTTP", version: "1.0.0", config: { uri: url, authScheme: { type: "HEADER", key: header, value: secret } } },
+  });
+  expect((await sim.verifyEventHook(hook.id)).verificationStatus).toBe("VERIFIED");
+
+  // A deactivation in Okta reaches Roster without a sync.
+  const present = (await Promise.all((await sim.appUserIds(rosterAppId)).map((id) => sim.user(id)))).filter(
+    (u) => u.status === "ACTIVE",
+  );
+  const leaver = present[0];
+  await sim.setUserStatus(leaver.id, "deactivate");
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.getByTestId("hook-last-delivery").textContent();
+    }, { timeout: 15_000 })
+    .toMatch(/received/);
+  await expect(page.getByTestId("hook-verified")).not.toContainText("not yet");
+  await page.screenshot({ path: "screenshots/okta-event-hook.png", fullPage: true });
+  const directoryUrl = page.url().replace(/\/okta-hook$/, "");
+  await expect
+    .poll(async () => {
+      await page.goto(`${directoryUrl}?q=${encodeURIComponent(String(leaver.profile.login))}`);
+      return page.getByTestId("users-total").textContent();
+    }, { timeout: 15_000 })
+    .toBe("0 users match");
+  // Later tests change the org on purpose: no more pushes.
+  await sim.deleteEventHook(hook.id);
+});
+
 test("directory settings are validated and saved; a key rotation switches only after Okta knows the new key", async ({ page }) => {
   await page.goto("/settings/directory-sync");
   await card(page).getByRole("link", { name: "Open" }).click();

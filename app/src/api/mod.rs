@@ -6,6 +6,7 @@ mod access;
 mod directories;
 mod error;
 mod instance_name;
+mod okta_hook;
 #[cfg(feature = "ssr")]
 mod ports;
 mod scim;
@@ -16,6 +17,7 @@ pub use access::*;
 pub use directories::*;
 pub use error::AppError;
 pub use instance_name::InstanceName;
+pub use okta_hook::*;
 #[cfg(feature = "ssr")]
 pub use ports::{
     AccessPort, BoxFuture, DirectoryPort, InstancePort, Ports, RecordsPort, ScimPort, WebhooksPort,

@@ -5,9 +5,9 @@
 use super::{
     ApiTokenView, AppError, AuditPageView, ConnectionCheck, DeliveryView, DirectoryCard, DirectoryDetail,
     DirectorySummary, DraftView, GroupDetail, GroupQuery, GroupsPage, InstanceName, IssuedScimTokenView,
-    IssuedTokenView, NotificationSettingsView, Overview, PreviewView, RunDetail, ScimView, SettingsForm,
-    SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage, VerifyView,
-    WebhookSecretView, WebhooksView, WizardState,
+    IssuedTokenView, NotificationSettingsView, OktaHookView, Overview, PreviewView, RunDetail, ScimView,
+    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
+    VerifyView, WebhookSecretView, WebhooksView, WizardState,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -49,6 +49,12 @@ pub trait DirectoryPort: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(), AppError>>;
     fn rotate_key(&self, directory_id: String) -> BoxFuture<'_, Result<(), AppError>>;
     fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>>;
+    fn okta_hook(&self, directory_id: String) -> BoxFuture<'_, Result<OktaHookView, AppError>>;
+    fn create_okta_hook(
+        &self,
+        directory_id: String,
+        header_name: String,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
 }
 
 /// The Add Directory wizard: drafts, connection, Verify, Preview, Create.

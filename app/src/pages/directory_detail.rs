@@ -68,6 +68,13 @@ pub fn DirectoryPage() -> impl IntoView {
                                 <a href=format!("/directories/{}/scim", d.card.id) data-testid="scim-link">"Set up SCIM push"</a>
                             </p>
                         </section>
+                        <section class="panel" aria-labelledby="hook-link-heading">
+                            <h2 id="hook-link-heading">"Okta Event Hook"</h2>
+                            <p>
+                                "Learn of a deactivation in seconds, not at the next sync: Okta calls Roster as things change. "
+                                <a href=format!("/directories/{}/okta-hook", d.card.id) data-testid="hook-link">"Set up the event hook"</a>
+                            </p>
+                        </section>
                         <UsersSection directory_id=d.card.id.clone() />
                         <GroupsSection directory_id=d.card.id.clone() />
                         <History runs=d.runs.clone() directory_id=d.card.id.clone() />

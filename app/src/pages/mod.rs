@@ -1,6 +1,7 @@
 mod api_tokens;
 mod audit;
 mod directory_detail;
+mod directory_hook;
 mod directory_records;
 mod directory_scim;
 mod directory_sync;
@@ -15,6 +16,7 @@ mod wizard;
 pub use api_tokens::ApiTokens;
 pub use audit::AuditLog;
 pub use directory_detail::DirectoryPage;
+pub use directory_hook::DirectoryHookPage;
 pub use directory_records::{DirectoryGroupPage, DirectoryUserPage, SyncRunPage};
 pub use directory_scim::DirectoryScimPage;
 pub use directory_sync::DirectorySync;

@@ -4,6 +4,7 @@
 
 mod access;
 mod directories;
+mod okta_hook;
 mod records;
 mod scim;
 mod tokens;
@@ -18,8 +19,8 @@ use app::api::{
     AccessPort, ApiTokenView, AppError, AttentionItem, AuditPageView, BoxFuture, ConnectionCheck,
     DeliveryView, DirectoryCard, DirectoryDetail, DirectoryPort, DirectorySummary, DraftView, GroupDetail,
     GroupQuery, GroupsPage, InstanceName, InstancePort, IssuedScimTokenView, IssuedTokenView,
-    NotificationSettingsView, Overview, Ports, PreviewView, RecordsPort, RunDetail, ScimPort, ScimView,
-    SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
+    NotificationSettingsView, OktaHookView, Overview, Ports, PreviewView, RecordsPort, RunDetail, ScimPort,
+    ScimView, SettingsForm, SigninForm, SigninSettingsView, SigninTestView, UserDetail, UserQuery, UsersPage,
     VerifyView, WebhookSecretView, WebhooksPort, WebhooksView, WizardPort, WizardState,
 };
 use std::sync::Arc;
@@ -213,6 +214,18 @@ impl DirectoryPort for RosterPortal {
 
     fn verify_existing(&self, directory_id: String) -> BoxFuture<'_, Result<VerifyView, AppError>> {
         Box::pin(directories::verify_existing(&self.core, directory_id))
+    }
+
+    fn okta_hook(&self, directory_id: String) -> BoxFuture<'_, Result<OktaHookView, AppError>> {
+        Box::pin(okta_hook::view(&self.core, directory_id))
+    }
+
+    fn create_okta_hook(
+        &self,
+        directory_id: String,
+        header_name: String,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(okta_hook::create(&self.core, directory_id, header_name))
     }
 }
 
