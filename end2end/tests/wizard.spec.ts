@@ -283,7 +283,7 @@ test("Sync Now shows live progress, refuses a second run, and picks up changes i
 
 test("the users table pages through keyset pages, searches and filters by status", async ({ page }) => {
   await page.goto("/settings/directory-sync");
-  await card(page).getByRole("link", { name: "Open" }).click();
+  await card(page).getByRole("link", { name: "Open", exact: true }).click();
   await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
   const expected = await sim.expectedCounts(rosterAppId);
   await expect(page.getByTestId("users-total")).toHaveText(`${expected.users} users match`);
@@ -369,7 +369,7 @@ test("the users table pages through keyset pages, searches and filters by status
 
 test("the event hook page gives Okta's set-up, Okta verifies it, and a deactivation arrives in seconds", async ({ page }) => {
   await page.goto("/settings/directory-sync");
-  await card(page).getByRole("link", { name: "Open" }).click();
+  await card(page).getByRole("link", { name: "Open", exact: true }).click();
   await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
   await page.getByTestId("hook-link").click();
   await expect(page.getByTestId("hook-state")).toHaveText("Not set up");
@@ -428,7 +428,7 @@ test("the event hook page gives Okta's set-up, Okta verifies it, and a deactivat
 
 test("directory settings are validated and saved; a key rotation switches only after Okta knows the new key", async ({ page }) => {
   await page.goto("/settings/directory-sync");
-  await card(page).getByRole("link", { name: "Open" }).click();
+  await card(page).getByRole("link", { name: "Open", exact: true }).click();
   await expect(page.getByRole("heading", { name: DIRECTORY_NAME })).toBeVisible();
   await waitForHydration(page);
   const directoryUrl = page.url();

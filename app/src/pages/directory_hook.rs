@@ -55,7 +55,7 @@ fn HookPage(h: OktaHookView, create: ServerAction<CreateOktaHook>) -> impl IntoV
             None if !h.pull_enabled => view! {
                 <p class="notice" role="status">"This directory is fed by SCIM only: Okta already pushes its changes."</p>
             }.into_any(),
-            None => view! { <CreateForm directory_id=h.directory_id.clone() create label="Set up event hook" /> }.into_any(),
+            None => view! { <CreateForm directory_id=h.directory_id.clone() create label="Set up event hook" header="Authorization".to_owned() /> }.into_any(),
             Some(setup) => view! { <Setup directory_id=h.directory_id.clone() setup create /> }.into_any(),
         }}
     }
@@ -66,13 +66,14 @@ fn CreateForm(
     directory_id: String,
     create: ServerAction<CreateOktaHook>,
     label: &'static str,
+    header: String,
 ) -> impl IntoView {
     view! {
         <ActionForm action=create attr:class="form" attr:data-testid="hook-create-form">
             <input type="hidden" name="directory_id" value=directory_id />
             <label for="hook-header">"Header Okta sends the secret in"</label>
             <p class="hint" id="hook-header-hint">"Okta signs nothing: every call carries this header with a secret only Okta and Roster know."</p>
-            <input id="hook-header" name="header_name" type="text" value="Authorization" maxlength="64"
+            <input id="hook-header" name="header_name" type="text" value=header maxlength="64"
                 autocomplete="off" aria-describedby="hook-header-hint" required />
             <div>
                 <button class="button button-primary" type="submit" disabled=move || create.pending().get()>
@@ -99,6 +100,7 @@ fn Field(label: &'static str, value: String, testid: &'static str) -> impl IntoV
 #[component]
 fn Setup(directory_id: String, setup: HookSetupView, create: ServerAction<CreateOktaHook>) -> impl IntoView {
     let types = setup.event_types.join(", ");
+    let current_header = setup.header_name.clone();
     let secret = setup
         .secret
         .clone()
@@ -155,7 +157,7 @@ fn Setup(directory_id: String, setup: HookSetupView, create: ServerAction<Create
         <section class="panel" aria-labelledby="hook-rotate-heading">
             <h2 id="hook-rotate-heading">"New secret"</h2>
             <p class="hint">"Okta's calls with the old secret are refused from the moment you create a new one: update the hook in Okta right after."</p>
-            <CreateForm directory_id create label="Create a new secret" />
+            <CreateForm directory_id create label="Create a new secret" header=current_header />
         </section>
     }
 }
