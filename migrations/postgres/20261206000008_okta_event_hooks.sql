@@ -23,6 +23,7 @@ CREATE TABLE refresh_queue (
     kind          text NOT NULL CHECK (kind IN ('user', 'group')),
     entity_id     text NOT NULL,
     due_at        timestamptz NOT NULL,
+    due_by        timestamptz NOT NULL,
     queued_at     timestamptz NOT NULL,
     claimed_by    text,
     claimed_until timestamptz,

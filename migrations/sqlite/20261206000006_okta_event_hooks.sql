@@ -21,7 +21,9 @@ CREATE TABLE okta_hook_events (
 ) WITHOUT ROWID;
 
 -- Records to re-read from Okta (a targeted refresh), one row per record:
--- triggers for the same record coalesce into it. A worker claims rows
+-- triggers for the same record coalesce into it. Each trigger moves `due_at`
+-- a moment later (a burst is refreshed once it quiets down), but never past
+-- `due_by`, a bound set by the first trigger. A worker claims rows
 -- (claimed_by/claimed_until); a trigger arriving while a row is claimed
 -- sets `requeued`, so the record is read again after the refresh in flight.
 CREATE TABLE refresh_queue (
@@ -29,6 +31,7 @@ CREATE TABLE refresh_queue (
     kind          TEXT NOT NULL CHECK (kind IN ('user', 'group')),
     entity_id     TEXT NOT NULL,
     due_at        TEXT NOT NULL,
+    due_by        TEXT NOT NULL,
     queued_at     TEXT NOT NULL,
     claimed_by    TEXT,
     claimed_until TEXT,

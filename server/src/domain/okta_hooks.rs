@@ -47,8 +47,11 @@ pub const EVENT_TYPES: &[&str] = &[
 
 /// The header Okta sends the secret in unless the admin names another.
 pub const DEFAULT_HEADER: &str = "Authorization";
-/// Triggers for the same record within this window give one refresh.
-const COALESCE_WINDOW: time::Duration = time::Duration::milliseconds(500);
+/// A record is refreshed once its triggers have been quiet this long (a
+/// burst of events for the same user gives one refresh)…
+const QUIET_FOR: time::Duration = time::Duration::milliseconds(1000);
+/// …but no later than this after the first of them.
+const AT_MOST_AFTER: time::Duration = time::Duration::seconds(3);
 /// The largest delivery read (Okta batches at most 50 events).
 pub const MAX_DELIVERY_BYTES: usize = 1024 * 1024;
 
@@ -238,7 +241,8 @@ impl OktaHooks {
                 id.as_str(),
                 &triggers,
                 &sortable(now),
-                &sortable(now + COALESCE_WINDOW),
+                &sortable(now + QUIET_FOR),
+                &sortable(now + AT_MOST_AFTER),
             )
             .await?;
         self.store

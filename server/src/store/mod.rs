@@ -211,7 +211,7 @@ database_interface! {
     fn set_okta_hook(&self, directory_id: &str, header_name: &str, secret_hash: &str, secret_sealed: &str, at: &str) -> Result<(), StoreError>;
     fn okta_hook(&self, directory_id: &str) -> Result<Option<OktaHookRow>, StoreError>;
     fn okta_hook_seen(&self, directory_id: &str, verified: bool, at: &str) -> Result<(), StoreError>;
-    fn receive_okta_events(&self, directory_id: &str, events: &[(String, Vec<RefreshItem>)], at: &str, due_at: &str) -> Result<usize, StoreError>;
+    fn receive_okta_events(&self, directory_id: &str, events: &[(String, Vec<RefreshItem>)], at: &str, due_at: &str, due_by: &str) -> Result<usize, StoreError>;
     fn due_refreshes(&self, at: &str) -> Result<Vec<String>, StoreError>;
     fn claim_refreshes(&self, directory_id: &str, holder: &str, at: &str, until: &str, limit: i64) -> Result<Vec<RefreshItem>, StoreError>;
     fn finish_refreshes(&self, directory_id: &str, holder: &str, retry_at: Option<&str>, at: &str) -> Result<(), StoreError>;

@@ -91,6 +91,7 @@ impl SqliteStore {
         events: &[(String, Vec<RefreshItem>)],
         at: &str,
         due_at: &str,
+        due_by: &str,
     ) -> Result<usize, StoreError> {
         let mut tx = self.writer.begin().await?;
         let mut new = 0;
@@ -110,7 +111,7 @@ impl SqliteStore {
             }
             new += 1;
             for (kind, id) in items {
-                enqueue(&mut tx, directory_id, kind, id, at, due_at).await?;
+                enqueue(&mut tx, directory_id, kind, id, at, (due_at, due_by)).await?;
             }
         }
         tx.commit().await?;
@@ -199,24 +200,29 @@ impl SqliteStore {
     }
 }
 
-/// Queues one record; a record already queued keeps its place (the
-/// triggers coalesce), and one being refreshed now is read again after.
+/// Queues one record. Triggers for a queued record coalesce: each moves it
+/// to `due_at` but not past the first trigger's `due_by`; one being
+/// refreshed now is read again after.
 async fn enqueue(
     conn: &mut sqlx::SqliteConnection,
     directory_id: &str,
     kind: &str,
     id: &str,
     at: &str,
-    due_at: &str,
+    (due_at, due_by): (&str, &str),
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO refresh_queue (directory_id, kind, entity_id, due_at, queued_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (directory_id, kind, entity_id) DO UPDATE SET requeued = claimed_by IS NOT NULL",
+        "INSERT INTO refresh_queue (directory_id, kind, entity_id, due_at, due_by, queued_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (directory_id, kind, entity_id) DO UPDATE SET
+             requeued = claimed_by IS NOT NULL,
+             due_at = CASE WHEN claimed_by IS NULL THEN min(excluded.due_at, due_by) ELSE due_at END",
     )
     .bind(directory_id)
     .bind(kind)
     .bind(id)
     .bind(due_at)
+    .bind(due_by)
     .bind(at)
     .execute(&mut *conn)
     .await?;

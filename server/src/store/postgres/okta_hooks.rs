@@ -76,6 +76,7 @@ impl PgStore {
         events: &[(String, Vec<RefreshItem>)],
         at: &str,
         due_at: &str,
+        due_by: &str,
     ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut new = 0;
@@ -95,7 +96,7 @@ impl PgStore {
             }
             new += 1;
             for (kind, id) in items {
-                enqueue(&mut tx, directory_id, kind, id, at, due_at).await?;
+                enqueue(&mut tx, directory_id, kind, id, at, (due_at, due_by)).await?;
             }
         }
         tx.commit().await?;
@@ -187,25 +188,30 @@ impl PgStore {
     }
 }
 
-/// Queues one record; a record already queued keeps its place (the
-/// triggers coalesce), and one being refreshed now is read again after.
+/// Queues one record. Triggers for a queued record coalesce: each moves it
+/// to `due_at` but not past the first trigger's `due_by`; one being
+/// refreshed now is read again after.
 async fn enqueue(
     conn: &mut sqlx::PgConnection,
     directory_id: &str,
     kind: &str,
     id: &str,
     at: &str,
-    due_at: &str,
+    (due_at, due_by): (&str, &str),
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO refresh_queue (directory_id, kind, entity_id, due_at, queued_at)
-         VALUES ($1::uuid, $2, $3, $4::timestamptz, $5::timestamptz)
-         ON CONFLICT (directory_id, kind, entity_id) DO UPDATE SET requeued = refresh_queue.claimed_by IS NOT NULL",
+        "INSERT INTO refresh_queue (directory_id, kind, entity_id, due_at, due_by, queued_at)
+         VALUES ($1::uuid, $2, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz)
+         ON CONFLICT (directory_id, kind, entity_id) DO UPDATE SET
+             requeued = refresh_queue.claimed_by IS NOT NULL,
+             due_at = CASE WHEN refresh_queue.claimed_by IS NULL
+                           THEN least(excluded.due_at, refresh_queue.due_by) ELSE refresh_queue.due_at END",
     )
     .bind(directory_id)
     .bind(kind)
     .bind(id)
     .bind(due_at)
+    .bind(due_by)
     .bind(at)
     .execute(&mut *conn)
     .await?;
