@@ -298,6 +298,20 @@ impl SimProcess {
             .to_owned())
     }
 
+    async fn patch(&self, path: &str, body: Value) -> BenchResult<()> {
+        let response = self
+            .admin
+            .patch(format!("{}{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("okta-sim PATCH {path}: {status}: {}", response.text().await?).into());
+        }
+        Ok(())
+    }
+
     async fn set_rate_limit(&self, limit: u32, window_ms: u64) -> BenchResult<()> {
         self.post(
             "/sim/rate-limits",
@@ -410,7 +424,9 @@ async fn connect_roster(
     let url = DatabaseUrl::parse(&database_url)?;
     let store = Store::connect(&url).await?;
     store.migrate().await?;
-    let master_key = Arc::new(MasterKey::generate());
+    // The data directory's key file: the servers the later sections start
+    // on the same directory open the directory's keys with it.
+    let master_key = Arc::new(MasterKey::load_or_create(&dir, None)?);
     let extra_origins = vec![sim.base_url.clone()];
     let retry = RetryPolicy::default();
     let engine = SyncEngine::new(
@@ -1078,7 +1094,8 @@ async fn zero_latency(targets: &mut Targets) -> BenchResult<()> {
     }
     users_table(&roster, targets).await?;
     rest_lists(&roster, targets).await?;
-    webhook_latency(&roster, targets).await
+    webhook_latency(&roster, targets).await?;
+    hook_deprovisioning(&sim, &roster, targets).await
 }
 
 /// One users-table page as the portal serves it: the rows and the total.
@@ -1427,6 +1444,160 @@ async fn webhook_latency(roster: &Roster, targets: &mut Targets) -> BenchResult<
         ),
         at(0.5).as_secs_f64() * 1e3,
         latencies[latencies.len() - 1].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Deactivations timed from okta-sim to Roster, through Okta Event Hooks.
+const HOOK_DEACTIVATIONS: usize = 50;
+const HOOK_P95_TARGET_MS: u64 = 5_000;
+/// A burst: this many users, each changed this many times as fast as the
+/// simulator takes it.
+const BURST_USERS: usize = 200;
+const BURST_ROUNDS: usize = 5;
+
+/// Okta Event Hooks end to end: the server as deployed (its refresh worker),
+/// okta-sim delivering to it. Deprovisioning latency is from the
+/// deactivation in okta-sim to the user removed in Roster (the same
+/// transaction appends `user.deprovisioned`; sessions are revoked right
+/// after); the burst counts the user refreshes 1 000 events cause.
+async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Targets) -> BenchResult<()> {
+    let vars: HashMap<String, String> = [
+        ("ROSTER_LISTEN", "127.0.0.1:0".to_owned()),
+        ("ROSTER_DATA_DIR", roster.dir.display().to_string()),
+        ("ROSTER_DATABASE_URL", roster.database_url.clone()),
+        ("ROSTER_LOG", "warn".to_owned()),
+        ("ROSTER_OKTA_EXTRA_ORIGINS", sim.base_url.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let app = server::startup::Application::build(server::config::Config::load(&vars)?).await?;
+    let core = app.state().core.clone();
+    let server = tokio::spawn(app.run_until_stopped());
+    let host = server::domain::Actor::host();
+    let directory = server::model::DirectoryId::parse(&roster.directory_id)?;
+    let setup = core.okta_hooks.create(&host, &directory, None).await?;
+    let hook = sim
+        .post(
+            "/sim/event-hooks",
+            Some(json!({
+                "name": "Roster",
+                "events": { "type": "EVENT_TYPE", "items": setup.event_types },
+                "channel": { "type": "HTTP", "version": "1.0.0", "config": {
+                    "uri": setup.url,
+                    "authScheme": { "type": "HEADER", "key": setup.header_name, "value": setup.secret }
+                }}
+            })),
+        )
+        .await?;
+    let hook_id = hook["id"].as_str().ok_or("hook without id")?.to_owned();
+    sim.post(&format!("/sim/event-hooks/{hook_id}/lifecycle/verify"), None)
+        .await?;
+
+    let mut active = Vec::new();
+    let mut after = String::new();
+    while active.len() < HOOK_DEACTIVATIONS + BURST_USERS {
+        let page = roster
+            .store
+            .users_page(&roster.directory_id, &after, 1000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.okta_id.clone();
+        active.extend(
+            page.into_iter()
+                .filter(|u| u.status == "ACTIVE" && u.deleted_at.is_none())
+                .map(|u| u.okta_id),
+        );
+    }
+    if active.len() < HOOK_DEACTIVATIONS + BURST_USERS {
+        return Err("too few active users for the event hook benchmark".into());
+    }
+    let (leavers, burst) = active.split_at(HOOK_DEACTIVATIONS);
+    let burst = &burst[..BURST_USERS];
+
+    // One deactivation every 100 ms, each watched until Roster removed the user.
+    let mut watchers = Vec::new();
+    for id in leavers {
+        let started = Instant::now();
+        sim.patch(&format!("/sim/users/{id}"), json!({ "status": "deactivate" }))
+            .await?;
+        let (store, directory_id, id) = (roster.store.clone(), roster.directory_id.clone(), id.clone());
+        watchers.push(tokio::spawn(async move {
+            while started.elapsed() < Duration::from_secs(60) {
+                if let Ok(Some(user)) = store.user(&directory_id, &id).await {
+                    if user.deleted_at.is_some() {
+                        return Some(started.elapsed());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            None
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut latencies = Vec::new();
+    for watcher in watchers {
+        latencies.push(watcher.await?.ok_or("a deactivation never reached Roster")?);
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+
+    // The burst: 1 000 profile changes, 5 per user, as fast as they go.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    sim.reset_stats().await?;
+    let burst_started = Instant::now();
+    for round in 0..BURST_ROUNDS {
+        for id in burst {
+            sim.patch(
+                &format!("/sim/users/{id}"),
+                json!({ "profile": { "title": format!("Burst {round}") } }),
+            )
+            .await?;
+        }
+    }
+    let sent = burst_started.elapsed();
+    // Until the queue is empty and has stayed so.
+    let mut quiet_since = None;
+    while burst_started.elapsed() < Duration::from_secs(120) {
+        let far = server::store::sortable(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
+        let queued = roster.store.due_refreshes(&far).await?.len();
+        match (queued, quiet_since) {
+            (0, None) => quiet_since = Some(Instant::now()),
+            (0, Some(since)) if since.elapsed() > Duration::from_secs(2) => break,
+            (0, Some(_)) => {}
+            _ => quiet_since = None,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = sim.stats().await?;
+    let refreshes = stats.buckets.get("apps").map_or(0, |(requests, _)| *requests);
+    server.abort();
+
+    println!();
+    println!(
+        "Okta Event Hooks (okta-sim delivering to the server as deployed; {HOOK_DEACTIVATIONS} deactivations, one every 100 ms)"
+    );
+    println!(
+        "  deactivation → removed p95 {:>7.0} ms   target ≤ {HOOK_P95_TARGET_MS} ms        {}   (p50 {:.0} ms, max {:.0} ms; user.deprovisioned in the same transaction)",
+        at(0.95).as_secs_f64() * 1e3,
+        targets.check(
+            "hook deprovisioning p95 ≤ 5 s",
+            at(0.95) <= Duration::from_millis(HOOK_P95_TARGET_MS)
+        ),
+        at(0.5).as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3
+    );
+    println!(
+        "  burst of {} events, {BURST_USERS} users {:>4} refreshes   target ≤ {BURST_USERS}          {}   ({} 429s; the changes took {} to make)",
+        BURST_USERS * BURST_ROUNDS,
+        refreshes,
+        targets.check(
+            "a burst of 1 000 hook events for 200 users: ≤ 200 refreshes, no 429",
+            refreshes <= BURST_USERS as u64 && stats.rate_limited() == 0
+        ),
+        stats.rate_limited(),
+        secs(sent)
     );
     Ok(())
 }
