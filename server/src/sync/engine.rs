@@ -14,7 +14,7 @@ use crate::{
     crypto::MasterKey,
     model::{KeyState, PauseReason, RunStatus, Trigger},
     okta::{ErrorClass, OktaClient, OktaError, Pacer, RetryPolicy, SYNC_SCOPES},
-    store::{RunCounters, RunFailure, Store, StoreError},
+    store::{Directory, RunCounters, RunFailure, Store, StoreError},
 };
 use std::{
     collections::HashMap,
@@ -369,30 +369,42 @@ impl SyncEngine {
         if directory.paused {
             return Err(SyncError::Paused);
         }
-        let creds = credentials::load(
-            &self.inner.master_key,
-            &directory,
-            &store.live_keys(&directory.id).await?,
-            KeyState::Active,
-            &self.inner.config.extra_origins,
-        )
-        .map_err(|e| SyncError::Refresh(e.to_string()))?;
-        let client = OktaClient::new(
-            self.inner.http.clone(),
-            creds,
-            &SYNC_SCOPES,
-            Pacer::new(directory.rate_limit_share),
-            self.inner.config.retry,
-        );
-        if let Some(dpop) = directory.dpop_required {
-            client.assume_dpop(dpop);
-        }
+        let client = self
+            .client_for(&directory)
+            .await?
+            .map_err(|e| SyncError::Refresh(e.to_string()))?;
         refresh::refresh(store, &client, &directory, targets)
             .await
             .map_err(|e| match e {
                 refresh::RefreshError::Store(e) => SyncError::Store(e),
                 e => SyncError::Refresh(e.to_string()),
             })
+    }
+
+    /// An Okta client for the directory's active key, paced at its share
+    /// (the inner error: its keys cannot be used).
+    async fn client_for(&self, directory: &Directory) -> Result<Result<OktaClient, OktaError>, SyncError> {
+        let keys = self.inner.store.live_keys(&directory.id).await?;
+        Ok(credentials::load(
+            &self.inner.master_key,
+            directory,
+            &keys,
+            KeyState::Active,
+            &self.inner.config.extra_origins,
+        )
+        .map(|creds| {
+            let client = OktaClient::new(
+                self.inner.http.clone(),
+                creds,
+                &SYNC_SCOPES,
+                Pacer::new(directory.rate_limit_share),
+                self.inner.config.retry,
+            );
+            if let Some(dpop) = directory.dpop_required {
+                client.assume_dpop(dpop);
+            }
+            client
+        }))
     }
 
     /// Runs to the end (tests, benchmark, CLI).
@@ -482,24 +494,8 @@ impl SyncEngine {
             .directory(&guard.directory_id)
             .await?
             .ok_or(SyncError::NotFound)?;
-        let result = match credentials::load(
-            &self.inner.master_key,
-            &directory,
-            &store.live_keys(&directory.id).await?,
-            KeyState::Active,
-            &self.inner.config.extra_origins,
-        ) {
-            Ok(creds) => {
-                let client = OktaClient::new(
-                    self.inner.http.clone(),
-                    creds,
-                    &SYNC_SCOPES,
-                    Pacer::new(directory.rate_limit_share),
-                    self.inner.config.retry,
-                );
-                if let Some(dpop) = directory.dpop_required {
-                    client.assume_dpop(dpop);
-                }
+        let result = match self.client_for(&directory).await? {
+            Ok(client) => {
                 let ctx = RunContext {
                     store,
                     client: &client,
