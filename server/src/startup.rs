@@ -164,6 +164,7 @@ impl Application {
             spawn_maintenance(self.state.clone(), self.session_store.clone()),
             self.state.core.webhooks.deliverer().spawn(),
             self.state.core.refresh_worker().spawn(),
+            self.state.core.log_poller().spawn(),
             spawn_notifier(self.state.clone()),
         ]);
         let served = axum::serve(

@@ -149,7 +149,7 @@ pub struct ConnectionCheck {
 pub struct CheckView {
     pub key: String,
     pub label: String,
-    /// "pass", "fail" or "skipped".
+    /// "pass", "fail", "skipped" or "optional" (missing, needed only by an optional feature).
     pub status: String,
     pub detail: String,
     pub hint: Option<String>,

@@ -497,7 +497,7 @@ fn Checklist(report: VerifyView) -> impl IntoView {
         </div>
         <ul class="checklist" data-testid="checklist">
             {report.items.into_iter().map(|item| {
-                let icon = match item.status.as_str() { "pass" => "✓", "fail" => "✗", _ => "–" };
+                let icon = match item.status.as_str() { "pass" => "✓", "fail" => "✗", "optional" => "!", _ => "–" };
                 view! {
                     <li class=format!("check check-{}", item.status) data-check=item.key.clone() data-status=item.status.clone()>
                         <span class="check-icon" aria-hidden="true">{icon}</span>

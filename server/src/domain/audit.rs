@@ -50,6 +50,7 @@ pub enum AuditAction {
     WebhookTested,
     TestMailSent,
     OktaHookCreated,
+    LogPollingChanged,
 }
 
 impl AuditAction {
@@ -94,6 +95,7 @@ impl AuditAction {
         Self::WebhookTested,
         Self::TestMailSent,
         Self::OktaHookCreated,
+        Self::LogPollingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +140,7 @@ impl AuditAction {
             Self::WebhookTested => "webhook.tested",
             Self::TestMailSent => "notifications.test_mail",
             Self::OktaHookCreated => "okta_hook.created",
+            Self::LogPollingChanged => "log_polling.changed",
         }
     }
 }

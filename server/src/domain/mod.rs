@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod identities;
 pub mod instance;
+pub mod log_polling;
 pub mod notifications;
 pub mod okta_hooks;
 pub mod paging;
@@ -55,6 +56,7 @@ pub struct Core {
     pub webhooks: webhooks::Webhooks,
     pub notifications: notifications::Notifications,
     pub okta_hooks: okta_hooks::OktaHooks,
+    pub log_polling: log_polling::LogPolling,
     store: Store,
     master_key: Arc<MasterKey>,
 }
@@ -108,6 +110,11 @@ impl Core {
             audit.clone(),
         );
         Self {
+            log_polling: log_polling::LogPolling::new(
+                store.clone(),
+                directories.engine().clone(),
+                audit.clone(),
+            ),
             okta_hooks: okta_hooks::OktaHooks::new(
                 store.clone(),
                 Arc::clone(&master_key),
@@ -144,6 +151,11 @@ impl Core {
     /// The worker that drains the refresh queue (one per process).
     pub fn refresh_worker(&self) -> refresh_worker::RefreshWorker {
         refresh_worker::RefreshWorker::new(self.store.clone(), self.directories.engine().clone())
+    }
+
+    /// The System Log poller (one per process).
+    pub fn log_poller(&self) -> log_polling::LogPoller {
+        log_polling::LogPoller::new(self.store.clone(), self.directories.engine().clone())
     }
 
     /// The store and master key under the services, for tests and the

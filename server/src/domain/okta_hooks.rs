@@ -17,7 +17,8 @@ use super::{
 use crate::{
     crypto::MasterKey,
     model::DirectoryId,
-    store::{self, sortable, RefreshItem, Store},
+    store::{self, sortable, SeenEvent, Store},
+    sync::LogEvent,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,24 +27,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 /// The event types a directory's hook subscribes to (Okta's names).
-pub const EVENT_TYPES: &[&str] = &[
-    "user.lifecycle.create",
-    "user.lifecycle.activate",
-    "user.lifecycle.reactivate",
-    "user.lifecycle.suspend",
-    "user.lifecycle.unsuspend",
-    "user.lifecycle.deactivate",
-    "user.lifecycle.delete.initiated",
-    "user.account.update_profile",
-    "group.user_membership.add",
-    "group.user_membership.remove",
-    "group.profile.update",
-    "group.lifecycle.delete",
-    "group.application_assignment.add",
-    "group.application_assignment.remove",
-    "application.user_membership.add",
-    "application.user_membership.remove",
-];
+pub use crate::sync::EVENT_TYPES;
 
 /// The header Okta sends the secret in unless the admin names another.
 pub const DEFAULT_HEADER: &str = "Authorization";
@@ -101,24 +85,6 @@ struct Delivery {
 struct DeliveryData {
     #[serde(default)]
     events: Vec<LogEvent>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogEvent {
-    uuid: String,
-    #[serde(default)]
-    published: String,
-    event_type: String,
-    #[serde(default)]
-    target: Vec<LogTarget>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LogTarget {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
 }
 
 impl OktaHooks {
@@ -230,10 +196,7 @@ impl OktaHooks {
         // Okta may batch out of order; the refresh reads the present anyway,
         // but queue in the order things happened.
         events.sort_by(|a, b| a.published.cmp(&b.published));
-        let triggers: Vec<(String, Vec<RefreshItem>)> = events
-            .iter()
-            .map(|e| (e.uuid.clone(), refresh_items(&e.event_type, &e.target)))
-            .collect();
+        let triggers: Vec<SeenEvent> = events.iter().map(LogEvent::seen).collect();
         let now = store::now();
         let new_events = self
             .store
@@ -243,6 +206,7 @@ impl OktaHooks {
                 &sortable(now),
                 &sortable(now + QUIET_FOR),
                 &sortable(now + AT_MOST_AFTER),
+                None,
             )
             .await?;
         self.store
@@ -318,49 +282,6 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// The records an event asks to re-read: its users and groups. An event
-/// type the hook does not subscribe to asks for nothing.
-pub(crate) fn refresh_items(event_type: &str, targets: &[impl TargetLike]) -> Vec<RefreshItem> {
-    if !EVENT_TYPES.contains(&event_type) {
-        return Vec::new();
-    }
-    let mut items: Vec<RefreshItem> = targets
-        .iter()
-        .filter_map(|t| match t.kind() {
-            "User" | "AppUser" => Some(("user".to_owned(), t.id().to_owned())),
-            "UserGroup" => Some(("group".to_owned(), t.id().to_owned())),
-            _ => None,
-        })
-        .collect();
-    items.sort();
-    items.dedup();
-    items
-}
-
-/// What `refresh_items` reads of a target.
-pub(crate) trait TargetLike {
-    fn id(&self) -> &str;
-    fn kind(&self) -> &str;
-}
-
-impl TargetLike for LogTarget {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn kind(&self) -> &str {
-        &self.kind
-    }
-}
-
-impl TargetLike for (&str, &str) {
-    fn id(&self) -> &str {
-        self.0
-    }
-    fn kind(&self) -> &str {
-        self.1
-    }
-}
-
 /// `curl` creating the hook through Okta's Event Hooks API (the admin's own
 /// API token; the secret is filled in from an environment variable so it
 /// does not land in shell history).
@@ -396,36 +317,6 @@ fn terraform_snippet(url: &str, header: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn events_name_the_records_to_reread() {
-        let items = |t: &str, targets: &[(&str, &str)]| refresh_items(t, targets);
-        assert_eq!(
-            items("user.lifecycle.deactivate", &[("00u1", "User")]),
-            vec![("user".to_owned(), "00u1".to_owned())]
-        );
-        assert_eq!(
-            items(
-                "group.user_membership.add",
-                &[("00u1", "User"), ("00g1", "UserGroup")]
-            ),
-            vec![
-                ("group".to_owned(), "00g1".to_owned()),
-                ("user".to_owned(), "00u1".to_owned())
-            ]
-        );
-        assert_eq!(
-            items(
-                "application.user_membership.remove",
-                &[("00u1", "AppUser"), ("0oa1", "AppInstance")]
-            ),
-            vec![("user".to_owned(), "00u1".to_owned())]
-        );
-        assert!(
-            items("user.session.start", &[("00u1", "User")]).is_empty(),
-            "not subscribed"
-        );
-    }
 
     #[test]
     fn the_snippets_name_the_url_header_and_every_type() {

@@ -63,6 +63,7 @@ impl RefreshWorker {
                     &directory_id,
                     &self.holder,
                     &sortable(now),
+                    &sortable(now),
                     &sortable(now + CLAIM),
                     MAX_PER_REFRESH,
                 )
@@ -111,7 +112,7 @@ impl RefreshWorker {
                     groups_removed,
                     "a targeted refresh would remove too much; a full sync decides"
                 );
-                match self.engine.sync_now(directory_id, Trigger::Schedule).await {
+                match self.engine.sync_now(directory_id, Trigger::Reconcile).await {
                     Ok(_) | Err(SyncError::AlreadySyncing) => None,
                     Err(e) => {
                         tracing::warn!(error = %e, directory_id, "could not start the full sync");

@@ -9,5 +9,6 @@ mod states;
 pub use events::EventType;
 pub use ids::{DirectoryId, InvalidId, OktaAppId, OktaGroupId, OktaUserId, RunId, TokenId, WebhookId};
 pub use states::{
-    DirectoryState, KeyPurpose, KeyState, PauseReason, Role, RunStatus, SignInMethod, TokenScope, Trigger,
+    DirectoryState, KeyPurpose, KeyState, LogPollState, PauseReason, Role, RunMode, RunStatus, SignInMethod,
+    TokenScope, Trigger,
 };

@@ -91,6 +91,9 @@ pub enum Trigger {
     Manual,
     /// The wizard's dry run; applies nothing.
     Preview,
+    /// A full sync because changes may have been missed: a gap in the
+    /// System Log, or a targeted refresh the breaker refused.
+    Reconcile,
 }
 
 impl Trigger {
@@ -100,8 +103,34 @@ impl Trigger {
             Self::Schedule => "schedule",
             Self::Manual => "manual",
             Self::Preview => "preview",
+            Self::Reconcile => "reconcile",
         }
     }
+}
+
+/// How a run reads Okta: everything, or only what the System Log says
+/// changed since the last good sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum RunMode {
+    Full,
+    Incremental,
+}
+
+/// Where a directory's System Log polling stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum LogPollState {
+    /// Not polling.
+    Off,
+    /// Reading the log without a break since the last full sync.
+    Healthy,
+    /// Polls fail (Okta unreachable, the scope revoked); the cursor waits.
+    Failing,
+    /// Changes may have been missed: a full sync re-anchors the cursor.
+    Gap,
 }
 
 /// A run's life: running, then exactly one end state.

@@ -15,6 +15,8 @@ pub enum CheckStatus {
     Pass,
     Fail,
     Skipped,
+    /// Missing, but needed only by an optional feature (System Log polling).
+    Optional,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,7 +46,9 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.items.iter().all(|i| i.status == CheckStatus::Pass)
+        self.items
+            .iter()
+            .all(|i| matches!(i.status, CheckStatus::Pass | CheckStatus::Optional))
     }
 
     pub fn item(&self, key: &str) -> Option<&CheckItem> {
@@ -100,6 +104,10 @@ const APPS: (&str, &str) = ("apps", "Applications are visible");
 const USERS: (&str, &str) = ("users", "Users are readable");
 const GROUPS: (&str, &str) = ("groups", "Groups are readable");
 const ASSIGNMENTS: (&str, &str) = ("assignments", "The synced app's assignments are readable");
+const LOGS: (&str, &str) = (
+    "scope:okta.logs.read",
+    "Scope okta.logs.read granted (optional: System Log polling)",
+);
 
 fn scope_item(scope: &str) -> (String, String) {
     (format!("scope:{scope}"), format!("Scope {scope} granted"))
@@ -264,8 +272,45 @@ pub async fn verify(input: VerifyInput<'_>) -> VerifyReport {
             "Pick the Okta app whose assigned users and groups Roster should sync.".into(),
         ),
     }
+    list.0.push(check_logs(&input, quick).await);
     report.items = list.0;
     report
+}
+
+/// Whether the key may read the System Log, through a client that asks
+/// for `okta.logs.read` alone: granted, or missing (polling stays off).
+async fn check_logs(input: &VerifyInput<'_>, retry: RetryPolicy) -> CheckItem {
+    let client = OktaClient::new(
+        input.http.clone(),
+        input.creds.clone(),
+        &["okta.logs.read"],
+        Pacer::new(1.0),
+        retry,
+    );
+    let url = client.origin().url("/api/v1/logs?limit=1");
+    let (status, detail, hint) = match client.get_page::<serde_json::Value>(&url, "the System Log").await {
+        Ok(_) => (
+            CheckStatus::Pass,
+            "Granted: System Log polling can be turned on.".to_owned(),
+            None,
+        ),
+        Err(e @ (OktaError::InvalidScope(_) | OktaError::Forbidden { .. })) => (
+            CheckStatus::Optional,
+            format!("Not granted, so System Log polling stays off ({e})."),
+            Some(
+                "Only for System Log polling: grant okta.logs.read on the API Services app's “Okta API Scopes” tab."
+                    .to_owned(),
+            ),
+        ),
+        Err(e) => (CheckStatus::Optional, e.to_string(), Some(e.hint())),
+    };
+    CheckItem {
+        key: LOGS.0.into(),
+        label: LOGS.1.into(),
+        status,
+        detail,
+        hint,
+    }
 }
 
 async fn check_org(http: &reqwest::Client, url: &str) -> Result<String, OktaError> {

@@ -171,6 +171,7 @@ pub(super) fn verify_view(r: VerifyResult) -> VerifyView {
                     CheckOutcome::Pass => "pass",
                     CheckOutcome::Fail => "fail",
                     CheckOutcome::Skipped => "skipped",
+                    CheckOutcome::Optional => "optional",
                 }
                 .into(),
                 detail: i.detail,

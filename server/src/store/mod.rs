@@ -18,6 +18,7 @@ mod first_sync;
 mod identity_writes;
 mod keys;
 mod leases;
+mod log_polling;
 mod notifications;
 mod okta_hooks;
 mod postgres;
@@ -42,8 +43,9 @@ pub use events::{EventFilter, EventRow};
 pub use first_sync::{NewDataset, SqliteFirstSyncWriter};
 pub use identity_writes::{MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
+pub use log_polling::LogPollRow;
 pub use notifications::NotificationRow;
-pub use okta_hooks::{OktaHookRow, RefreshItem};
+pub use okta_hooks::{OktaHookRow, PollAdvance, RefreshItem, SeenEvent};
 pub use records::{DirectoryCounts, GroupRecord, UserFilter, UserListRow, UserRecord, UserSort};
 pub use scim_access::{NewScimToken, ScimRequestRow, ScimTokenRow, SCIM_LOG_KEEP};
 pub use scim_records::{
@@ -66,7 +68,7 @@ use sqlx::{
 };
 use std::{collections::HashMap, time::Duration};
 
-use crate::model::{KeyPurpose, KeyState, PauseReason, RunStatus, Trigger};
+use crate::model::{KeyPurpose, KeyState, PauseReason, RunMode, RunStatus, Trigger};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -211,11 +213,18 @@ database_interface! {
     fn set_okta_hook(&self, directory_id: &str, header_name: &str, secret_hash: &str, secret_sealed: &str, at: &str) -> Result<(), StoreError>;
     fn okta_hook(&self, directory_id: &str) -> Result<Option<OktaHookRow>, StoreError>;
     fn okta_hook_seen(&self, directory_id: &str, verified: bool, at: &str) -> Result<(), StoreError>;
-    fn receive_okta_events(&self, directory_id: &str, events: &[(String, Vec<RefreshItem>)], at: &str, due_at: &str, due_by: &str) -> Result<usize, StoreError>;
+    fn receive_okta_events(&self, directory_id: &str, events: &[SeenEvent], at: &str, due_at: &str, due_by: &str, poll: Option<&PollAdvance>) -> Result<usize, StoreError>;
     fn due_refreshes(&self, at: &str) -> Result<Vec<String>, StoreError>;
-    fn claim_refreshes(&self, directory_id: &str, holder: &str, at: &str, until: &str, limit: i64) -> Result<Vec<RefreshItem>, StoreError>;
+    fn claim_refreshes(&self, directory_id: &str, holder: &str, due_before: &str, at: &str, until: &str, limit: i64) -> Result<Vec<RefreshItem>, StoreError>;
     fn finish_refreshes(&self, directory_id: &str, holder: &str, retry_at: Option<&str>, at: &str) -> Result<(), StoreError>;
     fn prune_okta_hook_events(&self, before: &str) -> Result<u64, StoreError>;
+    // log_polling
+    fn log_polling(&self, directory_id: &str) -> Result<Option<LogPollRow>, StoreError>;
+    fn put_log_polling(&self, row: &LogPollRow, at: &str) -> Result<(), StoreError>;
+    fn take_due_log_polls(&self, at: &str, until: &str) -> Result<Vec<String>, StoreError>;
+    fn log_poll_failed(&self, directory_id: &str, error: &str, at: &str, next_poll_at: &str) -> Result<(), StoreError>;
+    fn log_poll_gap(&self, directory_id: &str, reason: &str, at: &str) -> Result<bool, StoreError>;
+    fn log_polling_reconciled(&self, directory_id: &str, started_at: &str, anchor: &str, at: &str) -> Result<(), StoreError>;
     // webhooks
     fn insert_webhook(&self, new: &NewWebhook<'_>) -> Result<(), StoreError>;
     fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError>;
@@ -309,6 +318,8 @@ database_interface! {
     fn end_run(&self, run_id: &str, status: RunStatus, failure: Option<&RunFailure<'_>>) -> Result<(), StoreError>;
     fn mark_directory_failing(&self, directory_id: &str) -> Result<(), StoreError>;
     fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError>;
+    fn set_run_mode(&self, run_id: &str, mode: RunMode) -> Result<(), StoreError>;
+    fn finish_incremental_run(&self, run_id: &str, directory_id: &str, diff: &DiffCounts) -> Result<(), StoreError>;
     fn runs(&self, directory_id: &str, limit: i64) -> Result<Vec<RunRow>, StoreError>;
     fn directory_run(&self, directory_id: &str, run_id: &str) -> Result<Option<RunRow>, StoreError>;
     fn latest_finished_run(&self, directory_id: &str, trigger: Trigger) -> Result<Option<RunRow>, StoreError>;

@@ -20,6 +20,24 @@ pub struct OktaHookRow {
 /// A record to re-read: `("user" | "group", id)`.
 pub type RefreshItem = (String, String);
 
+/// An Okta event as a trigger: its uuid (repeats are dropped), when Okta
+/// published it, and the records it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenEvent {
+    pub uuid: String,
+    pub published: Option<String>,
+    pub items: Vec<RefreshItem>,
+}
+
+/// Where a System Log poll leaves the directory's cursor (written with the
+/// events it read, in their transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollAdvance {
+    pub cursor_at: Option<String>,
+    pub reread_from: Option<String>,
+    pub next_poll_at: String,
+}
+
 const HOOK_COLUMNS: &str =
     "directory_id, header_name, secret_hash, secret_sealed, created_at, verified_at, last_delivery_at, deliveries";
 
@@ -88,21 +106,23 @@ impl SqliteStore {
     pub async fn receive_okta_events(
         &self,
         directory_id: &str,
-        events: &[(String, Vec<RefreshItem>)],
+        events: &[SeenEvent],
         at: &str,
         due_at: &str,
         due_by: &str,
+        poll: Option<&PollAdvance>,
     ) -> Result<usize, StoreError> {
         let mut tx = self.writer.begin().await?;
         let mut new = 0;
-        for (uuid, items) in events {
+        for event in events {
             let recorded = sqlx::query(
-                "INSERT INTO okta_hook_events (directory_id, uuid, received_at) VALUES ($1, $2, $3)
+                "INSERT INTO okta_hook_events (directory_id, uuid, received_at, published) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING",
             )
             .bind(directory_id)
-            .bind(uuid)
+            .bind(&event.uuid)
             .bind(at)
+            .bind(&event.published)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -110,9 +130,25 @@ impl SqliteStore {
                 continue;
             }
             new += 1;
-            for (kind, id) in items {
+            for (kind, id) in &event.items {
                 enqueue(&mut tx, directory_id, kind, id, at, (due_at, due_by)).await?;
             }
+        }
+        if let Some(poll) = poll {
+            sqlx::query(
+                "UPDATE okta_log_polling SET cursor_at = $2, reread_from = $3, next_poll_at = $4,
+                     last_poll_at = $5, last_events = $6, polls = polls + 1, last_error = NULL,
+                     state = CASE WHEN state = 'failing' THEN 'healthy' ELSE state END, updated_at = $5
+                 WHERE directory_id = $1",
+            )
+            .bind(directory_id)
+            .bind(&poll.cursor_at)
+            .bind(&poll.reread_from)
+            .bind(&poll.next_poll_at)
+            .bind(at)
+            .bind(events.len() as i64)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -129,11 +165,13 @@ impl SqliteStore {
         .await?)
     }
 
-    /// Takes up to `limit` due records of a directory until `until`.
+    /// Takes up to `limit` records of a directory due by `due_before` that
+    /// nobody holds at `at`, until `until`.
     pub async fn claim_refreshes(
         &self,
         directory_id: &str,
         holder: &str,
+        due_before: &str,
         at: &str,
         until: &str,
         limit: i64,
@@ -142,7 +180,7 @@ impl SqliteStore {
             "UPDATE refresh_queue SET claimed_by = $2, claimed_until = $4, requeued = 0, attempts = attempts + 1
              WHERE directory_id = $1 AND (kind, entity_id) IN (
                  SELECT kind, entity_id FROM refresh_queue
-                 WHERE directory_id = $1 AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+                 WHERE directory_id = $1 AND due_at <= $6 AND (claimed_until IS NULL OR claimed_until < $3)
                  ORDER BY due_at LIMIT $5)
              RETURNING kind, entity_id",
         )
@@ -151,6 +189,7 @@ impl SqliteStore {
         .bind(at)
         .bind(until)
         .bind(limit)
+        .bind(due_before)
         .fetch_all(&self.writer)
         .await?)
     }
@@ -192,11 +231,17 @@ impl SqliteStore {
     /// Forgets event uuids received before `before` (Okta repeats a
     /// delivery within minutes, not days).
     pub async fn prune_okta_hook_events(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM okta_hook_events WHERE received_at < $1")
-            .bind(before)
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
+        // …but a poller's overlap may read an event again while it is newer
+        // than the cursor's re-read point: those stay.
+        Ok(sqlx::query(
+            "DELETE FROM okta_hook_events WHERE received_at < $1 AND NOT EXISTS (
+                 SELECT 1 FROM okta_log_polling p WHERE p.directory_id = okta_hook_events.directory_id
+                     AND okta_hook_events.published >= p.reread_from)",
+        )
+        .bind(before)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
     }
 }
 

@@ -1,5 +1,5 @@
 use super::{now, timestamp, SqliteStore, StoreError};
-use crate::model::{RunStatus, Trigger};
+use crate::model::{RunMode, RunStatus, Trigger};
 
 /// One sync run as recorded.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -7,6 +7,7 @@ pub struct RunRow {
     pub id: String,
     pub directory_id: String,
     pub trigger: Trigger,
+    pub mode: RunMode,
     pub status: RunStatus,
     pub phase: String,
     pub started_at: String,
@@ -69,7 +70,7 @@ impl RunFailure<'static> {
     };
 }
 
-const COLUMNS: &str = "id, directory_id, trigger, status, phase, started_at, finished_at, api_calls, pages, rate_limited, \
+const COLUMNS: &str = "id, directory_id, trigger, mode, status, phase, started_at, finished_at, api_calls, pages, rate_limited, \
     paced_waits, waited_ms, retries, users_fetched, groups_fetched, groups_skipped, users_added, users_updated, \
     users_removed, groups_added, groups_updated, groups_removed, memberships_added, memberships_removed, diff_sample, \
     error_code, error_class, error_message, error_hint";
@@ -167,6 +168,54 @@ impl SqliteStore {
         .bind(run_id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Marks how the run reads Okta (a scheduled sync starts incremental
+    /// and turns full when the System Log cannot be trusted).
+    pub async fn set_run_mode(&self, run_id: &str, mode: RunMode) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_runs SET mode = $1 WHERE id = $2")
+            .bind(mode)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends an incremental run that applied its refresh: its counts, the
+    /// directory healthy again, and `sync.succeeded`, in one transaction.
+    pub async fn finish_incremental_run(
+        &self,
+        run_id: &str,
+        directory_id: &str,
+        diff: &super::DiffCounts,
+    ) -> Result<(), StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.writer.begin_with(super::WRITE).await?;
+        sqlx::query(
+            "UPDATE sync_runs SET status = $1, phase = 'done', finished_at = $2, users_added = $3,
+                 users_updated = $4, users_removed = $5, groups_added = $6, groups_updated = $7,
+                 groups_removed = $8
+             WHERE id = $9",
+        )
+        .bind(RunStatus::Succeeded)
+        .bind(&at)
+        .bind(diff.users_added)
+        .bind(diff.users_updated)
+        .bind(diff.users_removed)
+        .bind(diff.groups_added)
+        .bind(diff.groups_updated)
+        .bind(diff.groups_removed)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE directories SET last_success_at = $1, failing_since = NULL WHERE id = $2")
+            .bind(&at)
+            .bind(directory_id)
+            .execute(&mut *tx)
+            .await?;
+        super::events::append_run_event(&mut tx, crate::model::EventType::SyncSucceeded, run_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 

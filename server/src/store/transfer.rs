@@ -32,6 +32,8 @@ pub const TRANSFER_TABLES: &[&str] = &[
     "event_block_items",
     "webhook_endpoints",
     "webhook_deliveries",
+    "okta_event_hooks",
+    "okta_log_polling",
 ];
 
 /// Columns that hold JSON documents: text in SQLite, jsonb in PostgreSQL.

@@ -107,16 +107,19 @@ impl Default for EngineConfig {
     }
 }
 
-struct Inner {
-    store: Store,
+pub(super) struct Inner {
+    pub(super) store: Store,
     master_key: Arc<MasterKey>,
     http: reqwest::Client,
     config: EngineConfig,
     running: Mutex<HashMap<String, ProgressHandle>>,
     slots: Semaphore,
-    hook: Arc<dyn DeprovisionHook>,
+    pub(super) hook: Arc<dyn DeprovisionHook>,
     /// This process, as named in the leases it holds.
     holder: String,
+    /// System Log clients by directory, with what they were built from: a
+    /// poll every minute reuses its access token instead of asking anew.
+    pub(super) log_clients: Mutex<HashMap<String, (String, Arc<OktaClient>)>>,
 }
 
 /// A lease lasts this long without renewal: a process that dies mid-sync
@@ -131,7 +134,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 pub struct SyncEngine {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 /// Releases the directory's "running" mark and its lease however the run
@@ -208,6 +211,7 @@ impl SyncEngine {
                 running: Mutex::new(HashMap::new()),
                 slots,
                 hook,
+                log_clients: Mutex::new(HashMap::new()),
                 holder: format!(
                     "{}:{}:{}",
                     std::env::var("HOSTNAME").unwrap_or_else(|_| "roster".into()),
@@ -383,7 +387,19 @@ impl SyncEngine {
 
     /// An Okta client for the directory's active key, paced at its share
     /// (the inner error: its keys cannot be used).
-    async fn client_for(&self, directory: &Directory) -> Result<Result<OktaClient, OktaError>, SyncError> {
+    pub(super) async fn client_for(
+        &self,
+        directory: &Directory,
+    ) -> Result<Result<OktaClient, OktaError>, SyncError> {
+        self.client_with(directory, &SYNC_SCOPES).await
+    }
+
+    /// The same, asking for `scopes`.
+    pub(super) async fn client_with(
+        &self,
+        directory: &Directory,
+        scopes: &[&str],
+    ) -> Result<Result<OktaClient, OktaError>, SyncError> {
         let keys = self.inner.store.live_keys(&directory.id).await?;
         Ok(credentials::load(
             &self.inner.master_key,
@@ -396,7 +412,7 @@ impl SyncEngine {
             let client = OktaClient::new(
                 self.inner.http.clone(),
                 creds,
-                &SYNC_SCOPES,
+                scopes,
                 Pacer::new(directory.rate_limit_share),
                 self.inner.config.retry,
             );
@@ -494,6 +510,12 @@ impl SyncEngine {
             .directory(&guard.directory_id)
             .await?
             .ok_or(SyncError::NotFound)?;
+        if trigger == Trigger::Schedule {
+            if let Some(outcome) = self.try_incremental(&guard.lease, run_id, &directory).await? {
+                self.schedule_next(&directory).await?;
+                return Ok(outcome);
+            }
+        }
         let result = match self.client_for(&directory).await? {
             Ok(client) => {
                 let ctx = RunContext {
@@ -515,11 +537,15 @@ impl SyncEngine {
         };
         let outcome = self.finish(&directory.id, run_id, result, trigger).await?;
         if trigger != Trigger::Preview {
-            let next = time::OffsetDateTime::now_utc()
-                + time::Duration::seconds(directory.sync_interval_secs.max(60));
-            store.schedule_next_sync(&directory.id, next).await?;
+            self.schedule_next(&directory).await?;
         }
         Ok(outcome)
+    }
+
+    async fn schedule_next(&self, directory: &Directory) -> Result<(), SyncError> {
+        let next =
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(directory.sync_interval_secs.max(60));
+        Ok(self.inner.store.schedule_next_sync(&directory.id, next).await?)
     }
 
     async fn finish(
@@ -543,6 +569,7 @@ impl SyncEngine {
                     store.clear_staging(&old.id).await?;
                     store.end_run(&old.id, RunStatus::Discarded, None).await?;
                 }
+                self.reconciled(directory_id, run_id).await?;
                 self.inner.hook.after_apply(directory_id, &removed_users).await;
                 Ok(outcome(RunStatus::Succeeded, None))
             }
@@ -608,6 +635,7 @@ impl SyncEngine {
             .await?
             .ok_or(SyncError::NothingToConfirm)?;
         let removed = store.apply_run(&pending.id, directory_id, &guard.lease).await?;
+        self.reconciled(directory_id, &pending.id).await?;
         guard.release().await;
         self.inner.hook.after_apply(directory_id, &removed).await;
         Ok(RunOutcome {

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub state: server::state::AppState,
     /// The PostgreSQL database the app runs on, when not SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// The server and its background workers (abort to stop them).
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn config_with(data_dir: &TempDir, extra: &[(&str, &str)]) -> Config {
@@ -56,7 +58,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let setup_link = app.setup_link().map(str::to_owned);
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         setup_link,
@@ -64,6 +66,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         data_dir,
         state,
         database_url,
+        server,
     }
 }
 
@@ -77,7 +80,7 @@ pub async fn spawn_on(data_dir: TempDir, database_url: &str, extra: &[(&str, &st
     let address = format!("http://127.0.0.1:{}", app.port());
     let setup_link = app.setup_link().map(str::to_owned);
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         setup_link,
@@ -85,6 +88,27 @@ pub async fn spawn_on(data_dir: TempDir, database_url: &str, extra: &[(&str, &st
         data_dir,
         state,
         database_url: Some(database_url.to_owned()),
+        server,
+    }
+}
+
+impl TestApp {
+    /// Stops this server and its workers and starts another on the same
+    /// data directory and database (what survives is what is stored).
+    pub async fn restart(&mut self, extra: &[(&str, &str)]) {
+        self.server.abort();
+        let mut extra = extra.to_vec();
+        if let Some(url) = &self.database_url {
+            extra.push(("ROSTER_DATABASE_URL", url.as_str()));
+        }
+        let app = Application::build(config_with(&self.data_dir, &extra))
+            .await
+            .expect("app starts again");
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        self.state = app.state().clone();
+        self.client = client();
+        self.setup_link = None;
+        self.server = tokio::spawn(app.run_until_stopped());
     }
 }
 

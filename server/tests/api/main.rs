@@ -2,6 +2,7 @@
 //! the real server on port 0 with its own SQLite file and talks HTTP to it.
 
 mod helpers;
+mod log_polling;
 mod notifications;
 mod okta_fixture;
 mod okta_hooks;

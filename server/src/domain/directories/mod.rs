@@ -80,6 +80,7 @@ fn verify_result(report: &VerifyReport) -> VerifyResult {
                     CheckStatus::Pass => CheckOutcome::Pass,
                     CheckStatus::Fail => CheckOutcome::Fail,
                     CheckStatus::Skipped => CheckOutcome::Skipped,
+                    CheckStatus::Optional => CheckOutcome::Optional,
                 },
                 detail: i.detail.clone(),
                 hint: i.hint.clone(),

@@ -249,6 +249,8 @@ pub enum CheckOutcome {
     Pass,
     Fail,
     Skipped,
+    /// Missing, but only an optional feature needs it.
+    Optional,
 }
 
 /// One line of the Verify checklist.

@@ -7,6 +7,7 @@ mod events;
 mod first_sync;
 mod identity;
 mod instance;
+mod log_polling;
 mod notifications;
 mod okta_hooks;
 mod records;

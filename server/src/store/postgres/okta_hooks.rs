@@ -2,7 +2,7 @@
 //! `okta_hooks` module): the same statements, with uuid and timestamptz.
 
 use super::PgStore;
-use crate::store::{OktaHookRow, RefreshItem, StoreError};
+use crate::store::{OktaHookRow, PollAdvance, RefreshItem, SeenEvent, StoreError};
 
 const HOOK_COLUMNS: &str = "directory_id::text AS directory_id, header_name, secret_hash, secret_sealed,
     rfc3339(created_at) AS created_at, rfc3339(verified_at) AS verified_at,
@@ -73,21 +73,24 @@ impl PgStore {
     pub async fn receive_okta_events(
         &self,
         directory_id: &str,
-        events: &[(String, Vec<RefreshItem>)],
+        events: &[SeenEvent],
         at: &str,
         due_at: &str,
         due_by: &str,
+        poll: Option<&PollAdvance>,
     ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut new = 0;
-        for (uuid, items) in events {
+        for event in events {
             let recorded = sqlx::query(
-                "INSERT INTO okta_hook_events (directory_id, uuid, received_at) VALUES ($1::uuid, $2, $3::timestamptz)
+                "INSERT INTO okta_hook_events (directory_id, uuid, received_at, published)
+                 VALUES ($1::uuid, $2, $3::timestamptz, $4::timestamptz)
                  ON CONFLICT DO NOTHING",
             )
             .bind(directory_id)
-            .bind(uuid)
+            .bind(&event.uuid)
             .bind(at)
+            .bind(&event.published)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -95,9 +98,26 @@ impl PgStore {
                 continue;
             }
             new += 1;
-            for (kind, id) in items {
+            for (kind, id) in &event.items {
                 enqueue(&mut tx, directory_id, kind, id, at, (due_at, due_by)).await?;
             }
+        }
+        if let Some(poll) = poll {
+            sqlx::query(
+                "UPDATE okta_log_polling SET cursor_at = $2::timestamptz, reread_from = $3::timestamptz,
+                     next_poll_at = $4::timestamptz, last_poll_at = $5::timestamptz, last_events = $6,
+                     polls = polls + 1, last_error = NULL,
+                     state = CASE WHEN state = 'failing' THEN 'healthy' ELSE state END, updated_at = $5::timestamptz
+                 WHERE directory_id = $1::uuid",
+            )
+            .bind(directory_id)
+            .bind(&poll.cursor_at)
+            .bind(&poll.reread_from)
+            .bind(&poll.next_poll_at)
+            .bind(at)
+            .bind(events.len() as i64)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -119,6 +139,7 @@ impl PgStore {
         &self,
         directory_id: &str,
         holder: &str,
+        due_before: &str,
         at: &str,
         until: &str,
         limit: i64,
@@ -128,7 +149,7 @@ impl PgStore {
                  attempts = attempts + 1
              WHERE directory_id = $1::uuid AND (kind, entity_id) IN (
                  SELECT kind, entity_id FROM refresh_queue
-                 WHERE directory_id = $1::uuid AND due_at <= $3::timestamptz
+                 WHERE directory_id = $1::uuid AND due_at <= $6::timestamptz
                    AND (claimed_until IS NULL OR claimed_until < $3::timestamptz)
                  ORDER BY due_at LIMIT $5
                  FOR UPDATE SKIP LOCKED)
@@ -139,6 +160,7 @@ impl PgStore {
         .bind(at)
         .bind(until)
         .bind(limit)
+        .bind(due_before)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -178,13 +200,15 @@ impl PgStore {
     /// Forgets event uuids received before `before` (Okta repeats a
     /// delivery within minutes, not days).
     pub async fn prune_okta_hook_events(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM okta_hook_events WHERE received_at < $1::timestamptz")
-                .bind(before)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query(
+            "DELETE FROM okta_hook_events WHERE received_at < $1::timestamptz AND NOT EXISTS (
+                     SELECT 1 FROM okta_log_polling p WHERE p.directory_id = okta_hook_events.directory_id
+                         AND okta_hook_events.published >= p.reread_from)",
         )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }
 

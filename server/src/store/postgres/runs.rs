@@ -1,11 +1,11 @@
 //! Sync runs (their record and live progress) and sync leases.
 
 use super::{is_uuid, PgStore};
-use crate::model::{RunStatus, Trigger};
+use crate::model::{RunMode, RunStatus, Trigger};
 use crate::store::{DiffCounts, DiffSample, RunCounters, RunFailure, RunRow, StoreError};
 use sqlx::PgConnection;
 
-const COLUMNS: &str = "id::text AS id, directory_id::text AS directory_id, trigger, status, phase, \
+const COLUMNS: &str = "id::text AS id, directory_id::text AS directory_id, trigger, mode, status, phase, \
     rfc3339(started_at) AS started_at, rfc3339(finished_at) AS finished_at, api_calls, pages, rate_limited, \
     paced_waits, waited_ms, retries, users_fetched, groups_fetched, groups_skipped, users_added, users_updated, \
     users_removed, groups_added, groups_updated, groups_removed, memberships_added, memberships_removed, \
@@ -101,6 +101,49 @@ impl PgStore {
         .bind(run_id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    pub async fn set_run_mode(&self, run_id: &str, mode: RunMode) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_runs SET mode = $1 WHERE id = $2::uuid")
+            .bind(mode)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_incremental_run(
+        &self,
+        run_id: &str,
+        directory_id: &str,
+        diff: &DiffCounts,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE sync_runs SET status = $1, phase = 'done', finished_at = now(), users_added = $2,
+                 users_updated = $3, users_removed = $4, groups_added = $5, groups_updated = $6,
+                 groups_removed = $7
+             WHERE id = $8::uuid",
+        )
+        .bind(RunStatus::Succeeded)
+        .bind(diff.users_added)
+        .bind(diff.users_updated)
+        .bind(diff.users_removed)
+        .bind(diff.groups_added)
+        .bind(diff.groups_updated)
+        .bind(diff.groups_removed)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE directories SET last_success_at = now(), failing_since = NULL WHERE id = $1::uuid",
+        )
+        .bind(directory_id)
+        .execute(&mut *tx)
+        .await?;
+        super::events::append_run_event(&mut tx, crate::model::EventType::SyncSucceeded, run_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
