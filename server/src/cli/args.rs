@@ -431,6 +431,36 @@ pub enum DirectoriesCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// System Log polling: whether it is on, its state, cursor and last poll.
+    LogPolling {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Turn System Log polling on or off, or change its intervals (on needs
+    /// the okta.logs.read scope granted in Okta).
+    #[command(group(clap::ArgGroup::new("switch").required(true).args(["on", "off"])))]
+    LogPollingSet {
+        id: String,
+        /// Poll the System Log.
+        #[arg(long)]
+        on: bool,
+        /// Stop polling (scheduled syncs list everything again).
+        #[arg(long)]
+        off: bool,
+        /// Seconds between polls, 10 to 3600 (default 60).
+        #[arg(long, value_name = "SECONDS")]
+        interval: Option<i64>,
+        /// Hours between full reconciliations, 1 to 168 (default 24).
+        #[arg(long, value_name = "HOURS")]
+        reconcile_hours: Option<i64>,
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Delete a directory and everything synced from it (or discard a draft).
     Delete {
         id: String,

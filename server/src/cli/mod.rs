@@ -410,6 +410,39 @@ async fn directories(command: DirectoriesCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
+        DirectoriesCommand::LogPolling { id, remote, output } => {
+            let v: Value = client(&remote)?
+                .get(&format!("/directories/{}/log-polling", encode(&id)))
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                print_log_polling(&v);
+            }
+            Ok(())
+        }
+        DirectoriesCommand::LogPollingSet {
+            id,
+            on,
+            off: _,
+            interval,
+            reconcile_hours,
+            remote,
+            output,
+        } => {
+            let v: Value = client(&remote)?
+                .put(
+                    &format!("/directories/{}/log-polling", encode(&id)),
+                    &json!({ "enabled": on, "interval_secs": interval, "reconcile_hours": reconcile_hours }),
+                )
+                .await?;
+            if output.json {
+                print_json(&v);
+            } else {
+                print_log_polling(&v);
+            }
+            Ok(())
+        }
         DirectoriesCommand::Pause { id, remote } => {
             client(&remote)?
                 .call(Method::POST, &format!("/directories/{}/pause", encode(&id)))
@@ -745,6 +778,50 @@ fn print_scim(v: &Value) {
         &["ID", "NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED"],
         &["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
     );
+}
+
+/// System Log polling's state, one line per fact.
+fn print_log_polling(v: &Value) {
+    let on = v["enabled"].as_bool().unwrap_or(false);
+    println!("  {:<16} {}", "Polling", if on { "on" } else { "off" });
+    println!("  {:<16} {}", "State", text(v, "state"));
+    println!("  {:<16} {}", "", text(v, "summary"));
+    println!(
+        "  {:<16} every {} s",
+        "Interval",
+        v["interval_secs"].as_i64().unwrap_or(0)
+    );
+    println!(
+        "  {:<16} every {} h",
+        "Full sync",
+        v["reconcile_hours"].as_i64().unwrap_or(0)
+    );
+    println!(
+        "  {:<16} {}",
+        "Read up to",
+        v["cursor_at"].as_str().unwrap_or("not yet")
+    );
+    println!(
+        "  {:<16} {} ({} polls, {} events in the last)",
+        "Last poll",
+        v["last_poll_ago"].as_str().unwrap_or("never"),
+        v["polls"].as_i64().unwrap_or(0),
+        v["last_events"].as_i64().unwrap_or(0)
+    );
+    println!(
+        "  {:<16} {}",
+        "Next sync",
+        if v["next_sync_incremental"].as_bool().unwrap_or(false) {
+            "incremental (only what the log names)"
+        } else {
+            "full"
+        }
+    );
+    for (label, key) in [("Last error", "last_error"), ("Gap", "gap_reason")] {
+        if let Some(message) = v[key].as_str() {
+            println!("  {label:<16} {message}");
+        }
+    }
 }
 
 /// An event hook's set-up, in the order Okta's form asks for it.

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod directories;
 mod events;
+mod log_polling;
 mod notifications;
 mod okta_hooks;
 mod problem;
@@ -92,6 +93,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(directories::sync_now))
         .routes(routes!(directories::rotate_key))
         .routes(routes!(okta_hooks::get, okta_hooks::create))
+        .routes(routes!(log_polling::get, log_polling::put))
         .routes(routes!(records::runs))
         .routes(routes!(records::run))
         .routes(routes!(records::apply_pending))

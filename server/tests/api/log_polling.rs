@@ -464,3 +464,104 @@ async fn an_incremental_sync_reads_only_what_changed_and_ends_where_a_full_sync_
     eprintln!("unchanged org: {} API calls", quiet.api_calls);
     assert!(quiet.api_calls <= 5, "{quiet:#?}");
 }
+
+#[tokio::test]
+async fn polling_is_on_the_api_and_the_cli_and_changes_are_audited() {
+    use crate::cli::roster;
+    use crate::rest::token;
+    use server::model::TokenScope;
+    let f = synced(20, 2, 30, with_logs_scope()).await;
+    let writer = token(&f.app, TokenScope::ReadWrite).await;
+    let reader = token(&f.app, TokenScope::ReadOnly).await;
+    let dir = f.directory_id.clone();
+
+    let shown = roster(
+        &f.app,
+        Some(&reader),
+        &["directories", "log-polling", &dir, "--json"],
+    )
+    .await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(
+        (shown["enabled"].as_bool(), shown["state"].as_str()),
+        (Some(false), Some("off"))
+    );
+
+    let refused = roster(
+        &f.app,
+        Some(&reader),
+        &["directories", "log-polling-set", &dir, "--on"],
+    )
+    .await;
+    assert_ne!(refused.code, 0, "a read-only token changes nothing");
+    let bad = roster(
+        &f.app,
+        Some(&writer),
+        &["directories", "log-polling-set", &dir, "--on", "--interval", "5"],
+    )
+    .await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("between 10 and 3600"), "{}", bad.stderr);
+    let neither = roster(&f.app, Some(&writer), &["directories", "log-polling-set", &dir]).await;
+    assert_ne!(neither.code, 0, "--on or --off is required");
+
+    let on = roster(
+        &f.app,
+        Some(&writer),
+        &["directories", "log-polling-set", &dir, "--on", "--interval", "30"],
+    )
+    .await;
+    assert_eq!(on.code, 0, "{}", on.stderr);
+    assert!(on.stdout.contains("every 30 s"), "{}", on.stdout);
+    assert!(on.stdout.contains("healthy"), "{}", on.stdout);
+
+    let rest = f
+        .app
+        .client
+        .get(f.app.url(&format!("/api/v1/directories/{dir}/log-polling")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), 200);
+    let rest: serde_json::Value = rest.json().await.unwrap();
+    assert_eq!(rest["enabled"], true);
+    assert_eq!(rest["interval_secs"], 30);
+    assert_eq!(rest["scope"], "okta.logs.read");
+    let off = f
+        .app
+        .client
+        .put(f.app.url(&format!("/api/v1/directories/{dir}/log-polling")))
+        .bearer_auth(&writer)
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200);
+    let off: serde_json::Value = off.json().await.unwrap();
+    assert_eq!(
+        (off["enabled"].as_bool(), off["state"].as_str()),
+        (Some(false), Some("off"))
+    );
+    let unknown = f
+        .app
+        .client
+        .put(f.app.url(&format!("/api/v1/directories/{dir}/log-polling")))
+        .bearer_auth(&writer)
+        .json(&serde_json::json!({ "enabled": true, "every": 30 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+
+    let log = f.app.state.core.audit.list(&Default::default()).await.unwrap();
+    assert_eq!(
+        log.entries
+            .iter()
+            .filter(|e| e.action == "log_polling.changed")
+            .count(),
+        2,
+        "on and off"
+    );
+}
