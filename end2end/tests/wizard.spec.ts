@@ -426,6 +426,49 @@ test("the event hook page gives Okta's set-up, Okta verifies it, and a deactivat
   await sim.deleteEventHook(hook.id);
 });
 
+test("System Log polling says when okta.logs.read is missing, and once granted finds a deactivation without a sync", async ({ page }) => {
+  await page.goto("/settings/directory-sync");
+  await card(page).getByRole("link", { name: "Open", exact: true }).click();
+  await page.getByTestId("hook-link").click();
+  await expect(page.getByTestId("polling-state")).toHaveText("Off");
+  await waitForHydration(page);
+  await page.getByLabel("Poll every (seconds)").fill("10");
+  await page.getByRole("button", { name: "Turn on polling" }).click();
+  // The API Services app lacks the scope: Roster says which and where, and stays off.
+  await expect(page.getByTestId("log-polling").getByRole("alert")).toContainText("okta.logs.read");
+  await expect(page.getByTestId("log-polling").getByRole("alert")).toContainText("Okta API Scopes");
+  await expect(page.getByTestId("polling-state")).toHaveText("Off");
+
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { scopes: [...ALL_SCOPES, "okta.logs.read"] });
+  await page.getByLabel("Poll every (seconds)").fill("10");
+  await page.getByRole("button", { name: "Turn on polling" }).click();
+  await expect(page.getByTestId("polling-state")).toHaveText("Polling");
+  await expect(page.getByTestId("polling-next-sync")).toContainText("incremental");
+
+  // A deactivation in Okta, found in the log without a sync.
+  const present = (await Promise.all((await sim.appUserIds(rosterAppId)).map((id) => sim.user(id)))).filter(
+    (u) => u.status === "ACTIVE",
+  );
+  const leaver = present[0];
+  await sim.setUserStatus(leaver.id, "deactivate");
+  const directoryUrl = page.url().replace(/\/okta-hook$/, "");
+  await expect
+    .poll(async () => {
+      await page.goto(`${directoryUrl}?q=${encodeURIComponent(String(leaver.profile.login))}`);
+      return page.getByTestId("users-total").textContent();
+    }, { timeout: 30_000 })
+    .toBe("0 users match");
+  await page.goto(`${directoryUrl}/okta-hook`);
+  await expect(page.getByTestId("polling-last")).toContainText("events read");
+  await page.getByTestId("log-polling").screenshot({ path: "screenshots/system-log-polling.png" });
+
+  // Off again, as later tests expect.
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Turn off polling" }).click();
+  await expect(page.getByTestId("polling-state")).toHaveText("Off");
+  await sim.updateServiceApp(SERVICE_CLIENT_ID, { scopes: ALL_SCOPES });
+});
+
 test("directory settings are validated and saved; a key rotation switches only after Okta knows the new key", async ({ page }) => {
   await page.goto("/settings/directory-sync");
   await card(page).getByRole("link", { name: "Open", exact: true }).click();

@@ -55,6 +55,13 @@ pub trait DirectoryPort: Send + Sync + 'static {
         directory_id: String,
         header_name: String,
     ) -> BoxFuture<'_, Result<(), AppError>>;
+    fn set_log_polling(
+        &self,
+        directory_id: String,
+        enabled: bool,
+        interval_secs: Option<String>,
+        reconcile_hours: Option<String>,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
 }
 
 /// The Add Directory wizard: drafts, connection, Verify, Preview, Create.

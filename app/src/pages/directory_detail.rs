@@ -69,10 +69,11 @@ pub fn DirectoryPage() -> impl IntoView {
                             </p>
                         </section>
                         <section class="panel" aria-labelledby="hook-link-heading">
-                            <h2 id="hook-link-heading">"Okta Event Hook"</h2>
+                            <h2 id="hook-link-heading">"Real-time changes"</h2>
                             <p>
-                                "Learn of a deactivation in seconds, not at the next sync: Okta calls Roster as things change. "
-                                <a href=format!("/directories/{}/okta-hook", d.card.id) data-testid="hook-link">"Set up the event hook"</a>
+                                "Learn of a deactivation in seconds, not at the next sync: Okta calls Roster as things change (an event hook), "
+                                "or Roster reads Okta's System Log (polling, for a server Okta cannot reach). "
+                                <a href=format!("/directories/{}/okta-hook", d.card.id) data-testid="hook-link">"Set up real-time changes"</a>
                             </p>
                         </section>
                         <UsersSection directory_id=d.card.id.clone() />

@@ -227,6 +227,22 @@ impl DirectoryPort for RosterPortal {
     ) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(okta_hook::create(&self.core, directory_id, header_name))
     }
+
+    fn set_log_polling(
+        &self,
+        directory_id: String,
+        enabled: bool,
+        interval_secs: Option<String>,
+        reconcile_hours: Option<String>,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(okta_hook::set_polling(
+            &self.core,
+            directory_id,
+            enabled,
+            interval_secs,
+            reconcile_hours,
+        ))
+    }
 }
 
 impl WizardPort for RosterPortal {
