@@ -287,7 +287,8 @@ impl SimProcess {
                     // Both Roster and the bare fetch send Bearer tokens, so the
                     // comparison measures the engine, not proof signing.
                     "dpop_required": false,
-                    "scopes": SYNC_SCOPES,
+                    // Roster's, and okta.logs.read for System Log polling.
+                    "scopes": SYNC_SCOPES.iter().copied().chain(["okta.logs.read"]).collect::<Vec<_>>(),
                     "admin_role": true,
                 })),
             )
@@ -296,6 +297,19 @@ impl SimProcess {
             .as_str()
             .ok_or("service app without client_id")?
             .to_owned())
+    }
+
+    async fn delete(&self, path: &str) -> BenchResult<()> {
+        let response = self
+            .admin
+            .delete(format!("{}{path}", self.base_url))
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("okta-sim DELETE {path}: {status}: {}", response.text().await?).into());
+        }
+        Ok(())
     }
 
     async fn patch(&self, path: &str, body: Value) -> BenchResult<()> {
@@ -1497,7 +1511,7 @@ async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Ta
 
     let mut active = Vec::new();
     let mut after = String::new();
-    while active.len() < HOOK_DEACTIVATIONS + BURST_USERS {
+    while active.len() < HOOK_DEACTIVATIONS + BURST_USERS + POLL_DEACTIVATIONS + CHANGED_USERS {
         let page = roster
             .store
             .users_page(&roster.directory_id, &after, 1000)
@@ -1572,7 +1586,6 @@ async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Ta
     }
     let stats = sim.stats().await?;
     let refreshes = stats.buckets.get("apps").map_or(0, |(requests, _)| *requests);
-    server.abort();
 
     println!();
     println!(
@@ -1598,6 +1611,167 @@ async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Ta
         ),
         stats.rate_limited(),
         secs(sent)
+    );
+    // Polling is measured without pushes.
+    sim.delete(&format!("/sim/event-hooks/{hook_id}")).await?;
+    let polled = log_polling(
+        sim,
+        roster,
+        &core,
+        &active[HOOK_DEACTIVATIONS + BURST_USERS..],
+        targets,
+    )
+    .await;
+    server.abort();
+    polled
+}
+
+/// Deactivations measured with System Log polling, one every 400 ms so they
+/// fall all along the poll interval.
+const POLL_DEACTIVATIONS: usize = 50;
+const POLL_INTERVAL_SECS: i64 = 10;
+const POLL_P95_TARGET_MS: u64 = 15_000;
+const CHANGED_USERS: usize = 100;
+const QUIET_SYNC_CALLS_TARGET: i64 = 5;
+
+/// System Log polling on the same server: deprovisioning latency at a 10 s
+/// interval, then the API calls of scheduled syncs that a healthy cursor
+/// makes incremental (an unchanged org; 100 users changed), with polling
+/// slowed down so the scheduled sync, not the poller, finds the changes.
+async fn log_polling(
+    sim: &SimProcess,
+    roster: &Roster,
+    core: &server::domain::Core,
+    users: &[String],
+    targets: &mut Targets,
+) -> BenchResult<()> {
+    if users.len() < POLL_DEACTIVATIONS + CHANGED_USERS {
+        return Err("too few active users for the System Log polling benchmark".into());
+    }
+    let (leavers, rest) = users.split_at(POLL_DEACTIVATIONS);
+    let changed = &rest[..CHANGED_USERS];
+    let host = server::domain::Actor::host();
+    let directory = server::model::DirectoryId::parse(&roster.directory_id)?;
+    let polling = |interval: i64| server::domain::log_polling::LogPollingInput {
+        enabled: true,
+        interval_secs: Some(interval),
+        reconcile_hours: None,
+    };
+    core.log_polling
+        .set(&host, &directory, &polling(POLL_INTERVAL_SECS))
+        .await?;
+    // The first poll catches up from the last full sync.
+    let caught_up = Instant::now();
+    while core.log_polling.get(&directory).await?.polls == 0 && caught_up.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let mut watchers = Vec::new();
+    for id in leavers {
+        let started = Instant::now();
+        sim.patch(&format!("/sim/users/{id}"), json!({ "status": "deactivate" }))
+            .await?;
+        let (store, directory_id, id) = (roster.store.clone(), roster.directory_id.clone(), id.clone());
+        watchers.push(tokio::spawn(async move {
+            while started.elapsed() < Duration::from_secs(90) {
+                if let Ok(Some(user)) = store.user(&directory_id, &id).await {
+                    if user.deleted_at.is_some() {
+                        return Some(started.elapsed());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            None
+        }));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let mut latencies = Vec::new();
+    for watcher in watchers {
+        latencies.push(
+            watcher
+                .await?
+                .ok_or("a polled deactivation never reached Roster")?,
+        );
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+
+    // Scheduled syncs: polling slowed to once an hour, so what they read is theirs.
+    core.log_polling.set(&host, &directory, &polling(3_600)).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let engine = core.directories.engine();
+    let scheduled = |label: &'static str| async move {
+        sim.reset_stats().await?;
+        let started = Instant::now();
+        let outcome = engine
+            .sync_and_wait(&roster.directory_id, Trigger::Schedule)
+            .await?;
+        let wall = started.elapsed();
+        let run = roster
+            .store
+            .run(&outcome.run_id)
+            .await?
+            .ok_or("the run record is missing")?;
+        if run.mode != server::model::RunMode::Incremental || run.status != RunStatus::Succeeded {
+            return Err(format!("{label}: the scheduled sync ran {:?}, {:?}", run.mode, run.status).into());
+        }
+        let sim_total = sim.stats().await?.total;
+        BenchResult::Ok((run, sim_total, wall))
+    };
+    let (quiet, quiet_sim, quiet_wall) = scheduled("unchanged org").await?;
+    for (n, id) in changed.iter().enumerate() {
+        sim.patch(
+            &format!("/sim/users/{id}"),
+            json!({ "profile": { "title": format!("Changed {n}") } }),
+        )
+        .await?;
+    }
+    let (busy, busy_sim, busy_wall) = scheduled("100 users changed").await?;
+    core.log_polling
+        .set(
+            &host,
+            &directory,
+            &server::domain::log_polling::LogPollingInput::default(),
+        )
+        .await?;
+
+    println!();
+    println!(
+        "System Log polling (every {POLL_INTERVAL_SECS} s, the server as deployed; {POLL_DEACTIVATIONS} deactivations, one every 400 ms)"
+    );
+    println!(
+        "  deactivation → removed p95 {:>7.0} ms   target ≤ {POLL_P95_TARGET_MS} ms       {}   (p50 {:.0} ms, max {:.0} ms)",
+        at(0.95).as_secs_f64() * 1e3,
+        targets.check(
+            "polling deprovisioning p95 ≤ 15 s at a 10 s interval",
+            at(0.95) <= Duration::from_millis(POLL_P95_TARGET_MS)
+        ),
+        at(0.5).as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3
+    );
+    println!(
+        "  scheduled sync, unchanged {:>8} calls   target ≤ {QUIET_SYNC_CALLS_TARGET}            {}   (incremental; okta-sim counted {} with the token; {}; a full re-sync lists everything)",
+        quiet.api_calls,
+        targets.check(
+            "an unchanged org's scheduled sync with System Log polling ≤ 5 API calls",
+            quiet.api_calls <= QUIET_SYNC_CALLS_TARGET
+        ),
+        quiet_sim,
+        secs(quiet_wall)
+    );
+    let busy_target = 2 * CHANGED_USERS as i64 + 5;
+    println!(
+        "  scheduled sync, {CHANGED_USERS} changed {:>6} calls   target ≤ {busy_target}          {}   (incremental; okta-sim counted {} with the token; {}; {} users updated)",
+        busy.api_calls,
+        targets.check(
+            "100 users changed: scheduled sync ≤ 2 × changed + 5 API calls",
+            busy.api_calls <= busy_target
+        ),
+        busy_sim,
+        secs(busy_wall),
+        busy.users_updated
     );
     Ok(())
 }
