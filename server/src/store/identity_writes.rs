@@ -32,6 +32,27 @@ pub struct MemberChange {
     pub removed: Vec<String>,
 }
 
+/// One write of a batch applied in one transaction (a targeted refresh).
+#[derive(Debug, Clone, Copy)]
+pub enum IdentityWrite<'a> {
+    UpsertUser(&'a StagedUser),
+    RemoveUser(&'a str),
+    UpsertGroup(&'a StagedGroup),
+    RemoveGroup(&'a str),
+    /// A group's members; `Updated` when they changed, `Missing` when the
+    /// group is not present.
+    Members(&'a str, MemberWrite<'a>),
+}
+
+/// What a membership write did, as a `Written`.
+pub(super) fn members_written(change: Option<&MemberChange>) -> Written {
+    match change {
+        None => Written::Missing,
+        Some(c) if c.added.is_empty() && c.removed.is_empty() => Written::Unchanged,
+        Some(_) => Written::Updated,
+    }
+}
+
 /// How a membership write names its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberWrite<'a> {
@@ -165,6 +186,47 @@ impl SqliteStore {
         Ok(self.writer.begin_with(super::WRITE).await?)
     }
 
+    /// Applies `writes` in order in one transaction, checking first that
+    /// `lease` (when given) still holds the directory's sync lease.
+    pub async fn write_identities(
+        &self,
+        directory_id: &str,
+        writes: &[IdentityWrite<'_>],
+        source: &str,
+        lease: Option<&str>,
+    ) -> Result<Vec<Written>, StoreError> {
+        let at = timestamp(now());
+        let mut tx = self.write_transaction().await?;
+        if let Some(lease) = lease {
+            super::leases::check_lease(&mut tx, directory_id, lease).await?;
+        }
+        let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
+        let mut done = Vec::with_capacity(writes.len());
+        for write in writes {
+            done.push(match *write {
+                IdentityWrite::UpsertUser(user) => {
+                    upsert_user_in(&mut tx, directory_id, dataset, &at, user, source).await?
+                }
+                IdentityWrite::RemoveUser(id) => {
+                    remove_user_in(&mut tx, directory_id, dataset, &at, id, source).await?
+                }
+                IdentityWrite::UpsertGroup(group) => {
+                    upsert_group_in(&mut tx, directory_id, dataset, &at, group).await?
+                }
+                IdentityWrite::RemoveGroup(id) => {
+                    remove_group_in(&mut tx, directory_id, dataset, &at, id).await?
+                }
+                IdentityWrite::Members(group, members) => members_written(
+                    write_members_in(&mut tx, directory_id, dataset, group, members)
+                        .await?
+                        .as_ref(),
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// Creates or replaces a present user. `source` names the writer in the
     /// user's history (`scim`, `api`, …).
     pub async fn upsert_user(
@@ -176,63 +238,13 @@ impl SqliteStore {
         let at = timestamp(now());
         let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let before = stored_user(&mut tx, dataset, &user.okta_id).await?;
-        if let Some((_, hash, false)) = &before {
-            if *hash == user.content_hash {
-                return Ok(Written::Unchanged);
-            }
+        let written = upsert_user_in(&mut tx, directory_id, dataset, &at, user, source).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [user.okta_id.as_str()];
-        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
-        let mut insert = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, deleted_at) "
-        ));
-        insert.push_values([user], |mut row, u| {
-            row.push_bind(dataset);
-            push_user_fields(&mut row, u);
-            row.push_bind(&at)
-                .push_bind(&at)
-                .push_bind(&at)
-                .push_bind(None::<String>);
-        });
-        insert.push(" ");
-        insert.push(USER_UPSERT);
-        insert.build().execute(&mut *tx).await?;
-        let outcome = match &before {
-            None | Some((_, _, true)) => {
-                record_event(
-                    &mut tx,
-                    dataset,
-                    &user.okta_id,
-                    source,
-                    "added",
-                    &user.status,
-                    &at,
-                )
-                .await?;
-                // Memberships may have been kept while the user was away.
-                recount(&mut tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
-                Written::Created
-            }
-            Some((status, _, false)) => {
-                if *status != user.status {
-                    record_event(
-                        &mut tx,
-                        dataset,
-                        &user.okta_id,
-                        source,
-                        "status",
-                        &user.status,
-                        &at,
-                    )
-                    .await?;
-                }
-                Written::Updated
-            }
-        };
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
-        Ok(outcome)
+        Ok(written)
     }
 
     /// Removes a present user (deprovisioned or unassigned): kept in history,
@@ -246,29 +258,13 @@ impl SqliteStore {
         let at = timestamp(now());
         let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
-            return Ok(Written::Missing);
-        };
-        let ids = [okta_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
-        record_event(&mut tx, dataset, okta_id, source, "removed", &status, &at).await?;
-        sqlx::query(
-            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
-             WHERE dataset = $2 AND okta_id = $3",
-        )
-        .bind(&at)
-        .bind(dataset)
-        .bind(okta_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
-            .bind(dataset)
-            .bind(okta_id)
-            .execute(&mut *tx)
-            .await?;
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+        let written = remove_user_in(&mut tx, directory_id, dataset, &at, okta_id, source).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
+        }
         tx.commit().await?;
-        Ok(Written::Removed)
+        Ok(written)
     }
 
     /// Creates or replaces a present group.
@@ -276,41 +272,13 @@ impl SqliteStore {
         let at = timestamp(now());
         let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let before: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT content_hash, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
-        )
-        .bind(dataset)
-        .bind(&group.okta_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((hash, None)) = &before {
-            if *hash == group.content_hash {
-                return Ok(Written::Unchanged);
-            }
+        let written = upsert_group_in(&mut tx, directory_id, dataset, &at, group).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [group.okta_id.as_str()];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
-             okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at) ",
-        );
-        insert.push_values([group], |mut row, g| {
-            row.push_bind(dataset);
-            push_group_fields(&mut row, g);
-            row.push_bind(&at)
-                .push_bind(&at)
-                .push_bind(&at)
-                .push_bind(None::<String>);
-        });
-        insert.push(" ");
-        insert.push(GROUP_UPSERT);
-        insert.build().execute(&mut *tx).await?;
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
-        Ok(match before {
-            Some((_, None)) => Written::Updated,
-            _ => Written::Created,
-        })
+        Ok(written)
     }
 
     /// Removes a present group; its members leave with it (as in a sync).
@@ -318,39 +286,13 @@ impl SqliteStore {
         let at = timestamp(now());
         let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let present: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if present.is_none() {
-            return Ok(Written::Missing);
+        let written = remove_group_in(&mut tx, directory_id, dataset, &at, group_id).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [group_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let members: Vec<String> = sqlx::query_scalar(
-            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
-        recount(&mut tx, dataset, &members).await?;
-        sqlx::query(
-            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
-             WHERE dataset = $2 AND okta_id = $3",
-        )
-        .bind(&at)
-        .bind(dataset)
-        .bind(group_id)
-        .execute(&mut *tx)
-        .await?;
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
-        Ok(Written::Removed)
+        Ok(written)
     }
 
     /// Changes a present group's members. Only present users may be added
@@ -365,45 +307,13 @@ impl SqliteStore {
     ) -> Result<Option<MemberChange>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
-        let present: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if present.is_none() {
-            return Ok(None);
-        }
-        let ids = [group_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let current: BTreeSet<String> = sqlx::query_scalar(
-            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let (added, removed) = member_changes(&current, write);
-        if !added.is_empty() || !removed.is_empty() {
-            write_pairs(&mut tx, dataset, group_id, &added, &removed).await?;
-            let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
-            recount(&mut tx, dataset, &touched).await?;
-            sqlx::query(
-                "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
-                 WHERE dataset = $2 AND okta_id = $3",
-            )
-            .bind(timestamp(now()))
-            .bind(dataset)
-            .bind(group_id)
-            .execute(&mut *tx)
-            .await?;
-            events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+        let written = write_members_in(&mut tx, directory_id, dataset, group_id, write).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if written.is_none() {
+            return Ok(written);
         }
         tx.commit().await?;
-        Ok(Some(MemberChange { added, removed }))
+        Ok(written)
     }
 }
 
@@ -425,4 +335,235 @@ async fn write_pairs(
             .await?;
     }
     Ok(())
+}
+
+async fn upsert_user_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    dataset: i64,
+    at: &str,
+    user: &StagedUser,
+    source: &str,
+) -> Result<Written, StoreError> {
+    let at = at.to_owned();
+    let before = stored_user(&mut *tx, dataset, &user.okta_id).await?;
+    if let Some((_, hash, false)) = &before {
+        if *hash == user.content_hash {
+            return Ok(Written::Unchanged);
+        }
+    }
+    let ids = [user.okta_id.as_str()];
+    let snapshot = events::snapshot(&mut *tx, dataset, &ids, &[]).await?;
+    let mut insert = QueryBuilder::<Sqlite>::new(format!(
+        "INSERT INTO directory_users (dataset, {USER_COLUMNS}, first_seen_at, last_seen_at, updated_at, deleted_at) "
+    ));
+    insert.push_values([user], |mut row, u| {
+        row.push_bind(dataset);
+        push_user_fields(&mut row, u);
+        row.push_bind(&at)
+            .push_bind(&at)
+            .push_bind(&at)
+            .push_bind(None::<String>);
+    });
+    insert.push(" ");
+    insert.push(USER_UPSERT);
+    insert.build().execute(&mut **tx).await?;
+    let outcome = match &before {
+        None | Some((_, _, true)) => {
+            record_event(
+                &mut *tx,
+                dataset,
+                &user.okta_id,
+                source,
+                "added",
+                &user.status,
+                &at,
+            )
+            .await?;
+            // Memberships may have been kept while the user was away.
+            recount(&mut *tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
+            Written::Created
+        }
+        Some((status, _, false)) => {
+            if *status != user.status {
+                record_event(
+                    &mut *tx,
+                    dataset,
+                    &user.okta_id,
+                    source,
+                    "status",
+                    &user.status,
+                    &at,
+                )
+                .await?;
+            }
+            Written::Updated
+        }
+    };
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+    Ok(outcome)
+}
+
+async fn remove_user_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    dataset: i64,
+    at: &str,
+    okta_id: &str,
+    source: &str,
+) -> Result<Written, StoreError> {
+    let at = at.to_owned();
+    let Some((status, _, false)) = stored_user(&mut *tx, dataset, okta_id).await? else {
+        return Ok(Written::Missing);
+    };
+    let ids = [okta_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &ids, &[]).await?;
+    record_event(&mut *tx, dataset, okta_id, source, "removed", &status, &at).await?;
+    sqlx::query(
+        "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
+         WHERE dataset = $2 AND okta_id = $3",
+    )
+    .bind(&at)
+    .bind(dataset)
+    .bind(okta_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
+        .bind(dataset)
+        .bind(okta_id)
+        .execute(&mut **tx)
+        .await?;
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+    Ok(Written::Removed)
+}
+
+async fn upsert_group_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    dataset: i64,
+    at: &str,
+    group: &StagedGroup,
+) -> Result<Written, StoreError> {
+    let at = at.to_owned();
+    let before: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT content_hash, deleted_at FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
+    )
+    .bind(dataset)
+    .bind(&group.okta_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((hash, None)) = &before {
+        if *hash == group.content_hash {
+            return Ok(Written::Unchanged);
+        }
+    }
+    let ids = [group.okta_id.as_str()];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated, \
+         okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at) ",
+    );
+    insert.push_values([group], |mut row, g| {
+        row.push_bind(dataset);
+        push_group_fields(&mut row, g);
+        row.push_bind(&at)
+            .push_bind(&at)
+            .push_bind(&at)
+            .push_bind(None::<String>);
+    });
+    insert.push(" ");
+    insert.push(GROUP_UPSERT);
+    insert.build().execute(&mut **tx).await?;
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    Ok(match before {
+        Some((_, None)) => Written::Updated,
+        _ => Written::Created,
+    })
+}
+
+async fn remove_group_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    dataset: i64,
+    at: &str,
+    group_id: &str,
+) -> Result<Written, StoreError> {
+    let at = at.to_owned();
+    let present: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(dataset)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if present.is_none() {
+        return Ok(Written::Missing);
+    }
+    let ids = [group_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let members: Vec<String> =
+        sqlx::query_scalar("SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
+            .bind(dataset)
+            .bind(group_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    write_pairs(&mut *tx, dataset, group_id, &[], &members).await?;
+    recount(&mut *tx, dataset, &members).await?;
+    sqlx::query(
+        "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
+         WHERE dataset = $2 AND okta_id = $3",
+    )
+    .bind(&at)
+    .bind(dataset)
+    .bind(group_id)
+    .execute(&mut **tx)
+    .await?;
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    Ok(Written::Removed)
+}
+
+async fn write_members_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    directory_id: &str,
+    dataset: i64,
+    group_id: &str,
+    write: MemberWrite<'_>,
+) -> Result<Option<MemberChange>, StoreError> {
+    let present: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(dataset)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if present.is_none() {
+        return Ok(None);
+    }
+    let ids = [group_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let current: BTreeSet<String> =
+        sqlx::query_scalar("SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
+            .bind(dataset)
+            .bind(group_id)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+    let (added, removed) = member_changes(&current, write);
+    if !added.is_empty() || !removed.is_empty() {
+        write_pairs(&mut *tx, dataset, group_id, &added, &removed).await?;
+        let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+        recount(&mut *tx, dataset, &touched).await?;
+        sqlx::query(
+            "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
+             WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(timestamp(now()))
+        .bind(dataset)
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+        events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    }
+    Ok(Some(MemberChange { added, removed }))
 }

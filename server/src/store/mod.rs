@@ -41,7 +41,7 @@ pub use details::{GroupPageRow, GroupRef, MemberRow, UserEvent};
 pub use directories::{Directory, NewDirectory, SettingsUpdate};
 pub use events::{EventFilter, EventRow};
 pub use first_sync::{NewDataset, SqliteFirstSyncWriter};
-pub use identity_writes::{MemberChange, MemberWrite, Written};
+pub use identity_writes::{IdentityWrite, MemberChange, MemberWrite, Written};
 pub use keys::StoredKey;
 pub use log_polling::LogPollRow;
 pub use notifications::NotificationRow;
@@ -247,6 +247,7 @@ database_interface! {
     fn commit_first_sync(&self, directory_id: &str, dataset: &NewDataset, lease: &str) -> Result<(), StoreError>;
     fn drop_unfinished_dataset(&self, run_id: &str) -> Result<(), StoreError>;
     // identity_writes
+    fn write_identities(&self, directory_id: &str, writes: &[IdentityWrite<'_>], source: &str, lease: Option<&str>) -> Result<Vec<Written>, StoreError>;
     fn upsert_user(&self, directory_id: &str, user: &StagedUser, source: &str) -> Result<Written, StoreError>;
     fn remove_user(&self, directory_id: &str, okta_id: &str, source: &str) -> Result<Written, StoreError>;
     fn upsert_group(&self, directory_id: &str, group: &StagedGroup) -> Result<Written, StoreError>;

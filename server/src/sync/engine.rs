@@ -348,7 +348,7 @@ impl SyncEngine {
                 }
             })
         };
-        let result = self.refresh_leased(directory_id, targets).await;
+        let result = self.refresh_leased(directory_id, targets, &guard.lease).await;
         renewal.abort();
         guard.release().await;
         let end = result?;
@@ -367,6 +367,7 @@ impl SyncEngine {
         &self,
         directory_id: &str,
         targets: &RefreshTargets,
+        lease: &str,
     ) -> Result<RefreshEnd, SyncError> {
         let store = &self.inner.store;
         let directory = store.directory(directory_id).await?.ok_or(SyncError::NotFound)?;
@@ -377,7 +378,7 @@ impl SyncEngine {
             .client_for(&directory)
             .await?
             .map_err(|e| SyncError::Refresh(e.to_string()))?;
-        refresh::refresh(store, &client, &directory, targets)
+        refresh::refresh(store, &client, &directory, targets, lease)
             .await
             .map_err(|e| match e {
                 refresh::RefreshError::Store(e) => SyncError::Store(e),

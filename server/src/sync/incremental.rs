@@ -272,7 +272,7 @@ impl SyncEngine {
                 Ok(client) => client,
                 Err(e) => return Ok(give_back(describe(&e)).await?),
             };
-            let result = refresh::refresh(store, &client, directory, &targets).await;
+            let result = refresh::refresh(store, &client, directory, &targets, lease).await;
             api_calls += calls_since(&client.stats, 0);
             match result {
                 Ok(RefreshEnd::Applied(outcome)) => outcome,

@@ -1,8 +1,7 @@
 //! A targeted refresh: re-reads the users and groups an Okta event named and
-//! applies what Okta says now, one record (a group with its members: two)
-//! per transaction, through the
-//! store's identity writes — so the event log, webhooks and session
-//! revocation follow as for any other change.
+//! applies what Okta says now in one transaction (under the directory's sync
+//! lease) through the store's identity writes — so the event log, webhooks
+//! and session revocation follow as for any other change.
 //!
 //! An event is a trigger to re-read, never data (Firezone's design): a stale,
 //! repeated or reordered trigger re-reads the present, so it can never undo
@@ -19,7 +18,10 @@ use super::{
 };
 use crate::{
     okta::{model, OktaClient, OktaError},
-    store::{DiffCounts, Directory, MemberWrite, StagedGroup, StagedUser, Store, StoreError, Written},
+    store::{
+        DiffCounts, Directory, IdentityWrite, MemberWrite, StagedGroup, StagedUser, Store, StoreError,
+        Written,
+    },
 };
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -98,6 +100,7 @@ pub async fn refresh(
     client: &OktaClient,
     directory: &Directory,
     targets: &RefreshTargets,
+    lease: &str,
 ) -> Result<RefreshEnd, RefreshError> {
     let app = directory.app_id.as_deref().ok_or(RefreshError::NoApp)?;
     let mut users = Vec::with_capacity(targets.users.len());
@@ -111,45 +114,67 @@ pub async fn refresh(
     if let Some(tripped) = breaker(store, directory, &users, &groups).await? {
         return Ok(tripped);
     }
-    let mut outcome = RefreshOutcome::default();
-    for user in users {
-        let (id, written) = match user {
-            UserNow::Present(staged) => {
-                let written = store.upsert_user(&directory.id, &staged, SOURCE).await?;
-                (staged.okta_id, written)
+    let mut writes = Vec::with_capacity(users.len() + 2 * groups.len());
+    for user in &users {
+        writes.push(match user {
+            UserNow::Present(staged) => IdentityWrite::UpsertUser(staged),
+            UserNow::Gone(id) => IdentityWrite::RemoveUser(id),
+        });
+    }
+    for group in &groups {
+        match group {
+            GroupNow::Gone(id) => writes.push(IdentityWrite::RemoveGroup(id)),
+            GroupNow::Present(staged, members) => {
+                writes.push(IdentityWrite::UpsertGroup(staged));
+                writes.push(IdentityWrite::Members(
+                    &staged.okta_id,
+                    MemberWrite::Replace(members),
+                ));
             }
-            UserNow::Gone(id) => {
-                let written = store.remove_user(&directory.id, &id, SOURCE).await?;
-                (id, written)
-            }
-        };
-        match written {
-            Written::Created | Written::Updated => outcome.users_written += 1,
-            Written::Removed => outcome.users_removed.push(id),
-            Written::Unchanged | Written::Missing => outcome.unchanged += 1,
         }
     }
-    for group in groups {
-        match group {
-            GroupNow::Gone(id) => match store.remove_group(&directory.id, &id).await? {
-                Written::Removed => outcome.groups_removed += 1,
+    // One transaction, under the lease: all of it or nothing.
+    let written = store
+        .write_identities(&directory.id, &writes, SOURCE, Some(lease))
+        .await?;
+    Ok(RefreshEnd::Applied(outcome_of(&writes, &written)))
+}
+
+/// What the writes did, counted per record (a group's profile and members
+/// are one record).
+fn outcome_of(writes: &[IdentityWrite<'_>], written: &[Written]) -> RefreshOutcome {
+    let mut outcome = RefreshOutcome::default();
+    let mut pairs = writes.iter().zip(written.iter().copied()).peekable();
+    while let Some((write, did)) = pairs.next() {
+        let changed = matches!(did, Written::Created | Written::Updated);
+        match write {
+            IdentityWrite::UpsertUser(_) | IdentityWrite::RemoveUser(_) => match (write, did) {
+                (IdentityWrite::RemoveUser(id), Written::Removed) => {
+                    outcome.users_removed.push((*id).to_owned())
+                }
+                _ if changed => outcome.users_written += 1,
                 _ => outcome.unchanged += 1,
             },
-            GroupNow::Present(staged, members) => {
-                let written = store.upsert_group(&directory.id, &staged).await?;
-                let changed = store
-                    .write_members(&directory.id, &staged.okta_id, MemberWrite::Replace(&members))
-                    .await?
-                    .is_some_and(|c| !c.added.is_empty() || !c.removed.is_empty());
-                if matches!(written, Written::Created | Written::Updated) || changed {
+            IdentityWrite::RemoveGroup(_) if did == Written::Removed => outcome.groups_removed += 1,
+            IdentityWrite::UpsertGroup(_) => {
+                let members_changed = match pairs.peek() {
+                    Some((IdentityWrite::Members(..), members)) => {
+                        let members = *members;
+                        pairs.next();
+                        members == Written::Updated
+                    }
+                    _ => false,
+                };
+                if changed || members_changed {
                     outcome.groups_written += 1;
                 } else {
                     outcome.unchanged += 1;
                 }
             }
+            _ => outcome.unchanged += 1,
         }
     }
-    Ok(RefreshEnd::Applied(outcome))
+    outcome
 }
 
 /// The full sync's breaker, applied to the present records this refresh

@@ -197,3 +197,54 @@ async fn a_refresh_that_would_remove_too_many_applies_nothing() {
     );
     assert_eq!(f.stored_user_ids().await, stored, "nothing applied");
 }
+
+#[tokio::test]
+async fn a_refresh_writes_in_one_transaction_under_the_sync_lease() {
+    use server::store::{IdentityWrite, MemberWrite};
+    let f = synced(30, 2, 40).await;
+    let users = f.stored_user_ids().await;
+    let group = f.sim().app_group_ids(&f.sim().roster_app_id()).unwrap()[0].clone();
+    let members_before = f.store.group_member_ids(&f.directory_id, &group).await.unwrap();
+    let (_, newest) = events_after(&f, 0).await;
+    // A lease this writer does not hold: nothing of the batch is written.
+    let empty: Vec<String> = Vec::new();
+    let refused = f
+        .store
+        .write_identities(
+            &f.directory_id,
+            &[
+                IdentityWrite::Members(&group, MemberWrite::Replace(&empty)),
+                IdentityWrite::RemoveUser(&users[0]),
+            ],
+            "refresh",
+            Some("not-the-lease"),
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(f.stored_user_ids().await.contains(&users[0]));
+    assert_eq!(
+        f.store.group_member_ids(&f.directory_id, &group).await.unwrap(),
+        members_before
+    );
+    assert!(events_after(&f, newest).await.0.is_empty(), "no event either");
+
+    // Without a lease check the same batch applies, all of it, in order.
+    let done = f
+        .store
+        .write_identities(
+            &f.directory_id,
+            &[
+                IdentityWrite::RemoveUser(&users[0]),
+                IdentityWrite::RemoveUser(&users[0]),
+            ],
+            "refresh",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        [server::store::Written::Removed, server::store::Written::Missing]
+    );
+    assert!(!f.stored_user_ids().await.contains(&users[0]));
+}

@@ -527,6 +527,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         ("get", "/directories/{id}/runs"),
         ("get", "/directories/{id}/okta-hook"),
         ("post", "/directories/{id}/okta-hook"),
+        ("get", "/directories/{id}/log-polling"),
+        ("put", "/directories/{id}/log-polling"),
         ("get", "/directories/{id}/runs/{run_id}"),
         ("post", "/directories/{id}/pending/apply"),
         ("post", "/directories/{id}/pending/discard"),

@@ -11,8 +11,8 @@ use super::{
     PgStore,
 };
 use crate::store::{
-    identity_writes::member_changes, now, MemberChange, MemberWrite, StagedGroup, StagedUser, StoreError,
-    Written,
+    identity_writes::{member_changes, members_written},
+    now, IdentityWrite, MemberChange, MemberWrite, StagedGroup, StagedUser, StoreError, Written,
 };
 use sqlx::PgConnection;
 use std::collections::BTreeSet;
@@ -146,6 +146,44 @@ pub(super) async fn begin_write(
 }
 
 impl PgStore {
+    pub async fn write_identities(
+        &self,
+        directory_id: &str,
+        writes: &[IdentityWrite<'_>],
+        source: &str,
+        lease: Option<&str>,
+    ) -> Result<Vec<Written>, StoreError> {
+        let at = now();
+        let (mut tx, dataset) = begin_write(self, directory_id).await?;
+        if let Some(lease) = lease {
+            super::runs::check_lease(&mut tx, directory_id, lease).await?;
+        }
+        let mut done = Vec::with_capacity(writes.len());
+        for write in writes {
+            done.push(match *write {
+                IdentityWrite::UpsertUser(user) => {
+                    upsert_user_in(&mut tx, directory_id, dataset, at, user, source).await?
+                }
+                IdentityWrite::RemoveUser(id) => {
+                    remove_user_in(&mut tx, directory_id, dataset, at, id, source).await?
+                }
+                IdentityWrite::UpsertGroup(group) => {
+                    upsert_group_in(&mut tx, directory_id, dataset, at, group).await?
+                }
+                IdentityWrite::RemoveGroup(id) => {
+                    remove_group_in(&mut tx, directory_id, dataset, at, id).await?
+                }
+                IdentityWrite::Members(group, members) => members_written(
+                    write_members_in(&mut tx, directory_id, dataset, group, members)
+                        .await?
+                        .as_ref(),
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     pub async fn upsert_user(
         &self,
         directory_id: &str,
@@ -154,51 +192,13 @@ impl PgStore {
     ) -> Result<Written, StoreError> {
         let at = now();
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
-        let before = stored_user(&mut tx, dataset, &user.okta_id).await?;
-        if let Some((_, hash, false)) = &before {
-            if *hash == user.content_hash {
-                return Ok(Written::Unchanged);
-            }
+        let written = upsert_user_in(&mut tx, directory_id, dataset, at, user, source).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [user.okta_id.as_str()];
-        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
-        let sql = format!(
-            "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
-                 suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
-             SELECT $1, u.*, $2, $2, $2, NULL FROM ({}) u
-             {USER_UPSERT}",
-            UserColumns::select(3)
-        );
-        UserColumns::of(std::slice::from_ref(user))
-            .bind(sqlx::query(&sql).bind(dataset).bind(at))
-            .execute(&mut *tx)
-            .await?;
-        let outcome = match &before {
-            None | Some((_, _, true)) => {
-                record_event(&mut tx, dataset, &user.okta_id, source, "added", &user.status, at).await?;
-                // Memberships may have been kept while the user was away.
-                recount(&mut tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
-                Written::Created
-            }
-            Some((status, _, false)) => {
-                if *status != user.status {
-                    record_event(
-                        &mut tx,
-                        dataset,
-                        &user.okta_id,
-                        source,
-                        "status",
-                        &user.status,
-                        at,
-                    )
-                    .await?;
-                }
-                Written::Updated
-            }
-        };
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
         tx.commit().await?;
-        Ok(outcome)
+        Ok(written)
     }
 
     pub async fn remove_user(
@@ -209,108 +209,37 @@ impl PgStore {
     ) -> Result<Written, StoreError> {
         let at = now();
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
-        let Some((status, _, false)) = stored_user(&mut tx, dataset, okta_id).await? else {
-            return Ok(Written::Missing);
-        };
-        let ids = [okta_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &ids, &[]).await?;
-        record_event(&mut tx, dataset, okta_id, source, "removed", &status, at).await?;
-        sqlx::query(
-            "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
-             WHERE dataset = $2 AND okta_id = $3",
-        )
-        .bind(at)
-        .bind(dataset)
-        .bind(okta_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
-            .bind(dataset)
-            .bind(okta_id)
-            .execute(&mut *tx)
-            .await?;
-        refresh_member_counts(&mut tx, dataset, &[], &[okta_id.to_owned()]).await?;
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+        let written = remove_user_in(&mut tx, directory_id, dataset, at, okta_id, source).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
+        }
         tx.commit().await?;
-        Ok(Written::Removed)
+        Ok(written)
     }
 
     pub async fn upsert_group(&self, directory_id: &str, group: &StagedGroup) -> Result<Written, StoreError> {
         let at = now();
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
-        let before: Option<(String, bool)> = sqlx::query_as(
-            "SELECT content_hash, deleted_at IS NOT NULL FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
-        )
-        .bind(dataset)
-        .bind(&group.okta_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((hash, false)) = &before {
-            if *hash == group.content_hash {
-                return Ok(Written::Unchanged);
-            }
+        let written = upsert_group_in(&mut tx, directory_id, dataset, at, group).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [group.okta_id.as_str()];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let sql = format!(
-            "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
-                 okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
-             SELECT $1, g.*, $2, $2, $2, NULL FROM ({}) g
-             {GROUP_UPSERT}",
-            GroupColumns::select(3)
-        );
-        GroupColumns::of(std::slice::from_ref(group))
-            .bind(sqlx::query(&sql).bind(dataset).bind(at))
-            .execute(&mut *tx)
-            .await?;
-        if !matches!(before, Some((_, false))) {
-            // Back after a removal: members may have been kept.
-            refresh_member_counts(&mut tx, dataset, std::slice::from_ref(&group.okta_id), &[]).await?;
-        }
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
-        Ok(match before {
-            Some((_, false)) => Written::Updated,
-            _ => Written::Created,
-        })
+        Ok(written)
     }
 
     pub async fn remove_group(&self, directory_id: &str, group_id: &str) -> Result<Written, StoreError> {
         let at = now();
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
-        let present: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if present.is_none() {
-            return Ok(Written::Missing);
+        let written = remove_group_in(&mut tx, directory_id, dataset, at, group_id).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if matches!(written, Written::Unchanged | Written::Missing) {
+            return Ok(written);
         }
-        let ids = [group_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let members: Vec<String> = sqlx::query_scalar(
-            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        write_pairs(&mut tx, dataset, group_id, &[], &members).await?;
-        recount(&mut tx, dataset, &members).await?;
-        sqlx::query(
-            "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
-             WHERE dataset = $2 AND okta_id = $3",
-        )
-        .bind(at)
-        .bind(dataset)
-        .bind(group_id)
-        .execute(&mut *tx)
-        .await?;
-        events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
         tx.commit().await?;
-        Ok(Written::Removed)
+        Ok(written)
     }
 
     pub async fn write_members(
@@ -320,44 +249,237 @@ impl PgStore {
         write: MemberWrite<'_>,
     ) -> Result<Option<MemberChange>, StoreError> {
         let (mut tx, dataset) = begin_write(self, directory_id).await?;
-        let present: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if present.is_none() {
-            return Ok(None);
-        }
-        let ids = [group_id];
-        let snapshot = events::snapshot(&mut tx, dataset, &[], &ids).await?;
-        let current: BTreeSet<String> = sqlx::query_scalar(
-            "SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2",
-        )
-        .bind(dataset)
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let (added, removed) = member_changes(&current, write);
-        if !added.is_empty() || !removed.is_empty() {
-            write_pairs(&mut tx, dataset, group_id, &added, &removed).await?;
-            let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
-            recount(&mut tx, dataset, &touched).await?;
-            sqlx::query(
-                "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
-                 WHERE dataset = $2 AND okta_id = $3",
-            )
-            .bind(now())
-            .bind(dataset)
-            .bind(group_id)
-            .execute(&mut *tx)
-            .await?;
-            events::append_changes(&mut tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+        let written = write_members_in(&mut tx, directory_id, dataset, group_id, write).await?;
+        // Nothing written: nothing to keep (not even a dataset made for it).
+        if written.is_none() {
+            return Ok(written);
         }
         tx.commit().await?;
-        Ok(Some(MemberChange { added, removed }))
+        Ok(written)
     }
+}
+
+async fn upsert_user_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    directory_id: &str,
+    dataset: i64,
+    at: time::OffsetDateTime,
+    user: &StagedUser,
+    source: &str,
+) -> Result<Written, StoreError> {
+    let before = stored_user(&mut *tx, dataset, &user.okta_id).await?;
+    if let Some((_, hash, false)) = &before {
+        if *hash == user.content_hash {
+            return Ok(Written::Unchanged);
+        }
+    }
+    let ids = [user.okta_id.as_str()];
+    let snapshot = events::snapshot(&mut *tx, dataset, &ids, &[]).await?;
+    let sql = format!(
+        "INSERT INTO directory_users (dataset, okta_id, login, email, first_name, last_name, display_name, status,
+             suspended, profile, okta_last_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
+         SELECT $1, u.*, $2, $2, $2, NULL FROM ({}) u
+         {USER_UPSERT}",
+        UserColumns::select(3)
+    );
+    UserColumns::of(std::slice::from_ref(user))
+        .bind(sqlx::query(&sql).bind(dataset).bind(at))
+        .execute(&mut **tx)
+        .await?;
+    let outcome = match &before {
+        None | Some((_, _, true)) => {
+            record_event(
+                &mut *tx,
+                dataset,
+                &user.okta_id,
+                source,
+                "added",
+                &user.status,
+                at,
+            )
+            .await?;
+            // Memberships may have been kept while the user was away.
+            recount(&mut *tx, dataset, std::slice::from_ref(&user.okta_id)).await?;
+            Written::Created
+        }
+        Some((status, _, false)) => {
+            if *status != user.status {
+                record_event(
+                    &mut *tx,
+                    dataset,
+                    &user.okta_id,
+                    source,
+                    "status",
+                    &user.status,
+                    at,
+                )
+                .await?;
+            }
+            Written::Updated
+        }
+    };
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+    Ok(outcome)
+}
+
+async fn remove_user_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    directory_id: &str,
+    dataset: i64,
+    at: time::OffsetDateTime,
+    okta_id: &str,
+    source: &str,
+) -> Result<Written, StoreError> {
+    let Some((status, _, false)) = stored_user(&mut *tx, dataset, okta_id).await? else {
+        return Ok(Written::Missing);
+    };
+    let ids = [okta_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &ids, &[]).await?;
+    record_event(&mut *tx, dataset, okta_id, source, "removed", &status, at).await?;
+    sqlx::query(
+        "UPDATE directory_users SET deleted_at = $1, updated_at = $1, last_seen_at = $1, version = version + 1
+         WHERE dataset = $2 AND okta_id = $3",
+    )
+    .bind(at)
+    .bind(dataset)
+    .bind(okta_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM directory_user_group_counts WHERE dataset = $1 AND user_id = $2")
+        .bind(dataset)
+        .bind(okta_id)
+        .execute(&mut **tx)
+        .await?;
+    refresh_member_counts(&mut *tx, dataset, &[], &[okta_id.to_owned()]).await?;
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &ids, &[]).await?;
+    Ok(Written::Removed)
+}
+
+async fn upsert_group_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    directory_id: &str,
+    dataset: i64,
+    at: time::OffsetDateTime,
+    group: &StagedGroup,
+) -> Result<Written, StoreError> {
+    let before: Option<(String, bool)> = sqlx::query_as(
+        "SELECT content_hash, deleted_at IS NOT NULL FROM directory_groups WHERE dataset = $1 AND okta_id = $2",
+    )
+    .bind(dataset)
+    .bind(&group.okta_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((hash, false)) = &before {
+        if *hash == group.content_hash {
+            return Ok(Written::Unchanged);
+        }
+    }
+    let ids = [group.okta_id.as_str()];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let sql = format!(
+        "INSERT INTO directory_groups (dataset, okta_id, name, description, kind, okta_last_updated,
+             okta_last_membership_updated, content_hash, first_seen_at, last_seen_at, updated_at, deleted_at)
+         SELECT $1, g.*, $2, $2, $2, NULL FROM ({}) g
+         {GROUP_UPSERT}",
+        GroupColumns::select(3)
+    );
+    GroupColumns::of(std::slice::from_ref(group))
+        .bind(sqlx::query(&sql).bind(dataset).bind(at))
+        .execute(&mut **tx)
+        .await?;
+    if !matches!(before, Some((_, false))) {
+        // Back after a removal: members may have been kept.
+        refresh_member_counts(&mut *tx, dataset, std::slice::from_ref(&group.okta_id), &[]).await?;
+    }
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    Ok(match before {
+        Some((_, false)) => Written::Updated,
+        _ => Written::Created,
+    })
+}
+
+async fn remove_group_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    directory_id: &str,
+    dataset: i64,
+    at: time::OffsetDateTime,
+    group_id: &str,
+) -> Result<Written, StoreError> {
+    let present: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(dataset)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if present.is_none() {
+        return Ok(Written::Missing);
+    }
+    let ids = [group_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let members: Vec<String> =
+        sqlx::query_scalar("SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
+            .bind(dataset)
+            .bind(group_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    write_pairs(&mut *tx, dataset, group_id, &[], &members).await?;
+    recount(&mut *tx, dataset, &members).await?;
+    sqlx::query(
+        "UPDATE directory_groups SET deleted_at = $1, updated_at = $1, version = version + 1
+         WHERE dataset = $2 AND okta_id = $3",
+    )
+    .bind(at)
+    .bind(dataset)
+    .bind(group_id)
+    .execute(&mut **tx)
+    .await?;
+    events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    Ok(Written::Removed)
+}
+
+async fn write_members_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    directory_id: &str,
+    dataset: i64,
+    group_id: &str,
+    write: MemberWrite<'_>,
+) -> Result<Option<MemberChange>, StoreError> {
+    let present: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM directory_groups WHERE dataset = $1 AND okta_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(dataset)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if present.is_none() {
+        return Ok(None);
+    }
+    let ids = [group_id];
+    let snapshot = events::snapshot(&mut *tx, dataset, &[], &ids).await?;
+    let current: BTreeSet<String> =
+        sqlx::query_scalar("SELECT user_id FROM directory_memberships WHERE dataset = $1 AND group_id = $2")
+            .bind(dataset)
+            .bind(group_id)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+    let (added, removed) = member_changes(&current, write);
+    if !added.is_empty() || !removed.is_empty() {
+        write_pairs(&mut *tx, dataset, group_id, &added, &removed).await?;
+        let touched: Vec<String> = added.iter().chain(&removed).cloned().collect();
+        recount(&mut *tx, dataset, &touched).await?;
+        sqlx::query(
+            "UPDATE directory_groups SET okta_last_membership_updated = NULL, updated_at = $1
+             WHERE dataset = $2 AND okta_id = $3",
+        )
+        .bind(now())
+        .bind(dataset)
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+        events::append_changes(&mut *tx, directory_id, dataset, &snapshot, &[], &ids).await?;
+    }
+    Ok(Some(MemberChange { added, removed }))
 }
