@@ -41,6 +41,8 @@ struct Bucket {
     /// Window length learned from successive resets; 0 until known.
     window: u64,
     in_flight: u32,
+    /// Priority requests waiting for a slot: the others let them go first.
+    priority_waiting: u32,
 }
 
 /// Okta groups endpoints into buckets by path family; the first three path
@@ -77,6 +79,34 @@ pub struct Permit {
     pub waited: Duration,
 }
 
+/// Marks a priority request waiting on a bucket for as long as it waits.
+struct PriorityWaiting {
+    pacer: Arc<Pacer>,
+    bucket: String,
+}
+
+impl PriorityWaiting {
+    fn new(pacer: &Arc<Pacer>, bucket: &str) -> Self {
+        if let Ok(mut buckets) = pacer.buckets.lock() {
+            buckets.entry(bucket.to_owned()).or_default().priority_waiting += 1;
+        }
+        Self {
+            pacer: Arc::clone(pacer),
+            bucket: bucket.to_owned(),
+        }
+    }
+}
+
+impl Drop for PriorityWaiting {
+    fn drop(&mut self) {
+        if let Ok(mut buckets) = self.pacer.buckets.lock() {
+            if let Some(b) = buckets.get_mut(&self.bucket) {
+                b.priority_waiting = b.priority_waiting.saturating_sub(1);
+            }
+        }
+    }
+}
+
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Ok(mut buckets) = self.pacer.buckets.lock() {
@@ -98,9 +128,17 @@ impl Pacer {
 
     /// Waits until sending one more request keeps the bucket within its share.
     pub async fn acquire(self: &Arc<Self>, bucket: &str) -> Permit {
+        self.acquire_as(bucket, false).await
+    }
+
+    /// The same; a `priority` request (a targeted refresh) takes the next
+    /// free slot before any other request waiting for the bucket (a full
+    /// sync's member pages).
+    pub async fn acquire_as(self: &Arc<Self>, bucket: &str, priority: bool) -> Permit {
+        let _waiting = priority.then(|| PriorityWaiting::new(self, bucket));
         let mut waited = Duration::ZERO;
         loop {
-            let wait = self.try_reserve(bucket);
+            let wait = self.try_reserve(bucket, priority);
             match wait {
                 None => {
                     return Permit {
@@ -118,12 +156,15 @@ impl Pacer {
     }
 
     /// Reserves a slot, or says how long to wait before asking again.
-    fn try_reserve(&self, bucket: &str) -> Option<Duration> {
+    fn try_reserve(&self, bucket: &str, priority: bool) -> Option<Duration> {
         let Ok(mut buckets) = self.buckets.lock() else {
             return None;
         };
         let now = now_epoch_secs_f64();
         let b = buckets.entry(bucket.to_owned()).or_default();
+        if !priority && b.priority_waiting > 0 {
+            return Some(Duration::from_millis(10));
+        }
         if b.limit == 0 {
             // Unknown bucket: one request at a time until a response tells us its size.
             if b.in_flight == 0 {
@@ -214,6 +255,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_priority_request_takes_the_next_slot_before_earlier_waiters() {
+        let pacer = Pacer::new(1.0);
+        let held = pacer.acquire("b").await;
+        // One request per window, and this window's is spent.
+        pacer.record(
+            "b",
+            RateLimitHeaders {
+                limit: 1,
+                remaining: 0,
+                reset: now_epoch_secs_f64().ceil() as u64 + 1,
+            },
+        );
+        drop(held);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiter = |priority: bool, name: &'static str| {
+            let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
+            tokio::spawn(async move {
+                let permit = pacer.acquire_as("b", priority).await;
+                order.lock().unwrap().push(name);
+                // Held: the slot stays used for the rest of the window.
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                drop(permit);
+            })
+        };
+        let sync_page = waiter(false, "member page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refresh = waiter(true, "refresh");
+        refresh.await.unwrap();
+        sync_page.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["refresh", "member page"]);
+    }
+
+    #[tokio::test]
     async fn spends_at_most_the_share_of_a_bucket_per_window() {
         let pacer = Pacer::new(0.5);
         let first = pacer.acquire("b").await;
@@ -232,7 +306,7 @@ mod tests {
             permits.push(pacer.acquire("b").await);
         }
         assert!(
-            pacer.try_reserve("b").is_some(),
+            pacer.try_reserve("b", false).is_some(),
             "5 of 10 used: the sixth must wait"
         );
         drop(permits);
@@ -244,7 +318,10 @@ mod tests {
                 reset,
             },
         );
-        assert!(pacer.try_reserve("b").is_some(), "still 5 used in this window");
+        assert!(
+            pacer.try_reserve("b", false).is_some(),
+            "still 5 used in this window"
+        );
     }
 
     #[test]
@@ -252,7 +329,7 @@ mod tests {
         let pacer = Pacer::new(0.5);
         let now = now_epoch_secs_f64() as u64;
         assert!(
-            pacer.try_reserve("b").is_none(),
+            pacer.try_reserve("b", false).is_none(),
             "an unknown bucket lets one request through"
         );
         pacer.record(
@@ -272,7 +349,7 @@ mod tests {
             },
         );
         assert!(
-            pacer.try_reserve("b").is_none(),
+            pacer.try_reserve("b", false).is_none(),
             "the old window is over: sending is allowed"
         );
         let b = pacer.buckets.lock().unwrap()["b"];
@@ -287,7 +364,7 @@ mod tests {
                 reset: now + 1,
             },
         );
-        assert!(pacer.try_reserve("b").is_some());
+        assert!(pacer.try_reserve("b", false).is_some());
     }
 
     #[test]

@@ -33,32 +33,41 @@ pub struct DiffSample {
 
 const ADDED_USERS: &str =
     "FROM sync_staging_users s LEFT JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
-     WHERE s.run_id = $1 AND (u.okta_id IS NULL OR u.deleted_at IS NOT NULL)";
+     WHERE s.run_id = $1 AND (u.okta_id IS NULL OR u.deleted_at IS NOT NULL)
+     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const UPDATED_USERS: &str =
     "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
-     WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash";
+     WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash
+     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 /// Users keyed by a Roster-minted id came from a push that named no Okta
 /// id: a pull cannot see them, so it never removes them. Nor does it remove
 /// what a push wrote after the run started: its pages were read before.
+/// Every category leaves out records a targeted refresh wrote since the run
+/// started (`refreshed_at`): the refresh read Okta after the run's pages.
 const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
      AND u.keyed_by = 'okta'
      AND NOT (u.via_push = 1 AND julianday(u.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
     "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
-     WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)";
+     WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)
+     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const UPDATED_GROUPS: &str =
     "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
-     WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash";
+     WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash
+     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
      AND g.keyed_by = 'okta'
      AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 /// Stored memberships of live groups the run no longer sees: they go with the group.
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND g.keyed_by = 'okta'
        AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+       AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
 /// How a written user replaces the stored one: every field, present again.
 /// The one rule for a sync's apply and for a single write.
@@ -117,7 +126,9 @@ pub(super) fn membership_statements(removed: &str, added: &str) -> [String; 4] {
 fn staged_member_changes(column: &str) -> String {
     format!(
         "SELECT s.group_id, j.value AS user_id FROM sync_staging_memberships s, json_each(s.{column}) j
-         WHERE s.run_id = $1"
+         WHERE s.run_id = $1 AND s.group_id NOT IN (
+             SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.refreshed_at IS NOT NULL
+                 AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))"
     )
 }
 
@@ -212,6 +223,7 @@ impl SqliteStore {
         super::leases::check_lease(&mut tx, directory_id, lease).await?;
         let dataset = live_or_new_dataset(&mut tx, directory_id).await?;
         drop_push_held(&mut *tx, run_id, dataset).await?;
+        drop_refreshed(&mut tx, run_id, dataset).await?;
         let removed_users = ids_of(
             &mut tx,
             &format!("SELECT u.okta_id {REMOVED_USERS}"),
@@ -308,6 +320,43 @@ where
     .bind(dataset)
     .execute(executor)
     .await?;
+    Ok(())
+}
+
+/// Drops from a run's staging the users and groups (with its members) a
+/// targeted refresh wrote since the run started: the refresh read Okta after
+/// the run's pages, so the run must not write them back as it read them.
+async fn drop_refreshed(
+    tx: &mut Transaction<'_, Sqlite>,
+    run_id: &str,
+    dataset: i64,
+) -> Result<(), StoreError> {
+    let refreshed = |table: &str| {
+        format!(
+            "SELECT okta_id FROM {table} WHERE dataset = $2 AND refreshed_at IS NOT NULL
+                 AND julianday(refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9)"
+        )
+    };
+    for sql in [
+        format!(
+            "DELETE FROM sync_staging_users WHERE run_id = $1 AND okta_id IN ({})",
+            refreshed("directory_users")
+        ),
+        format!(
+            "DELETE FROM sync_staging_groups WHERE run_id = $1 AND okta_id IN ({})",
+            refreshed("directory_groups")
+        ),
+        format!(
+            "DELETE FROM sync_staging_memberships WHERE run_id = $1 AND group_id IN ({})",
+            refreshed("directory_groups")
+        ),
+    ] {
+        sqlx::query(&sql)
+            .bind(run_id)
+            .bind(dataset)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 

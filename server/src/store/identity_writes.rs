@@ -44,6 +44,18 @@ pub enum IdentityWrite<'a> {
     Members(&'a str, MemberWrite<'a>),
 }
 
+impl IdentityWrite<'_> {
+    /// The table and Okta id of the record written.
+    pub(super) fn record(&self) -> (&'static str, &str) {
+        match self {
+            Self::UpsertUser(user) => ("directory_users", &user.okta_id),
+            Self::RemoveUser(id) => ("directory_users", id),
+            Self::UpsertGroup(group) => ("directory_groups", &group.okta_id),
+            Self::RemoveGroup(id) | Self::Members(id, _) => ("directory_groups", id),
+        }
+    }
+}
+
 /// What a membership write did, as a `Written`.
 pub(super) fn members_written(change: Option<&MemberChange>) -> Written {
     match change {
@@ -187,7 +199,8 @@ impl SqliteStore {
     }
 
     /// Applies `writes` in order in one transaction, checking first that
-    /// `lease` (when given) still holds the directory's sync lease.
+    /// `lease` (when given) still holds the directory's sync lease; marks
+    /// each record refreshed now (a full sync running meanwhile leaves it).
     pub async fn write_identities(
         &self,
         directory_id: &str,
@@ -222,6 +235,15 @@ impl SqliteStore {
                         .as_ref(),
                 ),
             });
+            let (table, id) = write.record();
+            sqlx::query(&format!(
+                "UPDATE {table} SET refreshed_at = $1 WHERE dataset = $2 AND okta_id = $3"
+            ))
+            .bind(&at)
+            .bind(dataset)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(done)

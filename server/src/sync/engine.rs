@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     crypto::MasterKey,
-    model::{KeyState, PauseReason, RunStatus, Trigger},
+    model::{KeyState, PauseReason, RunMode, RunStatus, Trigger},
     okta::{ErrorClass, OktaClient, OktaError, Pacer, RetryPolicy, SYNC_SCOPES},
     store::{Directory, RunCounters, RunFailure, Store, StoreError},
 };
@@ -120,6 +120,9 @@ pub(super) struct Inner {
     /// System Log clients by directory, with what they were built from: a
     /// poll every minute reuses its access token instead of asking anew.
     pub(super) log_clients: Mutex<HashMap<String, (String, Arc<OktaClient>)>>,
+    /// One pacer per directory (at its share), shared by its syncs, refreshes
+    /// and polls: together they stay within the share of each bucket.
+    pacers: Mutex<HashMap<String, (u64, Arc<Pacer>)>>,
 }
 
 /// A lease lasts this long without renewal: a process that dies mid-sync
@@ -127,7 +130,8 @@ pub(super) struct Inner {
 const LEASE_TTL: time::Duration = time::Duration::seconds(10);
 /// How often a running sync renews its lease and publishes its progress.
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(3);
-/// How long a refresh waits for a running sync to finish.
+/// How long a refresh waits for the lease when it may not go ahead (a first
+/// sync, an incremental run, another refresh).
 const REFRESH_WAITS_FOR_SYNC: Duration = Duration::from_secs(300);
 /// How often each process looks for runs whose process died.
 const SWEEP_EVERY: Duration = Duration::from_secs(3);
@@ -212,6 +216,7 @@ impl SyncEngine {
                 slots,
                 hook,
                 log_clients: Mutex::new(HashMap::new()),
+                pacers: Mutex::new(HashMap::new()),
                 holder: format!(
                     "{}:{}:{}",
                     std::env::var("HOSTNAME").unwrap_or_else(|_| "roster".into()),
@@ -308,10 +313,11 @@ impl SyncEngine {
         Ok(run_id)
     }
 
-    /// Re-reads `targets` from Okta and applies them (see `refresh`). Holds
-    /// the directory's sync lease while it does, waiting for a running sync
-    /// to finish first: a full sync's older fetch then never lands after the
-    /// fresher refresh. People it takes out have their sessions revoked.
+    /// Re-reads `targets` from Okta and applies them (see `refresh`) under
+    /// the directory's sync lease — or, when a full sync holds it, at once
+    /// beside it: that sync's apply leaves refreshed records alone, so its
+    /// older fetch never lands after the fresher refresh. People it takes out
+    /// have their sessions revoked.
     pub async fn refresh(
         &self,
         directory_id: &str,
@@ -324,6 +330,9 @@ impl SyncEngine {
             .claim_sync_lease(directory_id, &lease, &self.inner.holder, LEASE_TTL)
             .await?
         {
+            if self.may_overtake(directory_id).await? {
+                return self.refresh_applied(directory_id, targets, None).await;
+            }
             if waited.elapsed() > REFRESH_WAITS_FOR_SYNC {
                 return Err(SyncError::StillSyncing(REFRESH_WAITS_FOR_SYNC));
             }
@@ -348,10 +357,28 @@ impl SyncEngine {
                 }
             })
         };
-        let result = self.refresh_leased(directory_id, targets, &guard.lease).await;
+        let result = self
+            .refresh_leased(directory_id, targets, Some(&guard.lease))
+            .await;
         renewal.abort();
         guard.release().await;
-        let end = result?;
+        self.after_refresh(directory_id, result?).await
+    }
+
+    /// A refresh beside a running full sync: applied at once, the sync's
+    /// apply leaving what it wrote (`refreshed_at`).
+    async fn refresh_applied(
+        &self,
+        directory_id: &str,
+        targets: &RefreshTargets,
+        lease: Option<&str>,
+    ) -> Result<RefreshEnd, SyncError> {
+        let end = self.refresh_leased(directory_id, targets, lease).await?;
+        self.after_refresh(directory_id, end).await
+    }
+
+    /// People a refresh took out have their sessions revoked.
+    async fn after_refresh(&self, directory_id: &str, end: RefreshEnd) -> Result<RefreshEnd, SyncError> {
         if let RefreshEnd::Applied(outcome) = &end {
             if !outcome.users_removed.is_empty() {
                 self.inner
@@ -363,11 +390,33 @@ impl SyncEngine {
         Ok(end)
     }
 
+    /// Whether a refresh may go ahead of the run holding the lease: a full
+    /// sync of a directory with live records (its apply leaves refreshed
+    /// records alone). Not a first sync (nothing live yet), a preview or an
+    /// incremental run (a few seconds).
+    async fn may_overtake(&self, directory_id: &str) -> Result<bool, SyncError> {
+        let Some(run) = self.inner.store.running_run(directory_id).await? else {
+            return Ok(false);
+        };
+        let live = self
+            .inner
+            .store
+            .directory(directory_id)
+            .await?
+            .is_some_and(|d| d.last_success_at.is_some());
+        Ok(live
+            && run.mode == RunMode::Full
+            && matches!(
+                run.trigger,
+                Trigger::Manual | Trigger::Schedule | Trigger::Reconcile
+            ))
+    }
+
     async fn refresh_leased(
         &self,
         directory_id: &str,
         targets: &RefreshTargets,
-        lease: &str,
+        lease: Option<&str>,
     ) -> Result<RefreshEnd, SyncError> {
         let store = &self.inner.store;
         let directory = store.directory(directory_id).await?.ok_or(SyncError::NotFound)?;
@@ -377,7 +426,8 @@ impl SyncEngine {
         let client = self
             .client_for(&directory)
             .await?
-            .map_err(|e| SyncError::Refresh(e.to_string()))?;
+            .map_err(|e| SyncError::Refresh(e.to_string()))?
+            .with_priority();
         refresh::refresh(store, &client, &directory, targets, lease)
             .await
             .map_err(|e| match e {
@@ -414,7 +464,7 @@ impl SyncEngine {
                 self.inner.http.clone(),
                 creds,
                 scopes,
-                Pacer::new(directory.rate_limit_share),
+                self.pacer_for(directory),
                 self.inner.config.retry,
             );
             if let Some(dpop) = directory.dpop_required {
@@ -422,6 +472,22 @@ impl SyncEngine {
             }
             client
         }))
+    }
+
+    /// The directory's pacer (a new one when its share changed).
+    fn pacer_for(&self, directory: &Directory) -> Arc<Pacer> {
+        let share = directory.rate_limit_share.to_bits();
+        let Ok(mut pacers) = self.inner.pacers.lock() else {
+            return Pacer::new(directory.rate_limit_share);
+        };
+        match pacers.get(&directory.id) {
+            Some((at, pacer)) if *at == share => Arc::clone(pacer),
+            _ => {
+                let pacer = Pacer::new(directory.rate_limit_share);
+                pacers.insert(directory.id.clone(), (share, Arc::clone(&pacer)));
+                pacer
+            }
+        }
     }
 
     /// Runs to the end (tests, benchmark, CLI).

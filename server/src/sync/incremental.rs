@@ -269,10 +269,10 @@ impl SyncEngine {
             RefreshOutcome::default()
         } else {
             let client = match self.client_for(directory).await? {
-                Ok(client) => client,
+                Ok(client) => client.with_priority(),
                 Err(e) => return Ok(give_back(describe(&e)).await?),
             };
-            let result = refresh::refresh(store, &client, directory, &targets, lease).await;
+            let result = refresh::refresh(store, &client, directory, &targets, Some(lease)).await;
             api_calls += calls_since(&client.stats, 0);
             match result {
                 Ok(RefreshEnd::Applied(outcome)) => outcome,

@@ -100,7 +100,7 @@ pub async fn refresh(
     client: &OktaClient,
     directory: &Directory,
     targets: &RefreshTargets,
-    lease: &str,
+    lease: Option<&str>,
 ) -> Result<RefreshEnd, RefreshError> {
     let app = directory.app_id.as_deref().ok_or(RefreshError::NoApp)?;
     let mut users = Vec::with_capacity(targets.users.len());
@@ -133,9 +133,10 @@ pub async fn refresh(
             }
         }
     }
-    // One transaction, under the lease: all of it or nothing.
+    // One transaction (under the lease, when the refresh holds it): all of
+    // it or nothing.
     let written = store
-        .write_identities(&directory.id, &writes, SOURCE, Some(lease))
+        .write_identities(&directory.id, &writes, SOURCE, lease)
         .await?;
     Ok(RefreshEnd::Applied(outcome_of(&writes, &written)))
 }

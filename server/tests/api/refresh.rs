@@ -248,3 +248,61 @@ async fn a_refresh_writes_in_one_transaction_under_the_sync_lease() {
     );
     assert!(!f.stored_user_ids().await.contains(&users[0]));
 }
+
+#[tokio::test]
+async fn a_refresh_goes_ahead_of_a_running_full_sync_whose_apply_then_leaves_it() {
+    use okta_sim::{FaultKind, FaultRule};
+    let f = synced(30, 3, 40).await;
+    let engine = f.service.engine().clone();
+    let sim = f.sim();
+    let leaver = f.stored_user_ids().await[0].clone();
+    let before = newest_event(&f).await;
+    // The next full sync reads the users at once, then waits 3 s for the app's groups.
+    sim.add_fault(FaultRule {
+        path_prefix: format!("/api/v1/apps/{}/groups", sim.roster_app_id()),
+        kind: FaultKind::Slow { ms: 3000 },
+        count: 1,
+        after: 0,
+    });
+    let sync = {
+        let (engine, directory_id) = (engine.clone(), f.directory_id.clone());
+        tokio::spawn(async move { engine.sync_and_wait(&directory_id, Trigger::Manual).await })
+    };
+    for _ in 0..100 {
+        if engine
+            .progress(&f.directory_id)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.users >= 30)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Staged ACTIVE by the running sync, deactivated now.
+    sim.update_user(&leaver, status("deactivate")).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = applied(refresh(&f, &targets(&[&leaver], &[])).await);
+    assert_eq!(outcome.users_removed, std::slice::from_ref(&leaver));
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2000),
+        "the refresh did not wait for the sync: {:?}",
+        started.elapsed()
+    );
+    assert!(!sync.is_finished(), "the sync was still running");
+    assert!(!f.stored_user_ids().await.contains(&leaver));
+
+    let run = sync.await.unwrap().unwrap();
+    assert_eq!(run.status, server::model::RunStatus::Succeeded);
+    assert!(
+        !f.stored_user_ids().await.contains(&leaver),
+        "the sync's older page did not bring the leaver back"
+    );
+    let (events, _) = events_after(&f, before).await;
+    let of_leaver: Vec<&str> = events
+        .iter()
+        .filter(|(_, entity)| *entity == leaver)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    assert_eq!(of_leaver, ["user.deprovisioned"], "{events:?}");
+}

@@ -179,6 +179,15 @@ impl PgStore {
                         .as_ref(),
                 ),
             });
+            let (table, id) = write.record();
+            sqlx::query(&format!(
+                "UPDATE {table} SET refreshed_at = $1 WHERE dataset = $2 AND okta_id = $3"
+            ))
+            .bind(at)
+            .bind(dataset)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(done)
