@@ -1531,30 +1531,7 @@ async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Ta
     let burst = &burst[..BURST_USERS];
 
     // One deactivation every 100 ms, each watched until Roster removed the user.
-    let mut watchers = Vec::new();
-    for id in leavers {
-        let started = Instant::now();
-        sim.patch(&format!("/sim/users/{id}"), json!({ "status": "deactivate" }))
-            .await?;
-        let (store, directory_id, id) = (roster.store.clone(), roster.directory_id.clone(), id.clone());
-        watchers.push(tokio::spawn(async move {
-            while started.elapsed() < Duration::from_secs(60) {
-                if let Ok(Some(user)) = store.user(&directory_id, &id).await {
-                    if user.deleted_at.is_some() {
-                        return Some(started.elapsed());
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            None
-        }));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut latencies = Vec::new();
-    for watcher in watchers {
-        latencies.push(watcher.await?.ok_or("a deactivation never reached Roster")?);
-    }
-    latencies.sort();
+    let latencies = deactivate_and_watch(sim, roster, leavers, Duration::from_millis(100)).await?;
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
 
     // The burst: 1 000 profile changes, 5 per user, as fast as they go.
@@ -1626,6 +1603,41 @@ async fn hook_deprovisioning(sim: &SimProcess, roster: &Roster, targets: &mut Ta
     polled
 }
 
+/// Deactivates `users` in okta-sim one every `spacing`, each watched until
+/// Roster removed the user: how long each took, shortest first.
+async fn deactivate_and_watch(
+    sim: &SimProcess,
+    roster: &Roster,
+    users: &[String],
+    spacing: Duration,
+) -> BenchResult<Vec<Duration>> {
+    let mut watchers = Vec::new();
+    for id in users {
+        let started = Instant::now();
+        sim.patch(&format!("/sim/users/{id}"), json!({ "status": "deactivate" }))
+            .await?;
+        let (store, directory_id, id) = (roster.store.clone(), roster.directory_id.clone(), id.clone());
+        watchers.push(tokio::spawn(async move {
+            while started.elapsed() < Duration::from_secs(90) {
+                if let Ok(Some(user)) = store.user(&directory_id, &id).await {
+                    if user.deleted_at.is_some() {
+                        return Some(started.elapsed());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            None
+        }));
+        tokio::time::sleep(spacing).await;
+    }
+    let mut latencies = Vec::new();
+    for watcher in watchers {
+        latencies.push(watcher.await?.ok_or("a deactivation never reached Roster")?);
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
 /// Deactivations measured with System Log polling, one every 400 ms so they
 /// fall all along the poll interval.
 const POLL_DEACTIVATIONS: usize = 50;
@@ -1668,34 +1680,7 @@ async fn log_polling(
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let mut watchers = Vec::new();
-    for id in leavers {
-        let started = Instant::now();
-        sim.patch(&format!("/sim/users/{id}"), json!({ "status": "deactivate" }))
-            .await?;
-        let (store, directory_id, id) = (roster.store.clone(), roster.directory_id.clone(), id.clone());
-        watchers.push(tokio::spawn(async move {
-            while started.elapsed() < Duration::from_secs(90) {
-                if let Ok(Some(user)) = store.user(&directory_id, &id).await {
-                    if user.deleted_at.is_some() {
-                        return Some(started.elapsed());
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            None
-        }));
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
-    let mut latencies = Vec::new();
-    for watcher in watchers {
-        latencies.push(
-            watcher
-                .await?
-                .ok_or("a polled deactivation never reached Roster")?,
-        );
-    }
-    latencies.sort();
+    let latencies = deactivate_and_watch(sim, roster, leavers, Duration::from_millis(400)).await?;
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
 
     // Scheduled syncs: polling slowed to once an hour, so what they read is theirs.

@@ -204,3 +204,27 @@ pub async fn count(store: &server::store::Store, sql: &str, binds: &[&str]) -> i
     }
     q.fetch_one(pool).await.expect("count query")
 }
+
+/// The types of the events about `entity`, oldest first, read through the
+/// whole log.
+pub async fn event_types_of(store: &server::store::Store, entity: &str) -> Vec<String> {
+    let mut types = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .events_page(&server::store::EventFilter {
+                after,
+                limit: 1000,
+                ..server::store::EventFilter::default()
+            })
+            .await
+            .expect("an events page");
+        let Some(last) = page.last() else { return types };
+        after = last.position;
+        types.extend(
+            page.into_iter()
+                .filter(|e| e.entity_id == entity)
+                .map(|e| e.event_type),
+        );
+    }
+}

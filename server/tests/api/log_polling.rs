@@ -9,7 +9,6 @@ use okta_sim::{GroupPatch, NewUser, UserPatch};
 use server::{
     domain::{log_polling::LogPollingInput, Actor, ErrorKind},
     model::{DirectoryId, LogPollState, RunMode, RunStatus, Trigger},
-    store::{EventFilter, Store},
     sync::PollEnd,
 };
 use std::time::Duration;
@@ -70,28 +69,6 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("timed out waiting for {what}");
-}
-
-async fn event_types_of(store: &Store, entity: &str) -> Vec<String> {
-    let mut types = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .events_page(&EventFilter {
-                after,
-                limit: 1000,
-                ..EventFilter::default()
-            })
-            .await
-            .unwrap();
-        let Some(last) = page.last() else { return types };
-        after = last.position;
-        types.extend(
-            page.into_iter()
-                .filter(|e| e.entity_id == entity)
-                .map(|e| e.event_type),
-        );
-    }
 }
 
 #[tokio::test]
@@ -177,7 +154,7 @@ async fn a_polled_deactivation_arrives_without_a_sync_and_the_cursor_survives_a_
         !f.stored_user_ids().await.contains(&first)
     })
     .await;
-    assert!(event_types_of(&f.store, &first)
+    assert!(crate::helpers::event_types_of(&f.store, &first)
         .await
         .contains(&"user.deprovisioned".to_owned()));
     let before_restart = f.app.state.core.log_polling.get(&id(&f)).await.unwrap();

@@ -14,7 +14,6 @@ use server::{
         Actor,
     },
     model::Role,
-    store::EventFilter,
     sync::Trigger,
 };
 use std::time::Duration;
@@ -90,29 +89,6 @@ where
     panic!("timed out waiting for {what}");
 }
 
-async fn events_of(f: &OktaFixture, entity: &str) -> Vec<String> {
-    let mut types = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = f
-            .store
-            .events_page(&EventFilter {
-                after,
-                limit: 1000,
-                ..EventFilter::default()
-            })
-            .await
-            .unwrap();
-        let Some(last) = page.last() else { return types };
-        after = last.position;
-        types.extend(
-            page.into_iter()
-                .filter(|e| e.entity_id == entity)
-                .map(|e| e.event_type),
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_deactivation_pushed_by_a_hook_revokes_sessions_once_despite_duplicates() {
     let f = synced().await;
@@ -172,7 +148,7 @@ async fn a_deactivation_pushed_by_a_hook_revokes_sessions_once_despite_duplicate
     .await;
     // Let the duplicates and the reordered suspension be processed too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let leaver_events = events_of(&f, &leaver).await;
+    let leaver_events = crate::helpers::event_types_of(&f.store, &leaver).await;
     assert_eq!(
         leaver_events
             .iter()
