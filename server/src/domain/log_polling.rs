@@ -59,9 +59,9 @@ pub struct LogPollingView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct LogPollingInput {
     pub enabled: bool,
-    /// Seconds between polls, 10 to 3600 (default 60).
+    /// Seconds between polls, 10 to 3600 (default: as it was; at first 60).
     pub interval_secs: Option<i64>,
-    /// Hours between full reconciliations, 1 to 168 (default 24).
+    /// Hours between full reconciliations, 1 to 168 (default: as it was; at first 24).
     pub reconcile_hours: Option<i64>,
 }
 
@@ -97,23 +97,21 @@ impl LogPolling {
     ) -> DomainResult<LogPollingView> {
         actor.require_write()?;
         self.directory(id).await?;
-        let interval = input.interval_secs.unwrap_or(60);
+        let stored = self.store.log_polling(id.as_str()).await?;
+        let mut row = stored.clone().unwrap_or_else(|| LogPollRow::new(id.as_str()));
+        // What the input leaves out stays as it is.
+        let interval = input.interval_secs.unwrap_or(row.interval_secs);
         if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&interval) {
             return Err(DomainError::invalid(format!(
                 "The polling interval must be between {MIN_INTERVAL_SECS} and {MAX_INTERVAL_SECS} seconds."
             )));
         }
-        let reconcile = input.reconcile_hours.unwrap_or(24);
+        let reconcile = input.reconcile_hours.unwrap_or(row.reconcile_secs / 3600);
         if !(1..=MAX_RECONCILE_HOURS).contains(&reconcile) {
             return Err(DomainError::invalid(format!(
                 "Full reconciliation must come every 1 to {MAX_RECONCILE_HOURS} hours."
             )));
         }
-        let mut row = self
-            .store
-            .log_polling(id.as_str())
-            .await?
-            .unwrap_or_else(|| LogPollRow::new(id.as_str()));
         let now = store::now();
         let turning_on = input.enabled && !row.enabled;
         if turning_on {
@@ -130,23 +128,33 @@ impl LogPolling {
         row.interval_secs = interval;
         row.reconcile_secs = reconcile * 3600;
         let mut gap = false;
-        if turning_on {
-            row.enabled = true;
-            row.last_error = None;
-            row.next_poll_at = Some(sortable(now));
-            gap = !anchor(&mut row, now)?;
-        } else if !input.enabled {
-            row.enabled = false;
-            row.state = LogPollState::Off;
-            row.next_poll_at = None;
+        if turning_on || stored.is_none() {
+            // Nothing polls this directory yet: the whole row is ours to write.
+            row.enabled = input.enabled;
+            if turning_on {
+                row.last_error = None;
+                row.next_poll_at = Some(sortable(now));
+                gap = !anchor(&mut row, now)?;
+            }
+            self.store.put_log_polling(&row, &sortable(now)).await?;
+        } else {
+            // Polls and syncs move the cursor meanwhile: settings only.
+            self.store
+                .set_log_polling_settings(
+                    id.as_str(),
+                    input.enabled,
+                    interval,
+                    reconcile * 3600,
+                    &sortable(now),
+                )
+                .await?;
         }
-        self.store.put_log_polling(&row, &sortable(now)).await?;
         self.audit
             .record(
                 actor,
                 AuditAction::LogPollingChanged,
                 Some(id.as_str()),
-                serde_json::json!({ "enabled": row.enabled, "interval_secs": interval, "reconcile_hours": reconcile }),
+                serde_json::json!({ "enabled": input.enabled, "interval_secs": interval, "reconcile_hours": reconcile }),
             )
             .await;
         if gap {

@@ -34,40 +34,47 @@ pub struct DiffSample {
 const ADDED_USERS: &str =
     "FROM sync_staging_users s LEFT JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (u.okta_id IS NULL OR u.deleted_at IS NOT NULL)
-     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = s.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const UPDATED_USERS: &str =
     "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1 AND u.deleted_at IS NULL AND u.content_hash != s.content_hash
-     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = s.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 /// Users keyed by a Roster-minted id came from a push that named no Okta
 /// id: a pull cannot see them, so it never removes them. Nor does it remove
 /// what a push wrote after the run started: its pages were read before.
 /// Every category leaves out records a targeted refresh wrote since the run
-/// started (`refreshed_at`): the refresh read Okta after the run's pages.
+/// started (`refresh_fences`): the refresh read Okta after the run's pages.
 const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
      AND u.keyed_by = 'okta'
      AND NOT (u.via_push = 1 AND julianday(u.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
-     AND NOT (u.refreshed_at IS NOT NULL AND julianday(u.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = u.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1 AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
     "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)
-     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = s.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const UPDATED_GROUPS: &str =
     "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1 AND g.deleted_at IS NULL AND g.content_hash != s.content_hash
-     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = s.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
      AND g.keyed_by = 'okta'
      AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
-     AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = g.okta_id
+         AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id)";
 /// Stored memberships of live groups the run no longer sees: they go with the group.
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND g.keyed_by = 'okta'
        AND NOT (g.via_push = 1 AND julianday(g.updated_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
-       AND NOT (g.refreshed_at IS NOT NULL AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
+       AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group'
+           AND f.okta_id = g.okta_id AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1 AND s.okta_id = g.okta_id))";
 /// How a written user replaces the stored one: every field, present again.
 /// The one rule for a sync's apply and for a single write.
@@ -127,8 +134,8 @@ fn staged_member_changes(column: &str) -> String {
     format!(
         "SELECT s.group_id, j.value AS user_id FROM sync_staging_memberships s, json_each(s.{column}) j
          WHERE s.run_id = $1 AND s.group_id NOT IN (
-             SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.refreshed_at IS NOT NULL
-                 AND julianday(g.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))"
+             SELECT f.okta_id FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group'
+                 AND julianday(f.refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9))"
     )
 }
 
@@ -331,24 +338,24 @@ async fn drop_refreshed(
     run_id: &str,
     dataset: i64,
 ) -> Result<(), StoreError> {
-    let refreshed = |table: &str| {
+    let refreshed = |kind: &str| {
         format!(
-            "SELECT okta_id FROM {table} WHERE dataset = $2 AND refreshed_at IS NOT NULL
+            "SELECT okta_id FROM refresh_fences WHERE dataset = $2 AND kind = '{kind}'
                  AND julianday(refreshed_at) >= COALESCE((SELECT julianday(started_at) FROM sync_runs WHERE id = $1), 9e9)"
         )
     };
     for sql in [
         format!(
             "DELETE FROM sync_staging_users WHERE run_id = $1 AND okta_id IN ({})",
-            refreshed("directory_users")
+            refreshed("user")
         ),
         format!(
             "DELETE FROM sync_staging_groups WHERE run_id = $1 AND okta_id IN ({})",
-            refreshed("directory_groups")
+            refreshed("group")
         ),
         format!(
             "DELETE FROM sync_staging_memberships WHERE run_id = $1 AND group_id IN ({})",
-            refreshed("directory_groups")
+            refreshed("group")
         ),
     ] {
         sqlx::query(&sql)

@@ -45,13 +45,13 @@ pub enum IdentityWrite<'a> {
 }
 
 impl IdentityWrite<'_> {
-    /// The table and Okta id of the record written.
+    /// The kind (`user`, `group`) and Okta id of the record written.
     pub(super) fn record(&self) -> (&'static str, &str) {
         match self {
-            Self::UpsertUser(user) => ("directory_users", &user.okta_id),
-            Self::RemoveUser(id) => ("directory_users", id),
-            Self::UpsertGroup(group) => ("directory_groups", &group.okta_id),
-            Self::RemoveGroup(id) | Self::Members(id, _) => ("directory_groups", id),
+            Self::UpsertUser(user) => ("user", &user.okta_id),
+            Self::RemoveUser(id) => ("user", id),
+            Self::UpsertGroup(group) => ("group", &group.okta_id),
+            Self::RemoveGroup(id) | Self::Members(id, _) => ("group", id),
         }
     }
 }
@@ -199,8 +199,9 @@ impl SqliteStore {
     }
 
     /// Applies `writes` in order in one transaction, checking first that
-    /// `lease` (when given) still holds the directory's sync lease; marks
-    /// each record refreshed now (a full sync running meanwhile leaves it).
+    /// `lease` (when given) still holds the directory's sync lease; fences
+    /// each record (a full sync running meanwhile leaves it, even one the
+    /// refresh found gone and Roster never stored).
     pub async fn write_identities(
         &self,
         directory_id: &str,
@@ -235,16 +236,26 @@ impl SqliteStore {
                         .as_ref(),
                 ),
             });
-            let (table, id) = write.record();
-            sqlx::query(&format!(
-                "UPDATE {table} SET refreshed_at = $1 WHERE dataset = $2 AND okta_id = $3"
-            ))
-            .bind(&at)
+            let (kind, id) = write.record();
+            sqlx::query(
+                "INSERT INTO refresh_fences (dataset, kind, okta_id, refreshed_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (dataset, kind, okta_id) DO UPDATE SET refreshed_at = excluded.refreshed_at",
+            )
             .bind(dataset)
+            .bind(kind)
             .bind(id)
+            .bind(&at)
             .execute(&mut *tx)
             .await?;
         }
+        // A fence matters only to a sync running now; old ones go.
+        sqlx::query(
+            "DELETE FROM refresh_fences WHERE dataset = $1 AND julianday(refreshed_at) < julianday($2) - 2",
+        )
+        .bind(dataset)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -93,12 +93,38 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Changes the settings only (turning polling off, new intervals): the
+    /// cursor and its state stay as polls and syncs left them.
+    pub async fn set_log_polling_settings(
+        &self,
+        directory_id: &str,
+        enabled: bool,
+        interval_secs: i64,
+        reconcile_secs: i64,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE okta_log_polling SET enabled = $2, interval_secs = $3, reconcile_secs = $4,
+                 state = CASE WHEN $2 THEN state ELSE 'off' END,
+                 next_poll_at = CASE WHEN $2 THEN next_poll_at ELSE NULL END, updated_at = $5
+             WHERE directory_id = $1",
+        )
+        .bind(directory_id)
+        .bind(enabled)
+        .bind(interval_secs)
+        .bind(reconcile_secs)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// Takes the directories whose poll is due at `at`, moving their next
     /// poll to `until` so that of several processes one polls.
     pub async fn take_due_log_polls(&self, at: &str, until: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "UPDATE okta_log_polling SET next_poll_at = $2
-             WHERE enabled AND state IN ('healthy', 'failing') AND next_poll_at <= $1
+             WHERE enabled AND state IN ('healthy', 'failing', 'gap') AND next_poll_at <= $1
              RETURNING directory_id",
         )
         .bind(at)
@@ -147,7 +173,9 @@ impl SqliteStore {
 
     /// A full sync that started at `started_at` succeeded: it accounts for
     /// everything before it. A cursor that is gone, in a gap, or started
-    /// after it is re-anchored at `anchor` (its start minus the overlap).
+    /// after it is re-anchored at `anchor` (its start minus the overlap); a
+    /// healthy one need not re-read before `anchor` (a quiet org's cursor
+    /// moves on with the syncs, so it never ages into a gap).
     pub async fn log_polling_reconciled(
         &self,
         directory_id: &str,
@@ -159,9 +187,9 @@ impl SqliteStore {
             "INSERT INTO okta_log_polling (directory_id, reconciled_at, updated_at) VALUES ($1, $2, $4)
              ON CONFLICT (directory_id) DO UPDATE SET reconciled_at = excluded.reconciled_at,
                  cursor_at = CASE WHEN NOT enabled THEN cursor_at
-                     WHEN state = 'gap' OR cursor_at IS NULL OR covered_since > $2 THEN $3 ELSE cursor_at END,
+                     WHEN state = 'gap' OR cursor_at IS NULL OR covered_since > $2 THEN $3 ELSE max(cursor_at, $3) END,
                  reread_from = CASE WHEN NOT enabled THEN reread_from
-                     WHEN state = 'gap' OR cursor_at IS NULL OR covered_since > $2 THEN $3 ELSE reread_from END,
+                     WHEN state = 'gap' OR cursor_at IS NULL OR covered_since > $2 THEN $3 ELSE max(reread_from, $3) END,
                  covered_since = CASE WHEN NOT enabled THEN covered_since
                      WHEN state = 'gap' OR cursor_at IS NULL OR covered_since > $2 THEN $3 ELSE covered_since END,
                  next_poll_at = CASE WHEN enabled AND state = 'gap' THEN $4 ELSE next_poll_at END,

@@ -221,6 +221,7 @@ database_interface! {
     // log_polling
     fn log_polling(&self, directory_id: &str) -> Result<Option<LogPollRow>, StoreError>;
     fn put_log_polling(&self, row: &LogPollRow, at: &str) -> Result<(), StoreError>;
+    fn set_log_polling_settings(&self, directory_id: &str, enabled: bool, interval_secs: i64, reconcile_secs: i64, at: &str) -> Result<(), StoreError>;
     fn take_due_log_polls(&self, at: &str, until: &str) -> Result<Vec<String>, StoreError>;
     fn log_poll_failed(&self, directory_id: &str, error: &str, at: &str, next_poll_at: &str) -> Result<(), StoreError>;
     fn log_poll_gap(&self, directory_id: &str, reason: &str, at: &str) -> Result<bool, StoreError>;

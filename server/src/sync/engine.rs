@@ -366,7 +366,7 @@ impl SyncEngine {
     }
 
     /// A refresh beside a running full sync: applied at once, the sync's
-    /// apply leaving what it wrote (`refreshed_at`).
+    /// apply leaving what it wrote (the store's refresh fences).
     async fn refresh_applied(
         &self,
         directory_id: &str,
@@ -404,7 +404,12 @@ impl SyncEngine {
             .directory(directory_id)
             .await?
             .is_some_and(|d| d.last_success_at.is_some());
+        // A scheduled run decides whether it is incremental before it lists
+        // anything: until it lists (a phase past "starting"), it is waited for.
+        let phase = self.progress(directory_id).await?.map(|p| p.phase);
+        let listing = phase.is_some_and(|p| !p.is_empty() && p != "starting");
         Ok(live
+            && listing
             && run.mode == RunMode::Full
             && matches!(
                 run.trigger,
@@ -636,8 +641,9 @@ impl SyncEngine {
                     store.clear_staging(&old.id).await?;
                     store.end_run(&old.id, RunStatus::Discarded, None).await?;
                 }
-                self.reconciled(directory_id, run_id).await?;
+                // Sessions first: bookkeeping that fails must not keep them.
                 self.inner.hook.after_apply(directory_id, &removed_users).await;
+                self.reconciled(directory_id, run_id).await?;
                 Ok(outcome(RunStatus::Succeeded, None))
             }
             Ok(RunEnd::NeedsConfirmation { .. }) => {
@@ -702,9 +708,9 @@ impl SyncEngine {
             .await?
             .ok_or(SyncError::NothingToConfirm)?;
         let removed = store.apply_run(&pending.id, directory_id, &guard.lease).await?;
-        self.reconciled(directory_id, &pending.id).await?;
-        guard.release().await;
         self.inner.hook.after_apply(directory_id, &removed).await;
+        guard.release().await;
+        self.reconciled(directory_id, &pending.id).await?;
         Ok(RunOutcome {
             run_id: pending.id,
             status: RunStatus::Succeeded,

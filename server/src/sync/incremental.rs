@@ -65,6 +65,16 @@ impl SyncEngine {
             .log_polling(directory_id)
             .await?
             .ok_or(SyncError::NotFound)?;
+        if row.state == LogPollState::Gap {
+            // Until a full sync succeeds; again if the last attempt did not.
+            match self.sync_now(directory_id, Trigger::Reconcile).await {
+                Ok(_) | Err(SyncError::AlreadySyncing) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, directory_id, "could not start the full sync a gap needs")
+                }
+            }
+            return Ok(PollEnd::Gap(row.gap_reason.unwrap_or_default()));
+        }
         let now = time::OffsetDateTime::now_utc();
         let result = match self.logs_client(&directory).await? {
             Ok(client) => log_poll::poll(store, &client, &row, now, now).await,
@@ -248,9 +258,10 @@ impl SyncEngine {
                 MAX_RECORDS_PER_POLL as i64 + 1,
             )
             .await?;
+        // The full listing this run turns into reads these records too.
         let give_back = |reason: String| async move {
             store
-                .finish_refreshes(&directory.id, lease, Some(&sortable(now)), &sortable(now))
+                .finish_refreshes(&directory.id, lease, None, &sortable(now))
                 .await?;
             Ok::<_, StoreError>(Err(reason))
         };
@@ -285,6 +296,13 @@ impl SyncEngine {
                 Err(e) => return Ok(give_back(e.to_string()).await?),
             }
         };
+        // Sessions first: bookkeeping that fails must not keep them.
+        if !outcome.users_removed.is_empty() {
+            self.inner
+                .hook
+                .after_apply(&directory.id, &outcome.users_removed)
+                .await;
+        }
         store
             .finish_refreshes(&directory.id, lease, None, &sortable(store_now()))
             .await?;
@@ -303,12 +321,6 @@ impl SyncEngine {
             ..DiffCounts::default()
         };
         store.finish_incremental_run(run_id, &directory.id, &diff).await?;
-        if !outcome.users_removed.is_empty() {
-            self.inner
-                .hook
-                .after_apply(&directory.id, &outcome.users_removed)
-                .await;
-        }
         Ok(Ok(RunOutcome {
             run_id: run_id.to_owned(),
             status: RunStatus::Succeeded,

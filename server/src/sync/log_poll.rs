@@ -73,9 +73,19 @@ pub fn first_url(client: &OktaClient, since: time::OffsetDateTime) -> Result<Str
         .map(|t| format!("eventType eq \"{t}\""))
         .collect::<Vec<_>>()
         .join(" or ");
-    let since = since
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    // Milliseconds, as Okta writes `published` (rounded down: a bound that
+    // is a little early only re-reads what the uuids tell apart).
+    let since = since.to_offset(time::UtcOffset::UTC);
+    let since = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        since.year(),
+        u8::from(since.month()),
+        since.day(),
+        since.hour(),
+        since.minute(),
+        since.second(),
+        since.millisecond()
+    );
     let mut url = reqwest::Url::parse(&client.origin().url("/api/v1/logs"))
         .map_err(|e| OktaError::Protocol(format!("the System Log's URL: {e}")))?;
     url.query_pairs_mut()
@@ -131,14 +141,25 @@ pub async fn poll(
     events.sort_by(|a, b| a.published.cmp(&b.published));
     let seen: Vec<_> = events.iter().map(LogEvent::seen).collect();
     let records: BTreeSet<_> = seen.iter().flat_map(|e| e.items.iter()).collect();
-    if records.len() > MAX_RECORDS_PER_POLL {
+    // What changed since the last poll: the overlap's events were counted then.
+    let old_cursor = row.cursor_at.as_deref().map(parse_timestamp).transpose()?;
+    let changed: BTreeSet<_> = events
+        .iter()
+        .zip(&seen)
+        .filter(|(e, _)| match (old_cursor, e.published_at()) {
+            (Some(cursor), Some(published)) => published > cursor,
+            _ => true,
+        })
+        .flat_map(|(_, s)| s.items.iter())
+        .collect();
+    if changed.len() > MAX_RECORDS_PER_POLL {
         return Ok(PollEnd::Gap(format!(
             "{} users and groups changed at once; a full sync reads them for less.",
-            records.len()
+            changed.len()
         )));
     }
     let newest = events.iter().filter_map(LogEvent::published_at).max();
-    let cursor = match (row.cursor_at.as_deref().map(parse_timestamp).transpose()?, newest) {
+    let cursor = match (old_cursor, newest) {
         (Some(old), Some(new)) => Some(old.max(new)),
         (old, new) => old.or(new),
     };

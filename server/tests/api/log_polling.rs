@@ -521,6 +521,8 @@ async fn polling_is_on_the_api_and_the_cli_and_changes_are_audited() {
         (off["enabled"].as_bool(), off["state"].as_str()),
         (Some(false), Some("off"))
     );
+    assert_eq!(off["interval_secs"], 30, "what the request left out stays");
+    assert!(off["cursor_at"].is_string(), "turning off keeps the cursor");
     let unknown = f
         .app
         .client

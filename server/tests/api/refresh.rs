@@ -256,6 +256,22 @@ async fn a_refresh_goes_ahead_of_a_running_full_sync_whose_apply_then_leaves_it(
     let engine = f.service.engine().clone();
     let sim = f.sim();
     let leaver = f.stored_user_ids().await[0].clone();
+    // Assigned in Okta but not in Roster yet: the sync will read them ACTIVE.
+    let newcomer = sim
+        .create_user(NewUser {
+            first_name: "Brief".into(),
+            last_name: "Hire".into(),
+            login: None,
+            email: None,
+            display_name: None,
+            department: None,
+            title: None,
+            employee_number: None,
+            mobile_phone: None,
+            status: None,
+        })
+        .unwrap();
+    sim.assign_user_to_app(&sim.roster_app_id(), &newcomer).unwrap();
     let before = newest_event(&f).await;
     // The next full sync reads the users at once, then waits 3 s for the app's groups.
     sim.add_fault(FaultRule {
@@ -273,7 +289,7 @@ async fn a_refresh_goes_ahead_of_a_running_full_sync_whose_apply_then_leaves_it(
             .progress(&f.directory_id)
             .await
             .unwrap()
-            .is_some_and(|p| p.users >= 30)
+            .is_some_and(|p| p.users >= 31)
         {
             break;
         }
@@ -281,9 +297,11 @@ async fn a_refresh_goes_ahead_of_a_running_full_sync_whose_apply_then_leaves_it(
     }
     // Staged ACTIVE by the running sync, deactivated now.
     sim.update_user(&leaver, status("deactivate")).unwrap();
+    sim.update_user(&newcomer, status("deactivate")).unwrap();
     let started = std::time::Instant::now();
-    let outcome = applied(refresh(&f, &targets(&[&leaver], &[])).await);
+    let outcome = applied(refresh(&f, &targets(&[&leaver, &newcomer], &[])).await);
     assert_eq!(outcome.users_removed, std::slice::from_ref(&leaver));
+    assert_eq!(outcome.unchanged, 1, "the newcomer was never in Roster");
     assert!(
         started.elapsed() < std::time::Duration::from_millis(2000),
         "the refresh did not wait for the sync: {:?}",
@@ -294,9 +312,14 @@ async fn a_refresh_goes_ahead_of_a_running_full_sync_whose_apply_then_leaves_it(
 
     let run = sync.await.unwrap().unwrap();
     assert_eq!(run.status, server::model::RunStatus::Succeeded);
+    let stored = f.stored_user_ids().await;
     assert!(
-        !f.stored_user_ids().await.contains(&leaver),
+        !stored.contains(&leaver),
         "the sync's older page did not bring the leaver back"
+    );
+    assert!(
+        !stored.contains(&newcomer),
+        "nor add the newcomer it read before the deactivation"
     );
     let (events, _) = events_after(&f, before).await;
     let of_leaver: Vec<&str> = events

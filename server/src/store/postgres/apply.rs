@@ -12,36 +12,43 @@ type Tx = Transaction<'static, Postgres>;
 const ADDED_USERS: &str =
     "FROM sync_staging_users s LEFT JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1::uuid AND (u.okta_id IS NULL OR u.deleted_at IS NOT NULL)
-     AND NOT coalesce(u.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = s.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))";
 const UPDATED_USERS: &str =
     "FROM sync_staging_users s JOIN directory_users u ON u.dataset = $2 AND u.okta_id = s.okta_id
      WHERE s.run_id = $1::uuid AND u.deleted_at IS NULL AND u.content_hash != s.content_hash
-     AND NOT coalesce(u.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = s.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))";
 /// Users keyed by a Roster-minted id came from a push that named no Okta
 /// id: a pull never removes them; nor what a push wrote after the run started.
 const REMOVED_USERS: &str = "FROM directory_users u WHERE u.dataset = $2 AND u.deleted_at IS NULL
      AND u.keyed_by = 'okta'
      AND NOT (u.via_push AND u.updated_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
-     AND NOT coalesce(u.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'user' AND f.okta_id = u.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_users s WHERE s.run_id = $1::uuid AND s.okta_id = u.okta_id)";
 const ADDED_GROUPS: &str =
     "FROM sync_staging_groups s LEFT JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1::uuid AND (g.okta_id IS NULL OR g.deleted_at IS NOT NULL)
-     AND NOT coalesce(g.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = s.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))";
 const UPDATED_GROUPS: &str =
     "FROM sync_staging_groups s JOIN directory_groups g ON g.dataset = $2 AND g.okta_id = s.okta_id
      WHERE s.run_id = $1::uuid AND g.deleted_at IS NULL AND g.content_hash != s.content_hash
-     AND NOT coalesce(g.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)";
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = s.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))";
 const REMOVED_GROUPS: &str = "FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
      AND g.keyed_by = 'okta'
      AND NOT (g.via_push AND g.updated_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
-     AND NOT coalesce(g.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)
+     AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group' AND f.okta_id = g.okta_id
+         AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
      AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1::uuid AND s.okta_id = g.okta_id)";
 const MEMBERSHIPS_OF_REMOVED_GROUPS: &str = "FROM directory_memberships WHERE dataset = $2
      AND group_id IN (SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2 AND g.deleted_at IS NULL
        AND g.keyed_by = 'okta'
        AND NOT (g.via_push AND g.updated_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
-       AND NOT coalesce(g.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'), false)
+       AND NOT EXISTS (SELECT 1 FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group'
+           AND f.okta_id = g.okta_id AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))
        AND NOT EXISTS (SELECT 1 FROM sync_staging_groups s WHERE s.run_id = $1::uuid AND s.okta_id = g.okta_id))";
 
 /// How a written user replaces the stored one: every field, present again.
@@ -98,8 +105,8 @@ fn staged_member_changes(column: &str) -> String {
         "SELECT s.group_id, j.user_id FROM sync_staging_memberships s,
              jsonb_array_elements_text(s.{column}) AS j(user_id)
          WHERE s.run_id = $1::uuid AND s.group_id NOT IN (
-             SELECT g.okta_id FROM directory_groups g WHERE g.dataset = $2
-                 AND g.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))"
+             SELECT f.okta_id FROM refresh_fences f WHERE f.dataset = $2 AND f.kind = 'group'
+                 AND f.refreshed_at >= coalesce((SELECT started_at FROM sync_runs WHERE id = $1::uuid), 'infinity'))"
     )
 }
 
@@ -180,22 +187,31 @@ async fn drop_push_held(conn: &mut PgConnection, run_id: &str, dataset: i64) -> 
 /// Drops from a run's staging the users and groups (with its members) a
 /// targeted refresh wrote since the run started (see SQLite's `drop_refreshed`).
 async fn drop_refreshed(conn: &mut PgConnection, run_id: &str, dataset: i64) -> Result<(), StoreError> {
-    let since = "(SELECT started_at FROM sync_runs WHERE id = $1::uuid)";
+    let refreshed = |kind: &str| {
+        format!(
+            "SELECT okta_id FROM refresh_fences WHERE dataset = $2 AND kind = '{kind}'
+                 AND refreshed_at >= (SELECT started_at FROM sync_runs WHERE id = $1::uuid)"
+        )
+    };
     for sql in [
         format!(
-            "DELETE FROM sync_staging_users s USING directory_users u
-             WHERE s.run_id = $1::uuid AND u.dataset = $2 AND u.okta_id = s.okta_id AND u.refreshed_at >= {since}"
+            "DELETE FROM sync_staging_users WHERE run_id = $1::uuid AND okta_id IN ({})",
+            refreshed("user")
         ),
         format!(
-            "DELETE FROM sync_staging_groups s USING directory_groups g
-             WHERE s.run_id = $1::uuid AND g.dataset = $2 AND g.okta_id = s.okta_id AND g.refreshed_at >= {since}"
+            "DELETE FROM sync_staging_groups WHERE run_id = $1::uuid AND okta_id IN ({})",
+            refreshed("group")
         ),
         format!(
-            "DELETE FROM sync_staging_memberships s USING directory_groups g
-             WHERE s.run_id = $1::uuid AND g.dataset = $2 AND g.okta_id = s.group_id AND g.refreshed_at >= {since}"
+            "DELETE FROM sync_staging_memberships WHERE run_id = $1::uuid AND group_id IN ({})",
+            refreshed("group")
         ),
     ] {
-        sqlx::query(&sql).bind(run_id).bind(dataset).execute(&mut *conn).await?;
+        sqlx::query(&sql)
+            .bind(run_id)
+            .bind(dataset)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

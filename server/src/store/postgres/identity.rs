@@ -179,16 +179,24 @@ impl PgStore {
                         .as_ref(),
                 ),
             });
-            let (table, id) = write.record();
-            sqlx::query(&format!(
-                "UPDATE {table} SET refreshed_at = $1 WHERE dataset = $2 AND okta_id = $3"
-            ))
-            .bind(at)
+            // The database's clock, as the runs' `started_at`: one clock to compare.
+            let (kind, id) = write.record();
+            sqlx::query(
+                "INSERT INTO refresh_fences (dataset, kind, okta_id, refreshed_at) VALUES ($1, $2, $3, now())
+                 ON CONFLICT (dataset, kind, okta_id) DO UPDATE SET refreshed_at = excluded.refreshed_at",
+            )
             .bind(dataset)
+            .bind(kind)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query(
+            "DELETE FROM refresh_fences WHERE dataset = $1 AND refreshed_at < now() - interval '2 days'",
+        )
+        .bind(dataset)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -50,10 +50,34 @@ impl PgStore {
         Ok(())
     }
 
+    pub async fn set_log_polling_settings(
+        &self,
+        directory_id: &str,
+        enabled: bool,
+        interval_secs: i64,
+        reconcile_secs: i64,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE okta_log_polling SET enabled = $2, interval_secs = $3, reconcile_secs = $4,
+                 state = CASE WHEN $2 THEN state ELSE 'off' END,
+                 next_poll_at = CASE WHEN $2 THEN next_poll_at ELSE NULL END, updated_at = $5::timestamptz
+             WHERE directory_id = $1::uuid",
+        )
+        .bind(directory_id)
+        .bind(enabled)
+        .bind(interval_secs)
+        .bind(reconcile_secs)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn take_due_log_polls(&self, at: &str, until: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "UPDATE okta_log_polling SET next_poll_at = $2::timestamptz
-             WHERE enabled AND state IN ('healthy', 'failing') AND next_poll_at <= $1::timestamptz
+             WHERE enabled AND state IN ('healthy', 'failing', 'gap') AND next_poll_at <= $1::timestamptz
              RETURNING directory_id::text",
         )
         .bind(at)
@@ -111,11 +135,11 @@ impl PgStore {
                  cursor_at = CASE WHEN NOT okta_log_polling.enabled THEN okta_log_polling.cursor_at
                      WHEN okta_log_polling.state = 'gap' OR okta_log_polling.cursor_at IS NULL
                          OR okta_log_polling.covered_since > $2::timestamptz THEN $3::timestamptz
-                     ELSE okta_log_polling.cursor_at END,
+                     ELSE greatest(okta_log_polling.cursor_at, $3::timestamptz) END,
                  reread_from = CASE WHEN NOT okta_log_polling.enabled THEN okta_log_polling.reread_from
                      WHEN okta_log_polling.state = 'gap' OR okta_log_polling.cursor_at IS NULL
                          OR okta_log_polling.covered_since > $2::timestamptz THEN $3::timestamptz
-                     ELSE okta_log_polling.reread_from END,
+                     ELSE greatest(okta_log_polling.reread_from, $3::timestamptz) END,
                  covered_since = CASE WHEN NOT okta_log_polling.enabled THEN okta_log_polling.covered_since
                      WHEN okta_log_polling.state = 'gap' OR okta_log_polling.cursor_at IS NULL
                          OR okta_log_polling.covered_since > $2::timestamptz THEN $3::timestamptz
