@@ -234,6 +234,12 @@ async fn a_gap_in_the_log_starts_a_full_sync_that_re_anchors_the_cursor() {
         .find(|r| r.trigger == Trigger::Reconcile)
         .unwrap();
     assert_eq!(run.mode, RunMode::Full);
+    // The cursor is re-anchored right after the run's commit (and its
+    // sessions revoked): wait for it, not just for the run.
+    wait_until("the cursor to be re-anchored", 30, || async {
+        f.store.log_polling(&f.directory_id).await.unwrap().unwrap().state == LogPollState::Healthy
+    })
+    .await;
     let row = f.store.log_polling(&f.directory_id).await.unwrap().unwrap();
     assert_eq!(row.state, LogPollState::Healthy, "{row:#?}");
     assert_eq!(row.gap_reason, None);
