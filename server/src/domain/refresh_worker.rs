@@ -72,13 +72,7 @@ impl RefreshWorker {
                 continue;
             }
             claimed += items.len();
-            let mut targets = RefreshTargets::default();
-            for (kind, id) in items {
-                match kind.as_str() {
-                    "group" => targets.groups.insert(id),
-                    _ => targets.users.insert(id),
-                };
-            }
+            let targets = RefreshTargets::from_items(items);
             let worker = self.clone();
             refreshes.spawn(async move { worker.refresh(&directory_id, &targets).await });
         }

@@ -121,7 +121,7 @@ impl SyncEngine {
     async fn log_gap(&self, directory_id: &str, reason: &str) -> Result<(), SyncError> {
         let store = &self.inner.store;
         if store
-            .log_poll_gap(directory_id, reason, &sortable(store_now()))
+            .log_poll_gap(directory_id, reason, &sortable(crate::store::now()))
             .await?
         {
             tracing::warn!(directory_id, reason, "System Log gap; starting a full sync");
@@ -148,7 +148,7 @@ impl SyncEngine {
                 directory_id,
                 &sortable(started),
                 &sortable(started - OVERLAP),
-                &sortable(store_now()),
+                &sortable(crate::store::now()),
             )
             .await?;
         Ok(())
@@ -268,13 +268,7 @@ impl SyncEngine {
         if items.len() > MAX_RECORDS_PER_POLL {
             return Ok(give_back(format!("more than {MAX_RECORDS_PER_POLL} records queued")).await?);
         }
-        let mut targets = RefreshTargets::default();
-        for (kind, id) in items {
-            match kind.as_str() {
-                "group" => targets.groups.insert(id),
-                _ => targets.users.insert(id),
-            };
-        }
+        let targets = RefreshTargets::from_items(items);
         let mut api_calls = log_calls;
         let outcome = if targets.is_empty() {
             RefreshOutcome::default()
@@ -304,7 +298,7 @@ impl SyncEngine {
                 .await;
         }
         store
-            .finish_refreshes(&directory.id, lease, None, &sortable(store_now()))
+            .finish_refreshes(&directory.id, lease, None, &sortable(crate::store::now()))
             .await?;
         let counters = RunCounters {
             api_calls,
@@ -327,10 +321,6 @@ impl SyncEngine {
             error: None::<OktaErrorSummary>,
         }))
     }
-}
-
-fn store_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
 }
 
 /// An Okta error with its fix, for the polling status.

@@ -19,8 +19,8 @@ use super::{
 use crate::{
     okta::{model, OktaClient, OktaError},
     store::{
-        DiffCounts, Directory, IdentityWrite, MemberWrite, StagedGroup, StagedUser, Store, StoreError,
-        Written,
+        DiffCounts, Directory, IdentityWrite, MemberWrite, RefreshItem, StagedGroup, StagedUser, Store,
+        StoreError, Written,
     },
 };
 use serde::Serialize;
@@ -40,6 +40,18 @@ impl RefreshTargets {
 
     pub fn len(&self) -> usize {
         self.users.len() + self.groups.len()
+    }
+
+    /// The records a claim on the refresh queue returned.
+    pub fn from_items(items: Vec<RefreshItem>) -> Self {
+        let mut targets = Self::default();
+        for (kind, id) in items {
+            match kind.as_str() {
+                "group" => targets.groups.insert(id),
+                _ => targets.users.insert(id),
+            };
+        }
+        targets
     }
 }
 
